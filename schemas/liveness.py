@@ -1,0 +1,70 @@
+"""Evidence behind the arbiter's liveness decisions.
+
+Every liveness decision in the event log carries the inputs of the rule that made it, so that
+`haplan audit verify` can re-run the pure arbiter rule on exactly that evidence. Durations are
+measured on one observer's own monotonic clock (the arbiter's for leases, a collector's for
+slots); no value compares two hosts' clocks.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Seconds = Annotated[float, Field(ge=0)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FencedMark(_Frozen):
+    """A host said it fenced itself, in its heartbeat-store slot or on the bus."""
+
+    source: Literal["slot", "bus"]
+    observer: str | None = None  # the collector that read the slot; None for the bus
+    incarnation: str
+
+
+class SlotStale(_Frozen):
+    """A collector read the host's slot and saw it not advance for `stale_for_s`."""
+
+    observer: str
+    slot_seq: int
+    stale_for_s: Seconds
+
+
+class StoreOutage(_Frozen):
+    """Every lease-holding host reported the heartbeat store unreachable for `unreachable_for_s`."""
+
+    reporters: tuple[str, ...]
+    unreachable_for_s: Seconds
+
+
+class DeadEvidence(_Frozen):
+    """Why a host was declared dead (DESIGN.md, arbiter rules).
+
+    rule "fenced": the host marked itself fenced (incarnation `incarnation`) and its lease has not
+    been renewed since the mark. rule "timeout": the lease was silent for `lease_silent_for_s`
+    >= `t_dead_s` and either a fresh slot reading shows the slot stale for t_dead_s, or the
+    store was unreachable for every lease holder for t_dead_s.
+    """
+
+    rule: Literal["fenced", "timeout"]
+    incarnation: str
+    t_dead_s: Seconds
+    leader_for_s: Seconds
+    lease_silent_for_s: Seconds
+    lease_renewed_since_mark: bool = False
+    fenced_mark: FencedMark | None = None
+    slot_stale: SlotStale | None = None
+    store_outage: StoreOutage | None = None
+
+
+class SuspectEvidence(_Frozen):
+    """Why a host is suspected: its lease has been silent for more than T but not yet T_dead."""
+
+    incarnation: str
+    lease_silent_for_s: Seconds
+    timeout_s: Seconds

@@ -1,0 +1,132 @@
+"""The pool description: hosts, VMs and HA settings (public format, spec/pool-format.md).
+
+Models are immutable. Field-level rules live on the fields; rules that need the whole
+pool (names, placement, capacity, ntol) live in `Pool`'s validator so that each error
+names the offending item in one line.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MiB = Annotated[int, Field(strict=True, gt=0)]
+NonNegativeMiB = Annotated[int, Field(strict=True, ge=0)]
+Priority = Literal["restart", "best-effort", ""]
+
+RESTART: Priority = "restart"
+BEST_EFFORT: Priority = "best-effort"
+UNPROTECTED: Priority = ""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HAConfig(_Model):
+    """Pool-wide HA settings."""
+
+    # A pool file is written for an HA pool, so HA is on unless the file says otherwise.
+    enabled: bool = True
+    host_failures_to_tolerate: Annotated[int, Field(strict=True)] = 0
+    timeout_s: Annotated[float, Field(gt=0)] = 30.0
+    heartbeat_store: str | None = None
+
+
+class Host(_Model):
+    name: Annotated[str, Field(min_length=1)]
+    memory_mib: MiB
+    reserved_mib: NonNegativeMiB = 0
+
+
+class VM(_Model):
+    name: Annotated[str, Field(min_length=1)]
+    memory_mib: MiB
+    memory_overhead_mib: NonNegativeMiB = 0
+    host: str | None = None
+    ha_restart_priority: Priority = UNPROTECTED
+    order: Annotated[int, Field(strict=True, ge=0)] = 0
+    start_delay_s: Annotated[float, Field(ge=0)] = 0.0
+    agile: bool = True
+    anti_affinity: str | None = None
+
+    @property
+    def footprint(self) -> int:
+        """Memory the VM takes on a host: its RAM plus the hypervisor's overhead for it."""
+        return self.memory_mib + self.memory_overhead_mib
+
+    @property
+    def running(self) -> bool:
+        return self.host is not None
+
+    @property
+    def protected(self) -> bool:
+        return self.ha_restart_priority == RESTART
+
+
+class Pool(_Model):
+    name: Annotated[str, Field(min_length=1)]
+    ha: HAConfig = HAConfig()
+    hosts: Annotated[tuple[Host, ...], Field(min_length=1)]
+    vms: tuple[VM, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Pool:
+        _check_unique("host", [h.name for h in self.hosts])
+        _check_unique("VM", [v.name for v in self.vms])
+        hosts = {h.name for h in self.hosts}
+        for vm in self.vms:
+            if vm.host is not None and vm.host not in hosts:
+                raise ValueError(f"VM {vm.name!r} runs on host {vm.host!r}, which is not in the pool")
+            if vm.ha_restart_priority == RESTART and not vm.agile:
+                raise ValueError(
+                    f"VM {vm.name!r} has ha_restart_priority 'restart' but agile: false; "
+                    "a VM with local disks can never restart elsewhere, so it cannot be protected"
+                )
+        for host in self.hosts:
+            free = self.free_mib(host.name)
+            if free < 0:
+                raise ValueError(
+                    f"host {host.name!r} is over capacity: its running VMs need "
+                    f"{-free} MiB more than its {host.memory_mib - host.reserved_mib} MiB available"
+                )
+        ntol = self.ha.host_failures_to_tolerate
+        if not 0 <= ntol < len(self.hosts):
+            raise ValueError(
+                f"host_failures_to_tolerate is {ntol}; it must be between 0 and "
+                f"{len(self.hosts) - 1} (the number of hosts minus one)"
+            )
+        return self
+
+    # Derived quantities (spec/pool-format.md).
+    def host(self, name: str) -> Host:
+        for h in self.hosts:
+            if h.name == name:
+                return h
+        raise KeyError(name)
+
+    def vm(self, name: str) -> VM:
+        for v in self.vms:
+            if v.name == name:
+                return v
+        raise KeyError(name)
+
+    def vms_on(self, host: str) -> tuple[VM, ...]:
+        return tuple(v for v in self.vms if v.host == host)
+
+    def free_mib(self, host: str) -> int:
+        h = self.host(host)
+        return h.memory_mib - h.reserved_mib - sum(v.footprint for v in self.vms_on(host))
+
+    @property
+    def host_names(self) -> tuple[str, ...]:
+        return tuple(h.name for h in self.hosts)
+
+
+def _check_unique(kind: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"duplicate {kind} name {name!r}")
+        seen.add(name)

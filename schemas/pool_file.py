@@ -1,0 +1,118 @@
+"""Reading and writing pool files (YAML or JSON, same keys), with one-line errors.
+
+Parsing is pure (`parse_pool` takes text); only `load_pool` touches the filesystem.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from schemas.pool import Pool
+
+
+class PoolError(ValueError):
+    """A pool file that cannot be used; the message is one line naming the offending item."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys: a repeated key is a typo, never intent."""
+
+
+def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
+)
+
+
+def parse_pool(text: str, source: str = "pool") -> Pool:
+    """Parse and validate a pool description; raise PoolError with a one-line message."""
+    try:
+        data = json.loads(text) if source.endswith(".json") else yaml.load(text, _StrictLoader)
+    except json.JSONDecodeError as exc:
+        raise PoolError(f"{source}: not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except yaml.YAMLError as exc:
+        raise PoolError(f"{source}: not valid YAML: {_yaml_problem(exc)}") from None
+    if not isinstance(data, dict):
+        raise PoolError(f"{source}: a pool file must be a mapping with name, hosts and vms")
+    try:
+        return Pool.model_validate(data)
+    except ValidationError as exc:
+        raise PoolError(f"{source}: {_first_error(exc, data)}") from None
+
+
+def load_pool(path: str | Path) -> Pool:
+    """Read a pool file from disk; raise PoolError (one line) if it is missing or invalid."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PoolError(f"{p}: cannot read the pool file: {exc.strerror or exc}") from None
+    return parse_pool(text, str(p))
+
+
+def pool_to_data(pool: Pool) -> dict[str, Any]:
+    """The pool as plain data in file form: defaults left out so exports stay readable."""
+    data = pool.model_dump(mode="json", exclude_defaults=True)
+    data.setdefault("vms", [])
+    return data
+
+
+def dump_pool(pool: Pool, fmt: str = "yaml") -> str:
+    data = pool_to_data(pool)
+    if fmt == "json":
+        return json.dumps(data, indent=2) + "\n"
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{problem}{where}"
+
+
+def _first_error(exc: ValidationError, data: dict[str, Any]) -> str:
+    err = exc.errors(include_url=False)[0]
+    where = _describe_location(err["loc"], data)
+    if err["type"] == "extra_forbidden":
+        key = err["loc"][-1]
+        parent = _describe_location(err["loc"][:-1], data)
+        return f"{parent + ': ' if parent else ''}unknown key {key!r}"
+    if err["type"] == "missing":
+        return f"{where}: required key is missing"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return f"{where}: {msg}" if where else msg
+
+
+def _describe_location(loc: tuple[int | str, ...], data: Any) -> str:
+    """Render a pydantic location as `vms[2] 'Minion 1'.memory_mib`, naming list items."""
+    parts: list[str] = []
+    node = data
+    for step in loc:
+        if isinstance(step, int):
+            label = f"[{step}]"
+            item = node[step] if isinstance(node, list) and step < len(node) else None
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                label += f" {item['name']!r}"
+            parts.append(label)
+            node = item
+        else:
+            parts.append(("." if parts else "") + step)
+            node = node.get(step) if isinstance(node, dict) else None
+    return "".join(parts)

@@ -1,0 +1,1 @@
+"""haplan services: one package per service, each a pure core and a thin NATS shell."""

@@ -1,0 +1,1 @@
+"""The arbiter: leader election, liveness decisions, restart orchestration."""

@@ -1,0 +1,8 @@
+"""Imports every command module so that its commands are attached to the app.
+
+Each area of the CLI lives in its own module; add new areas here.
+"""
+
+from __future__ import annotations
+
+from services.cli import events, plan, pool, sim, version  # noqa: F401

@@ -1,0 +1,1 @@
+"""`haplan events` commands (pending)."""

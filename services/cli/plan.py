@@ -1,0 +1,1 @@
+"""`haplan plan` commands (pending)."""

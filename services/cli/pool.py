@@ -1,0 +1,1 @@
+"""`haplan pool` commands (pending)."""

@@ -1,0 +1,1 @@
+"""`haplan sim` commands (pending)."""

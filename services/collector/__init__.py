@@ -1,0 +1,1 @@
+"""The collector: one per host; heartbeats, lease, heartbeat store, self-fencing."""

@@ -1,0 +1,1 @@
+"""Shared shell plumbing: bus, store, settings, logging."""

@@ -1,0 +1,1 @@
+"""Deterministic fault simulator driving the pure collector and arbiter cores."""

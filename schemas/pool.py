@@ -78,7 +78,9 @@ class Pool(_Model):
         hosts = {h.name for h in self.hosts}
         for vm in self.vms:
             if vm.host is not None and vm.host not in hosts:
-                raise ValueError(f"VM {vm.name!r} runs on host {vm.host!r}, which is not in the pool")
+                raise ValueError(
+                    f"VM {vm.name!r} runs on host {vm.host!r}, which is not in the pool"
+                )
             if vm.ha_restart_priority == RESTART and not vm.agile:
                 raise ValueError(
                     f"VM {vm.name!r} has ha_restart_priority 'restart' but agile: false; "

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 
+from schemas import PoolError
+
 # Command modules register themselves on `app` when imported.
 from services.cli import commands  # noqa: F401
 from services.cli.app import app
 from services.cli.output import UserError, report_error
-from schemas import PoolError
 
 
 def main() -> None:

@@ -1,0 +1,137 @@
+"""The `process` watchdog: kills the host's VMs when the collector stops petting it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.drivers import ProcessWatchdog
+from services.drivers.watchdog import LinuxWatchdog
+
+
+def _alive(proc: subprocess.Popen[bytes]) -> bool:
+    return proc.poll() is None
+
+
+def _sleeper() -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+
+
+@pytest.fixture
+def sleepers() -> Iterator[list[subprocess.Popen[bytes]]]:
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        yield procs
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+def test_unpetted_watchdog_kills_watched_processes(
+    sleepers: list[subprocess.Popen[bytes]],
+) -> None:
+    """With no pets, the watched VMs are killed at the deadline; unwatched ones live on."""
+    watched, bystander = _sleeper(), _sleeper()
+    sleepers += [watched, bystander]
+    dog = ProcessWatchdog(timeout_s=0.5)
+    dog.watch(watched.pid)
+    watched.wait(timeout=5)
+    assert watched.returncode == -signal.SIGKILL
+    assert _alive(bystander)
+    assert dog.wait(timeout=5) == 0
+
+
+def test_petted_watchdog_kills_nothing(sleepers: list[subprocess.Popen[bytes]]) -> None:
+    """While the collector pets in time, the VMs keep running past the timeout."""
+    vm = _sleeper()
+    sleepers.append(vm)
+    dog = ProcessWatchdog(timeout_s=0.4)
+    dog.watch(vm.pid)
+    for _ in range(10):
+        time.sleep(0.1)
+        dog.pet()
+    assert _alive(vm)
+    dog.disarm()
+    assert _alive(vm)
+
+
+def test_fire_fences_at_once(sleepers: list[subprocess.Popen[bytes]]) -> None:
+    """`fire` kills the watched VMs immediately, without waiting for the deadline."""
+    vm = _sleeper()
+    sleepers.append(vm)
+    dog = ProcessWatchdog(timeout_s=60)
+    dog.watch(vm.pid)
+    dog.fire()
+    assert vm.wait(timeout=5) == -signal.SIGKILL
+
+
+def test_dead_collector_is_no_pet(sleepers: list[subprocess.Popen[bytes]]) -> None:
+    """If the collector dies (its pipe closes), the deadline still runs out and VMs die."""
+    vm = _sleeper()
+    sleepers.append(vm)
+    dog = ProcessWatchdog(timeout_s=0.5)
+    dog.watch(vm.pid)
+    dog._pipe.close()
+    assert vm.wait(timeout=5) == -signal.SIGKILL
+
+
+def test_hung_collector_process_vms_are_killed(tmp_path: Path) -> None:
+    """A SIGSTOPped collector stops petting; its process VMs die at the watchdog deadline."""
+    script = tmp_path / "collector.py"
+    script.write_text(
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from services.drivers import ProcessVMDriver, ProcessWatchdog\n"
+        "dog = ProcessWatchdog(timeout_s=0.6)\n"
+        "drv = ProcessVMDriver(Path(sys.argv[1]), 'lab1', dog)\n"
+        "drv.start('Minion 1', 'i-1')\n"
+        "print(drv.pids()[0], flush=True)\n"
+        "while True:\n"
+        "    dog.pet(); time.sleep(0.1)\n"
+    )
+    (tmp_path / "disks").mkdir()
+    collector = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path / "disks")], stdout=subprocess.PIPE,
+    )
+    try:
+        assert collector.stdout is not None
+        vm_pid = int(collector.stdout.readline())
+        time.sleep(1.0)
+        assert os.path.exists(f"/proc/{vm_pid}"), "a petted watchdog must not kill the VM"
+        collector.send_signal(signal.SIGSTOP)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _running(vm_pid):
+            time.sleep(0.05)
+        assert not _running(vm_pid)
+    finally:
+        collector.send_signal(signal.SIGCONT)
+        collector.kill()
+        collector.wait()
+
+
+def _running(pid: int) -> bool:
+    """True while the pid exists and is not a zombie (a killed child not yet reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_linux_watchdog_pets_and_closes_with_the_magic_character(tmp_path: Path) -> None:
+    """The linux watchdog writes a byte per pet and 'V' on a clean close (magic close)."""
+    device = tmp_path / "watchdog"
+    device.write_bytes(b"")
+    dog = LinuxWatchdog(device)
+    dog.pet()
+    dog.pet()
+    dog.disarm()
+    assert device.read_bytes() == b"\0\0V"

@@ -1,0 +1,26 @@
+"""A host's slot in the heartbeat store: the storage heartbeat path (DESIGN.md, Liveness).
+
+Each host owns one slot file under `STORE/ha/` that only it writes. Readers never compare the
+writer's clock with their own: they watch `seq` advance on their own monotonic clock. `uptime_s`
+(the writer's monotonic time since this incarnation started) is for operators only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Slot(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: Annotated[str, Field(min_length=1)]
+    incarnation: Annotated[str, Field(min_length=1)]
+    seq: Annotated[int, Field(ge=0)]
+    uptime_s: Annotated[float, Field(ge=0)]
+    lease_ok: bool
+    store_ok: bool
+    fenced: bool = False
+    # Why the host is not (yet) in the liveset, in words for `haplan host status`.
+    reason: str | None = None

@@ -1,0 +1,157 @@
+"""Configuration events: what the pool is made of and how HA is set up."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field
+
+from schemas.events.base import Aggregate, EventBase, HostEvent, Name, VMEvent
+from schemas.pool import VM, Host, Pool, Priority
+
+
+class PoolCreated(EventBase):
+    """The whole initial pool in one event, so that loading a pool is one atomic append and
+    loading it again is a comparison (idempotence)."""
+
+    type: Literal["pool_created"] = "pool_created"
+    schema_version: Literal[1] = 1
+    pool: Pool
+
+    def summary(self) -> str:
+        p = self.pool
+        hosts = f"{len(p.hosts)} host" + ("" if len(p.hosts) == 1 else "s")
+        vms = f"{len(p.vms)} VM" + ("" if len(p.vms) == 1 else "s")
+        return f"pool {p.name!r} created: {hosts}, {vms}"
+
+
+class HostAdded(EventBase):
+    """A host joined the pool's configuration (it still has to join the liveset)."""
+
+    AGGREGATE: ClassVar[Aggregate] = "host"
+    type: Literal["host_added"] = "host_added"
+    schema_version: Literal[1] = 1
+    spec: Host
+
+    def aggregate_name(self) -> str | None:
+        return self.spec.name
+
+    def summary(self) -> str:
+        return f"host {self.spec.name} added ({self.spec.memory_mib} MiB)"
+
+
+class HostRemoved(HostEvent):
+    """A host left the pool's configuration; VMs still recorded on it are halted."""
+
+    type: Literal["host_removed"] = "host_removed"
+    schema_version: Literal[1] = 1
+
+    def summary(self) -> str:
+        return f"host {self.host} removed"
+
+
+class HostJoined(HostEvent):
+    """A collector incarnation of the host reached both the store and the bus: the host is a
+    liveset member and may receive VMs."""
+
+    type: Literal["host_joined"] = "host_joined"
+    schema_version: Literal[1] = 1
+    incarnation: Name
+
+    def summary(self) -> str:
+        return f"host {self.host} joined the liveset (incarnation {self.incarnation})"
+
+
+class HostExcluded(HostEvent):
+    """The host was taken out of the liveset on purpose (maintenance): it receives no VMs and
+    its silence is not a failure. It comes back with a new HostJoined."""
+
+    type: Literal["host_excluded"] = "host_excluded"
+    schema_version: Literal[1] = 1
+    reason: str = ""
+
+    def summary(self) -> str:
+        return f"host {self.host} excluded from the liveset" + (
+            f": {self.reason}" if self.reason else ""
+        )
+
+
+class VMCreated(EventBase):
+    """A VM was added to the pool (running on `vm.host`, or halted when that is null).
+
+    Version 2 nests the VM description and adds `memory_overhead_mib`; version 1 payloads
+    are upcast on read (see `schemas.events.upcasting`).
+    """
+
+    AGGREGATE: ClassVar[Aggregate] = "vm"
+    type: Literal["vm_created"] = "vm_created"
+    schema_version: Literal[2] = 2
+    spec: VM
+
+    def aggregate_name(self) -> str | None:
+        return self.spec.name
+
+    def summary(self) -> str:
+        where = f"on {self.spec.host}" if self.spec.host else "halted"
+        return f"VM {self.spec.name!r} created, {where}"
+
+
+class VMProtectionSet(VMEvent):
+    """The VM's HA protection changed: restart priority, restart order and start delay."""
+
+    type: Literal["vm_protection_set"] = "vm_protection_set"
+    schema_version: Literal[1] = 1
+    ha_restart_priority: Priority
+    order: Annotated[int, Field(strict=True, ge=0)] = 0
+    start_delay_s: Annotated[float, Field(ge=0)] = 0.0
+
+    def summary(self) -> str:
+        prio = self.ha_restart_priority or "unprotected"
+        return f"VM {self.vm!r} protection set: {prio}, order {self.order}"
+
+
+class NtolSet(EventBase):
+    """The configured number of host failures to tolerate changed."""
+
+    type: Literal["ntol_set"] = "ntol_set"
+    schema_version: Literal[1] = 1
+    host_failures_to_tolerate: Annotated[int, Field(strict=True, ge=0)]
+
+    def summary(self) -> str:
+        return f"host failures to tolerate set to {self.host_failures_to_tolerate}"
+
+
+class HAEnabled(EventBase):
+    """HA was switched on; settings left null keep their current value."""
+
+    type: Literal["ha_enabled"] = "ha_enabled"
+    schema_version: Literal[1] = 1
+    timeout_s: Annotated[float, Field(gt=0)] | None = None
+    heartbeat_store: Name | None = None
+
+    def summary(self) -> str:
+        return "HA enabled" + (f" (timeout {self.timeout_s:g} s)" if self.timeout_s else "")
+
+
+class HADisabled(EventBase):
+    """HA was switched off: no host is declared dead and no VM is restarted until re-enabled."""
+
+    type: Literal["ha_disabled"] = "ha_disabled"
+    schema_version: Literal[1] = 1
+
+    def summary(self) -> str:
+        return "HA disabled"
+
+
+__all__ = [
+    "HADisabled",
+    "HAEnabled",
+    "HostAdded",
+    "HostExcluded",
+    "HostJoined",
+    "HostRemoved",
+    "NtolSet",
+    "PoolCreated",
+    "VMCreated",
+    "VMProtectionSet",
+]

@@ -1,0 +1,61 @@
+"""Liveness decisions: the arbiter's verdicts on hosts, each with the evidence behind it, so
+that `haplan audit verify` can re-run the rule on exactly what the arbiter saw."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from schemas.events.base import HostEvent, Name
+from schemas.liveness import DeadEvidence, FencedMark, SuspectEvidence
+
+
+class HostSuspected(HostEvent):
+    """The host's lease has been silent for more than T: it gets no new VMs until it rejoins
+    or is declared dead."""
+
+    type: Literal["host_suspected"] = "host_suspected"
+    schema_version: Literal[1] = 1
+    evidence: SuspectEvidence
+
+    def summary(self) -> str:
+        return (
+            f"host {self.host} suspected: lease silent for {self.evidence.lease_silent_for_s:g} s"
+        )
+
+
+class HostRejoined(HostEvent):
+    """A suspected host showed life again (same incarnation, lease renewed) before it was
+    declared dead: it is a full liveset member again."""
+
+    type: Literal["host_rejoined"] = "host_rejoined"
+    schema_version: Literal[1] = 1
+    incarnation: Name
+
+    def summary(self) -> str:
+        return f"host {self.host} rejoined (incarnation {self.incarnation})"
+
+
+class HostFenced(HostEvent):
+    """The host said it fenced itself (its VMs are killed); `mark` says where it said so."""
+
+    type: Literal["host_fenced"] = "host_fenced"
+    schema_version: Literal[1] = 1
+    mark: FencedMark
+
+    def summary(self) -> str:
+        return f"host {self.host} fenced itself (mark on the {self.mark.source})"
+
+
+class HostDeclaredDead(HostEvent):
+    """The arbiter declared the host dead: its VMs may now be restarted elsewhere and every
+    order pending for it is void."""
+
+    type: Literal["host_declared_dead"] = "host_declared_dead"
+    schema_version: Literal[1] = 1
+    evidence: DeadEvidence
+
+    def summary(self) -> str:
+        return f"host {self.host} declared dead (rule {self.evidence.rule})"
+
+
+__all__ = ["HostDeclaredDead", "HostFenced", "HostRejoined", "HostSuspected"]

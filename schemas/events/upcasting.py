@@ -1,0 +1,62 @@
+"""Upcasters: old versions of stored events turned into the current one before validation.
+
+Stored events are never rewritten. A reader meets every version ever written, so each
+change of an event's shape bumps its `schema_version` and registers here the function that
+takes a payload of the old version to the next one; `upcast` chains them up to the current
+version. Upcasters work on plain JSON data (dicts), never on models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Payload = dict[str, Any]
+Upcaster = Callable[[Payload], Payload]
+
+_ENVELOPE = ("type", "schema_version", "event_id", "at", "epoch")
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+class UpcastError(ValueError):
+    """No upcaster leads from the payload's version to the current one."""
+
+
+def upcaster(event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+    """Register `fn` as the step from `from_version` to `from_version + 1` of `event_type`."""
+
+    def register(fn: Upcaster) -> Upcaster:
+        key = (event_type, from_version)
+        if key in UPCASTERS:
+            raise ValueError(f"two upcasters for {event_type} version {from_version}")
+        UPCASTERS[key] = fn
+        return fn
+
+    return register
+
+
+def upcast(payload: Payload, current_version: int) -> Payload:
+    """The payload raised to `current_version`, one registered step at a time."""
+    event_type = payload["type"]
+    version = payload["schema_version"]
+    while version < current_version:
+        step = UPCASTERS.get((event_type, version))
+        if step is None:
+            raise UpcastError(f"{event_type} version {version} cannot be read: no upcaster from it")
+        payload = step(payload)
+        version += 1
+        payload["schema_version"] = version
+    return payload
+
+
+@upcaster("vm_created", 1)
+def _vm_created_nest_spec(payload: Payload) -> Payload:
+    """v1 was flat, called the priority `priority`, and had no per-VM memory overhead
+    (hypervisor overhead was not modelled: 0 MiB is what v1 meant)."""
+    spec = {k: v for k, v in payload.items() if k not in _ENVELOPE}
+    if "priority" in spec:
+        spec["ha_restart_priority"] = spec.pop("priority")
+    spec.setdefault("memory_overhead_mib", 0)
+    out = {k: payload[k] for k in _ENVELOPE if k in payload}
+    out["spec"] = spec
+    return out

@@ -1,0 +1,29 @@
+"""The pool state: a pure fold of the event log, and its projection back to a pool file."""
+
+from services.state.fold import HANDLERS, apply, fold
+from services.state.model import (
+    HaltedBy,
+    HostLiveness,
+    HostState,
+    PlanSummary,
+    PoolState,
+    PowerState,
+    RestartOrder,
+    VMState,
+)
+from services.state.projection import to_pool
+
+__all__ = [
+    "HANDLERS",
+    "HaltedBy",
+    "HostLiveness",
+    "HostState",
+    "PlanSummary",
+    "PoolState",
+    "PowerState",
+    "RestartOrder",
+    "VMState",
+    "apply",
+    "fold",
+    "to_pool",
+]

@@ -1,0 +1,101 @@
+"""Decoding stored payloads: fast path, upcasting of old versions, one-line reasons."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from schemas.events import (
+    CURRENT_VERSIONS,
+    UPCASTERS,
+    EventDecodeError,
+    HostJoined,
+    VMCreated,
+    decode_event,
+    encode_event,
+    upcast,
+    upcaster,
+)
+from schemas.events.upcasting import UpcastError
+from tests.fixtures.events import make
+
+V1_PAYLOAD = Path(__file__).parents[2] / "fixtures" / "vm_created_v1.json"
+
+
+def test_stored_v1_vm_created_is_upcast_to_the_current_version() -> None:
+    """A VMCreated written by version 1 (flat, `priority`, no overhead) reads as version 2."""
+    event = decode_event(V1_PAYLOAD.read_bytes())
+    assert isinstance(event, VMCreated)
+    assert event.schema_version == 2
+    assert event.event_id == "5f0c7d7e-1c51-4a77-9d8e-0d2f7f6f2a10"
+    assert event.spec.name == "Minion 1"
+    assert event.spec.memory_mib == 4096
+    assert event.spec.memory_overhead_mib == 0
+    assert event.spec.ha_restart_priority == "restart"
+    assert event.spec.order == 2
+    assert event.spec.host == "lab1"
+
+
+def test_upcast_event_reencodes_as_the_current_version() -> None:
+    """Upcasting happens on read only; encoding an upcast event writes the current shape."""
+    event = decode_event(V1_PAYLOAD.read_bytes())
+    data = json.loads(encode_event(event))
+    assert data["schema_version"] == 2
+    assert "priority" not in data and data["spec"]["ha_restart_priority"] == "restart"
+
+
+def test_every_old_version_has_a_path_to_the_current_one() -> None:
+    """For every type, each version below the current one has an upcaster."""
+    for event_type, current in CURRENT_VERSIONS.items():
+        for version in range(1, current):
+            assert (event_type, version) in UPCASTERS, (event_type, version)
+
+
+def test_a_v1_payload_with_a_bad_field_names_it_after_upcasting() -> None:
+    """An old payload that stays invalid after upcasting is refused, naming the field."""
+    data = json.loads(V1_PAYLOAD.read_text())
+    data["memory_mib"] = -1
+    with pytest.raises(
+        EventDecodeError, match=r"vm_created version 1 after upcasting: spec.memory_mib"
+    ):
+        decode_event(json.dumps(data))
+
+
+def test_a_version_with_no_upcaster_is_refused() -> None:
+    """A version nobody registered a step from cannot be read, and says so."""
+    with pytest.raises(UpcastError, match="version 0"):
+        upcast({"type": "vm_created", "schema_version": 0}, 2)
+
+
+def test_registering_two_upcasters_for_one_version_fails() -> None:
+    """Two steps from the same version would make reads ambiguous: refused at import."""
+    with pytest.raises(ValueError, match="two upcasters"):
+        upcaster("vm_created", 1)(lambda payload: payload)
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"\xff\x00garbage", "not JSON"),
+        (b"[1, 2]", "not a JSON object but list"),
+        (b'{"type": "host_exploded", "schema_version": 1}', "unknown event type 'host_exploded'"),
+        (b'{"schema_version": 1}', "unknown event type None"),
+        (b'{"type": "host_joined", "schema_version": "1"}', "schema_version is missing or not"),
+        (b'{"type": "host_joined", "schema_version": 9}', "newer than this haplan reads"),
+    ],
+)
+def test_unreadable_payloads_raise_one_line_reasons(payload: bytes, reason: str) -> None:
+    """Each kind of unreadable payload raises EventDecodeError with a one-line reason."""
+    with pytest.raises(EventDecodeError, match=reason) as info:
+        decode_event(payload)
+    assert "\n" not in str(info.value)
+
+
+def test_a_current_payload_missing_a_field_names_it() -> None:
+    """A current-version payload without a required field names that field."""
+    data = json.loads(encode_event(make(HostJoined, host="lab1", incarnation="b1")))
+    del data["incarnation"]
+    with pytest.raises(EventDecodeError, match=r"^host_joined: incarnation: Field required$"):
+        decode_event(json.dumps(data).encode())

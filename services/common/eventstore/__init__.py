@@ -1,0 +1,30 @@
+"""The event log: one contract (`EventStore`), a JetStream store and an in-memory one."""
+
+from services.common.eventstore.base import (
+    MAX_APPEND,
+    AppendRejected,
+    AppendTimeout,
+    ConcurrencyConflict,
+    Decoder,
+    DuplicateEvent,
+    EventStore,
+    EventStoreError,
+    Recorded,
+)
+from services.common.eventstore.jetstream import JetStreamEventStore, stream_config
+from services.common.eventstore.memory import InMemoryEventStore
+
+__all__ = [
+    "MAX_APPEND",
+    "AppendRejected",
+    "AppendTimeout",
+    "ConcurrencyConflict",
+    "Decoder",
+    "DuplicateEvent",
+    "EventStore",
+    "EventStoreError",
+    "InMemoryEventStore",
+    "JetStreamEventStore",
+    "Recorded",
+    "stream_config",
+]

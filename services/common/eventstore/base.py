@@ -1,0 +1,113 @@
+"""The event store contract, shared by the JetStream store and the in-memory one.
+
+append(events, expected_last_seq) -> last sequence
+    Appends all events or none, only if the log's last sequence is `expected_last_seq`
+    (optimistic concurrency: a deposed leader, whose view of the log is stale, cannot
+    write). Otherwise ConcurrencyConflict carries the actual last sequence, unless the
+    log already holds exactly these events right after `expected_last_seq`: then this is
+    the retry of an append whose acknowledgement was lost, and it returns as a success.
+    An event id already elsewhere in the log raises DuplicateEvent.
+read(from_seq) -> the events from `from_seq` up to the last one at the time of the call
+follow(from_seq) -> the same, then every event appended later, until the caller stops
+last_seq() -> the sequence of the last event (0 for an empty log)
+malformed -> how many unreadable messages readers skipped (each also logged with its
+    sequence); an unreadable message never stops a reader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import NamedTuple, Protocol
+
+from schemas.events import Event, EventDecodeError, decode_event, encode_event
+from services.common.logging import get_logger, log_context
+from services.common.subjects import subject_for
+
+# JetStream's limit on the messages of one atomic batch.
+MAX_APPEND = 1000
+
+log = get_logger("haplan.eventstore")
+
+
+class Recorded(NamedTuple):
+    """An event as the log holds it: its sequence and the subject it was appended on."""
+
+    seq: int
+    subject: str
+    event: Event
+
+
+class EventStoreError(Exception):
+    """Base of the errors an append can raise."""
+
+
+class ConcurrencyConflict(EventStoreError):
+    """The log moved since the caller read it: re-read, re-decide, then append again."""
+
+    def __init__(self, expected: int, actual: int) -> None:
+        super().__init__(f"the event log moved: expected last sequence {expected}, it is {actual}")
+        self.expected = expected
+        self.actual = actual
+
+
+class DuplicateEvent(EventStoreError):
+    """An event id of the append is already in the log, elsewhere than a retry would put it."""
+
+
+class AppendTimeout(EventStoreError):
+    """No acknowledgement in time: the append may or may not have landed. Retrying the same
+    events with the same expected sequence is safe (see the contract above)."""
+
+
+class AppendRejected(EventStoreError):
+    """The store refused the append for another reason (the message says which)."""
+
+
+class EventStore(Protocol):
+    @property
+    def malformed(self) -> int: ...
+
+    async def last_seq(self) -> int: ...
+
+    async def append(self, events: Sequence[Event], expected_last_seq: int) -> int: ...
+
+    def read(self, from_seq: int = 1) -> AsyncIterator[Recorded]: ...
+
+    def follow(self, from_seq: int = 1) -> AsyncIterator[Recorded]: ...
+
+
+class Outgoing(NamedTuple):
+    subject: str
+    payload: bytes
+    event_id: str
+
+
+def prepare_append(events: Sequence[Event], expected_last_seq: int) -> list[Outgoing]:
+    """Check an append's arguments and encode its events (shared by both stores)."""
+    if not events:
+        raise ValueError("an append needs at least one event")
+    if len(events) > MAX_APPEND:
+        raise ValueError(f"an append holds at most {MAX_APPEND} events, got {len(events)}")
+    if expected_last_seq < 0:
+        raise ValueError(f"expected_last_seq must be >= 0, got {expected_last_seq}")
+    ids = [e.event_id for e in events]
+    if len(set(ids)) != len(ids):
+        raise ValueError("an append holds the same event id twice")
+    return [Outgoing(subject_for(e), encode_event(e), e.event_id) for e in events]
+
+
+class Decoder:
+    """Decodes stored messages; unreadable ones are logged with their sequence, counted and
+    skipped (None)."""
+
+    def __init__(self) -> None:
+        self.malformed = 0
+
+    def __call__(self, seq: int, subject: str, data: bytes) -> Recorded | None:
+        try:
+            return Recorded(seq, subject, decode_event(data))
+        except EventDecodeError as exc:
+            self.malformed += 1
+            with log_context(subject=subject, sequence=seq):
+                log.warning("unreadable event skipped", reason=str(exc))
+            return None

@@ -1,0 +1,246 @@
+"""The event log on JetStream: stream HA_EVENTS on `ha.evt.>`.
+
+Appends carry `Nats-Expected-Last-Sequence` (optimistic concurrency) and `Nats-Msg-Id` =
+event id (the server drops a resent message within its duplicate window). An append of
+several events is one atomic batch (nats-server >= 2.12, `allow_atomic`): all land or none.
+Reads use an ordered consumer, which redelivers from the last sequence seen after any gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.api import (
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+
+from schemas.events import Event
+from services.common.eventstore.base import (
+    AppendRejected,
+    AppendTimeout,
+    ConcurrencyConflict,
+    Decoder,
+    DuplicateEvent,
+    Outgoing,
+    Recorded,
+    prepare_append,
+)
+from services.common.logging import get_logger
+from services.common.subjects import EVENT_SUBJECTS, STREAM
+
+log = get_logger("haplan.eventstore")
+
+# JetStream API error codes the append path tells apart.
+WRONG_LAST_SEQUENCE = 10071
+BATCH_DUPLICATE_ID = 10201
+_WRONG_LAST = re.compile(r"wrong last sequence: (\d+)")
+
+# Messages read ahead of the caller: beyond this the subscription stops taking messages,
+# flow control stalls the server, and memory stays bounded however long the log is.
+READ_AHEAD = 4096
+DUPLICATE_WINDOW_S = 120.0
+
+
+def stream_config(replicas: int) -> StreamConfig:
+    return StreamConfig(
+        name=STREAM,
+        description="haplan event log",
+        subjects=[EVENT_SUBJECTS],
+        storage=StorageType.FILE,
+        num_replicas=replicas,
+        retention=RetentionPolicy.LIMITS,
+        discard=DiscardPolicy.OLD,
+        duplicate_window=DUPLICATE_WINDOW_S,
+        allow_atomic=True,
+        # Old events are never rewritten or dropped: audits replay the whole log.
+        deny_delete=True,
+        deny_purge=True,
+    )
+
+
+class JetStreamEventStore:
+    """The event store on a connected NATS client. Create with `await open(nc, ...)`."""
+
+    def __init__(self, nc: Client, *, request_timeout_s: float = 5.0) -> None:
+        self._nc = nc
+        self._js = nc.jetstream(timeout=request_timeout_s)
+        self._timeout = request_timeout_s
+        self._decoder = Decoder()
+
+    @classmethod
+    async def open(
+        cls, nc: Client, *, replicas: int = 1, request_timeout_s: float = 5.0
+    ) -> JetStreamEventStore:
+        store = cls(nc, request_timeout_s=request_timeout_s)
+        await store.ensure_stream(replicas)
+        return store
+
+    async def ensure_stream(self, replicas: int) -> None:
+        """Create HA_EVENTS if missing; an existing stream keeps its data and replicas."""
+        wanted = stream_config(replicas)
+        try:
+            info = await self._js.stream_info(STREAM)
+        except nats.js.errors.NotFoundError:
+            await self._js.add_stream(wanted)
+            log.info("event stream created", stream=STREAM, replicas=replicas)
+            return
+        config = info.config
+        if not config.allow_atomic:
+            config.allow_atomic = True
+            await self._js.update_stream(config)
+        if config.num_replicas != replicas:
+            log.warning(
+                "event stream has other replicas than configured; keeping them",
+                stream=STREAM,
+                replicas=config.num_replicas,
+                configured=replicas,
+            )
+
+    @property
+    def malformed(self) -> int:
+        return self._decoder.malformed
+
+    async def last_seq(self) -> int:
+        info = await self._js.stream_info(STREAM)
+        return int(info.state.last_seq)
+
+    # -- append
+
+    async def append(self, events: Sequence[Event], expected_last_seq: int) -> int:
+        batch = prepare_append(events, expected_last_seq)
+        try:
+            if len(batch) == 1:
+                ack = await self._publish_one(batch[0], expected_last_seq)
+            else:
+                ack = await self._publish_batch(batch, expected_last_seq)
+        except nats.errors.TimeoutError:
+            raise AppendTimeout(
+                f"no acknowledgement from the event stream within {self._timeout:g} s; "
+                "the append may have landed: retry it with the same events"
+            ) from None
+        error = ack.get("error")
+        if error is None:
+            if ack.get("duplicate"):
+                # Only an event at or before expected_last_seq can be a duplicate here.
+                raise DuplicateEvent(
+                    f"event {batch[0].event_id} is already in the log (sequence {ack['seq']})"
+                )
+            return int(ack["seq"])
+        code = error.get("err_code")
+        if code in (WRONG_LAST_SEQUENCE, BATCH_DUPLICATE_ID):
+            return await self._settle_refusal(batch, expected_last_seq, error)
+        raise AppendRejected(f"the event stream refused the append: {error.get('description')}")
+
+    async def _request(self, out: Outgoing, headers: dict[str, str]) -> dict[str, Any]:
+        reply = await self._nc.request(out.subject, out.payload, self._timeout, headers=headers)
+        return json.loads(reply.data) if reply.data else {}
+
+    async def _publish_one(self, out: Outgoing, expected: int) -> dict[str, Any]:
+        headers = {"Nats-Msg-Id": out.event_id, "Nats-Expected-Last-Sequence": str(expected)}
+        return await self._request(out, headers)
+
+    async def _publish_batch(self, batch: list[Outgoing], expected: int) -> dict[str, Any]:
+        batch_id = uuid.uuid4().hex
+        last = len(batch)
+        for i, out in enumerate(batch, start=1):
+            headers = {
+                "Nats-Batch-Id": batch_id,
+                "Nats-Batch-Sequence": str(i),
+                "Nats-Msg-Id": out.event_id,
+            }
+            if i == 1:
+                # Checked at commit against the log before the batch (ADR-50).
+                headers["Nats-Expected-Last-Sequence"] = str(expected)
+                start = await self._request(out, headers)
+                if "error" in start:
+                    return start
+            elif i == last:
+                headers["Nats-Batch-Commit"] = "1"
+                return await self._request(out, headers)
+            else:
+                await self._nc.publish(out.subject, out.payload, headers=headers)
+        raise AssertionError("unreachable: a batch has at least two messages")
+
+    async def _settle_refusal(
+        self, batch: list[Outgoing], expected: int, error: dict[str, Any]
+    ) -> int:
+        """A refused append is either the retry of one that landed (success), a conflict,
+        or a reused event id."""
+        match = _WRONG_LAST.search(str(error.get("description", "")))
+        actual = int(match.group(1)) if match else await self.last_seq()
+        if actual >= expected + len(batch) and await self._holds(batch, expected):
+            return expected + len(batch)
+        if actual != expected:
+            raise ConcurrencyConflict(expected, actual)
+        raise DuplicateEvent("an event id of the append is already in the log")
+
+    async def _holds(self, batch: list[Outgoing], expected: int) -> bool:
+        for offset, out in enumerate(batch, start=1):
+            try:
+                msg = await self._js.get_msg(STREAM, seq=expected + offset)
+            except nats.js.errors.NotFoundError:
+                return False
+            if (msg.headers or {}).get("Nats-Msg-Id") != out.event_id:
+                return False
+        return True
+
+    # -- read
+
+    def read(self, from_seq: int = 1) -> AsyncIterator[Recorded]:
+        return self._consume(from_seq, until_end=True)
+
+    def follow(self, from_seq: int = 1) -> AsyncIterator[Recorded]:
+        return self._consume(from_seq, until_end=False)
+
+    async def _consume(self, from_seq: int, *, until_end: bool) -> AsyncIterator[Recorded]:
+        start = max(from_seq, 1)
+        end = await self.last_seq() if until_end else None
+        if end is not None and start > end:
+            return
+        # A callback feeding a bounded queue is three times faster than the subscription's
+        # own iterator, and blocking in it is what makes flow control hold the server back.
+        queue: asyncio.Queue[Msg] = asyncio.Queue(maxsize=READ_AHEAD)
+        sub = await self._js.subscribe(
+            EVENT_SUBJECTS,
+            stream=STREAM,
+            cb=queue.put,
+            ordered_consumer=True,
+            config=ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start
+            ),
+        )
+        decode = self._decoder
+        try:
+            while True:
+                msg = await queue.get()
+                seq = _stream_seq(msg.reply)
+                recorded = decode(seq, msg.subject, msg.data)
+                if recorded is not None:
+                    yield recorded
+                if end is not None and seq >= end:
+                    return
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+
+def _stream_seq(reply: str) -> int:
+    # $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ts>.<pending>, or
+    # the 12-token form with domain and account hash in front of the stream.
+    tokens = reply.split(".")
+    return int(tokens[5] if len(tokens) == 9 else tokens[7])

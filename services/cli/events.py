@@ -1,1 +1,162 @@
-"""`haplan events` commands (pending)."""
+"""`haplan events`: the event log, as a table on a TTY or JSON lines for scripts.
+
+Also the bus plumbing the log commands share (settings, opening the store, replaying with a
+progress bar), used by `haplan pool`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from services.cli.app import app
+from services.cli.output import UserError, console, err_console
+from services.common.bus import BusUnavailable, connect
+from services.common.eventstore import EventStoreError, JetStreamEventStore, Recorded
+from services.common.logging import configure_logging
+from services.common.replay import Rebuilt, rebuild_state
+from services.common.settings import BusSettings
+
+# sysexits EX_UNAVAILABLE: the bus is down, as opposed to bad input (2).
+EXIT_NATS_UNAVAILABLE = 69
+# Replays shorter than this finish before a progress bar would be worth drawing.
+PROGRESS_FROM = 20_000
+
+NatsServers = Annotated[
+    str | None,
+    typer.Option(
+        "--nats", help="NATS servers, comma-separated (default: $NATS_URL or 127.0.0.1:4222)."
+    ),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+class NatsUnreachable(UserError):
+    exit_code = EXIT_NATS_UNAVAILABLE
+
+
+def bus_settings(nats: str | None) -> BusSettings:
+    """Settings from the environment, `--nats` overriding NATS_URL; one-line errors."""
+    configure_logging("warning")
+    try:
+        return BusSettings() if nats is None else BusSettings(nats_url=nats)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        field = str(err["loc"][0]) if err["loc"] else "nats_url"
+        where = (
+            "NATS_URL"
+            if field.lower() in ("nats_url", "haplan_nats_url")
+            else f"HAPLAN_{field.upper()}"
+        )
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise UserError(f"invalid {where}: {msg}", f"fix --nats or {where}") from None
+
+
+@contextlib.asynccontextmanager
+async def event_store(settings: BusSettings) -> AsyncIterator[JetStreamEventStore]:
+    """The event log on the bus, for one command; unreachable NATS is a one-line error."""
+    try:
+        nc = await connect(
+            settings, name="haplan-cli", initial_timeout_s=settings.connect_timeout_s
+        )
+    except BusUnavailable as exc:
+        raise NatsUnreachable(
+            str(exc), "start it with `haplan up`, or point NATS_URL / --nats at a NATS server"
+        ) from None
+    try:
+        yield await JetStreamEventStore.open(
+            nc, replicas=settings.stream_replicas, request_timeout_s=settings.request_timeout_s
+        )
+    except EventStoreError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        await nc.close()
+
+
+async def replay(store: JetStreamEventStore, *, show_progress: bool) -> Rebuilt:
+    """The pool state from the whole log, with a progress bar on a TTY for long logs."""
+    total = await store.last_seq()
+    if not (show_progress and total >= PROGRESS_FROM and console.is_terminal):
+        return await rebuild_state(store)
+    columns = (TextColumn("replaying the event log"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("replay", total=total)
+        return await rebuild_state(
+            store, on_progress=lambda seq: progress.update(task, completed=seq)
+        )
+
+
+def report_unreadable(store: JetStreamEventStore) -> None:
+    if store.malformed:
+        err_console.print(
+            f"[yellow]{store.malformed} unreadable message(s) skipped "
+            "(each logged above with its sequence)[/yellow]"
+        )
+
+
+def event_json(recorded: Recorded) -> dict[str, Any]:
+    return {"seq": recorded.seq, **recorded.event.model_dump(mode="json")}
+
+
+def _line(recorded: Recorded) -> str:
+    e = recorded.event
+    return f"{recorded.seq:>7}  {e.at:%Y-%m-%d %H:%M:%S}  {e.epoch:>5}  {e.type:<22}  {e.summary()}"
+
+
+def _table(rows: list[Recorded]) -> Table:
+    table = Table(title="Event log", title_justify="left")
+    table.add_column("seq", justify="right")
+    table.add_column("at (UTC)")
+    table.add_column("epoch", justify="right")
+    table.add_column("event")
+    table.add_column("what happened")
+    for r in rows:
+        e = r.event
+        table.add_row(str(r.seq), f"{e.at:%Y-%m-%d %H:%M:%S}", str(e.epoch), e.type, e.summary())
+    return table
+
+
+async def _print_events(settings: BusSettings, since: int, follow: bool, as_json: bool) -> None:
+    async with event_store(settings) as store:
+        if as_json:
+            reader = store.follow(since) if follow else store.read(since)
+            async for recorded in reader:
+                sys.stdout.write(json.dumps(event_json(recorded)) + "\n")
+                if follow:
+                    sys.stdout.flush()
+        elif follow:
+            async for recorded in store.follow(since):
+                console.print(_line(recorded), markup=False, highlight=False)
+        else:
+            rows = [r async for r in store.read(since)]
+            if rows:
+                console.print(_table(rows))
+            else:
+                console.print(
+                    "The event log holds no events" + (f" from {since}" if since > 1 else "")
+                )
+        report_unreadable(store)
+
+
+@app.command("events")
+def events(
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new events until Ctrl-C.")
+    ] = False,
+    since: Annotated[int, typer.Option("--since", min=1, help="Start at this sequence.")] = 1,
+    as_json: JsonFlag = False,
+    nats: NatsServers = None,
+) -> None:
+    """Print the event log: one JSON object per line with --json (seq, then the event)."""
+    settings = bus_settings(nats)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_print_events(settings, since, follow, as_json))

@@ -1,1 +1,147 @@
-"""`haplan pool` commands (pending)."""
+"""`haplan pool create|export`: the pool file into the event log, and back out of it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from schemas import Pool, PoolError, dump_pool, load_pool
+from schemas.events import PoolCreated
+from services.cli.app import app
+from services.cli.events import JsonFlag, NatsServers, bus_settings, event_store, replay
+from services.cli.output import console, emit_json, fail
+from services.common.eventstore import ConcurrencyConflict
+from services.common.settings import BusSettings
+from services.state import PoolState, to_pool
+
+pool_app = typer.Typer(
+    help="The pool in the event log: load a pool file, export it back.", no_args_is_help=True
+)
+app.add_typer(pool_app, name="pool")
+
+FORMATS = ("yaml", "json")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _differences(recorded: Pool, loaded: Pool) -> list[str]:
+    return [
+        key
+        for key in ("name", "ha", "hosts", "vms")
+        if getattr(recorded, key) != getattr(loaded, key)
+    ]
+
+
+def _same_pool(state: PoolState, pool: Pool) -> bool:
+    """Loading again what was loaded (or what an export of the log gives) changes nothing."""
+    if state.origin == pool:
+        return True
+    try:
+        return to_pool(state) == pool
+    except PoolError:
+        return False
+
+
+async def _create(settings: BusSettings, pool: Pool, source: str, progress: bool) -> dict[str, Any]:
+    async with event_store(settings) as store:
+        # Two operators may load at once: the loser of the append re-reads and compares.
+        for _ in range(5):
+            rebuilt = await replay(store, show_progress=progress)
+            state = rebuilt.state
+            if state.exists:
+                if _same_pool(state, pool):
+                    return {"pool": state.name, "created": False, "seq": rebuilt.last_seq}
+                assert state.origin is not None
+                differ = ", ".join(_differences(state.origin, pool)) or "the current state"
+                fail(
+                    f"the event log already holds pool {state.name!r}, which differs from "
+                    f"{source} in: {differ}",
+                    "see it with `haplan pool export`, or point --nats / NATS_URL at an "
+                    "empty event log",
+                )
+            event = PoolCreated(
+                event_id=str(uuid.uuid4()), at=datetime.now(UTC), epoch=0, pool=pool
+            )
+            try:
+                seq = await store.append([event], rebuilt.last_seq)
+            except ConcurrencyConflict:
+                continue
+            return {"pool": pool.name, "created": True, "seq": seq}
+        fail("the event log kept changing while loading the pool", "try again")
+
+
+@pool_app.command("create")
+def create(
+    pool_file: Annotated[
+        Path, typer.Argument(help="Pool file (YAML or JSON, spec/pool-format.md).")
+    ],
+    as_json: JsonFlag = False,
+    nats: NatsServers = None,
+) -> None:
+    """Load a pool file into the event log.
+
+    Loading the same pool again is a no-op; a different pool over an existing one is refused.
+    """
+    pool = load_pool(pool_file)
+    settings = bus_settings(nats)
+    result = asyncio.run(_create(settings, pool, str(pool_file), progress=not as_json))
+    result.update(hosts=len(pool.hosts), vms=len(pool.vms))
+    if as_json:
+        emit_json(result)
+    elif result["created"]:
+        console.print(
+            f"Pool [bold]{pool.name}[/bold] loaded into the event log (sequence {result['seq']}): "
+            f"{_count(len(pool.hosts), 'host')}, {_count(len(pool.vms), 'VM')}."
+        )
+    else:
+        console.print(f"Pool [bold]{pool.name}[/bold] is already in the event log: nothing to do.")
+
+
+async def _export(settings: BusSettings, progress: bool) -> tuple[Pool, int]:
+    async with event_store(settings) as store:
+        rebuilt = await replay(store, show_progress=progress)
+    return to_pool(rebuilt.state), rebuilt.last_seq
+
+
+@pool_app.command("export")
+def export(
+    file: Annotated[
+        Path | None, typer.Argument(help="Write here instead of standard output.")
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="yaml or json (default: from FILE's extension, else yaml)."),
+    ] = None,
+    as_json: JsonFlag = False,
+    nats: NatsServers = None,
+) -> None:
+    """Write the pool as the event log describes it now, as a pool file."""
+    if fmt is not None and fmt not in FORMATS:
+        fail(f"unknown format {fmt!r}", "use --format yaml or --format json")
+    if fmt is None:
+        fmt = (
+            "json"
+            if (file is not None and file.suffix == ".json") or (file is None and as_json)
+            else "yaml"
+        )
+    settings = bus_settings(nats)
+    pool, seq = asyncio.run(_export(settings, progress=file is not None and not as_json))
+    text = dump_pool(pool, fmt)
+    if file is None:
+        console.file.write(text)
+        return
+    try:
+        file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"{file}: cannot write the pool file: {exc.strerror or exc}")
+    if as_json:
+        emit_json({"pool": pool.name, "file": str(file), "format": fmt, "seq": seq})
+    else:
+        console.print(f"Pool [bold]{pool.name}[/bold] (log sequence {seq}) written to {file}.")

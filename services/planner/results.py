@@ -85,18 +85,22 @@ class NotPlaced:
 class RestartPlan:
     """Where the VMs of an actual failure set restart; every VM left out has a reason.
 
-    `placements` are listed in restart order (lower `order` first, then by name).
+    `placements` are listed in restart order (lower `order` first, then by name). `optimal` is
+    False when the planner's work limit ran out before the plan was proven best (the plan is
+    still valid).
     """
 
     failed_hosts: tuple[str, ...]
     placements: tuple[Placement, ...]
     not_restarted: tuple[NotPlaced, ...]
+    optimal: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
             "failed_hosts": list(self.failed_hosts),
             "placements": [{"vm": p.vm, "host": p.host} for p in self.placements],
             "not_restarted": [{"vm": n.vm, "reason": n.reason} for n in self.not_restarted],
+            "optimal": self.optimal,
         }
 
 

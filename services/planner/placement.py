@@ -1,0 +1,169 @@
+"""Placing a set of VMs on a set of hosts: greedy packings first, CP-SAT when they fall short.
+
+Pure: no IO, no clock. Shared by restart plans and evacuation plans. The CP-SAT model is solved
+with a fixed seed, one worker and a deterministic time limit, so the same input always gives
+the same placement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from ortools.sat.python import cp_model
+
+Fit = Literal["worst", "best"]
+Assignment = tuple[int | None, ...]
+"""For each item, the index of the bin it goes to, or None when it is left out."""
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A VM to place. `tier` 0 is placed before tier 1 (restart before best-effort)."""
+
+    name: str
+    size: int
+    group: str | None = None
+    tier: int = 0
+    order: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Bin:
+    """A host that can take VMs: its free memory and the anti-affinity groups already on it."""
+
+    name: str
+    free: int
+    groups: frozenset[str] = frozenset()
+
+
+def fits(item: Item, room: int, groups: set[str] | frozenset[str]) -> bool:
+    return item.size <= room and (item.group is None or item.group not in groups)
+
+
+def greedy(items: Sequence[Item], bins: Sequence[Bin], fit: Fit) -> Assignment:
+    """Place items in the order given, each on the fitting bin with the most room left (worst
+    fit: spreads load) or the least (best fit: packs tight); ties go to the first bin. Items
+    that fit nowhere are left out and the rest still placed."""
+    room = [b.free for b in bins]
+    groups = [set(b.groups) for b in bins]
+    out: list[int | None] = []
+    for item in items:
+        best: int | None = None
+        for j in range(len(bins)):
+            if not fits(item, room[j], groups[j]):
+                continue
+            if best is None or (room[j] > room[best] if fit == "worst" else room[j] < room[best]):
+                best = j
+        out.append(best)
+        if best is not None:
+            room[best] -= item.size
+            if item.group is not None:
+                groups[best].add(item.group)
+    return tuple(out)
+
+
+def decreasing(items: Sequence[Item]) -> list[int]:
+    """Indices of items in greedy order: by tier, then largest first, then restart order."""
+    return sorted(
+        range(len(items)),
+        key=lambda i: (items[i].tier, -items[i].size, items[i].order, items[i].name),
+    )
+
+
+def greedy_decreasing(items: Sequence[Item], bins: Sequence[Bin], fit: Fit) -> Assignment:
+    """`greedy` over the items taken in `decreasing` order, reported in the items' own order."""
+    order = decreasing(items)
+    placed = greedy([items[i] for i in order], bins, fit)
+    out: list[int | None] = [None] * len(items)
+    for rank, i in enumerate(order):
+        out[i] = placed[rank]
+    return tuple(out)
+
+
+def order_ranks(items: Sequence[Item]) -> list[int]:
+    """Dense rank of each item's `order` among the items (0 for the lowest order value)."""
+    distinct = sorted({it.order for it in items})
+    rank = {o: r for r, o in enumerate(distinct)}
+    return [rank[it.order] for it in items]
+
+
+def score(items: Sequence[Item], assignment: Assignment) -> tuple[int, int, int]:
+    """What placement plans are ranked by, best first when larger: VMs of tier 0 placed, VMs of
+    tier 1 placed, and minus the sum of the order ranks of the VMs placed."""
+    ranks = order_ranks(items)
+    placed = [i for i, b in enumerate(assignment) if b is not None]
+    return (
+        sum(1 for i in placed if items[i].tier == 0),
+        sum(1 for i in placed if items[i].tier != 0),
+        -sum(ranks[i] for i in placed),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Solved:
+    assignment: Assignment
+    optimal: bool
+
+
+def best_placement(
+    items: Sequence[Item],
+    bins: Sequence[Bin],
+    *,
+    work_limit: float,
+    hint: Assignment | None = None,
+) -> Solved:
+    """The placement with the best `score` (lexicographic: tier 0 count, tier 1 count, then the
+    smallest sum of order ranks), by CP-SAT. `optimal` is False when the deterministic work
+    limit ran out before optimality was proven; the best placement found is returned then (it
+    is always valid, and never worse than `hint`)."""
+    model = cp_model.CpModel()
+    ranks = order_ranks(items)
+    rank_total = sum(ranks) + 1
+    n_tier1 = sum(1 for it in items if it.tier != 0)
+    weight_tier1 = rank_total
+    weight_tier0 = (n_tier1 + 1) * rank_total
+    x: dict[tuple[int, int], cp_model.IntVar] = {}
+    for i, it in enumerate(items):
+        for j, b in enumerate(bins):
+            if fits(it, b.free, b.groups):
+                x[i, j] = model.new_bool_var(f"x{i}_{j}")
+    for i in range(len(items)):
+        model.add_at_most_one(x[i, j] for j in range(len(bins)) if (i, j) in x)
+    for j, b in enumerate(bins):
+        on_j = [(i, x[i, j]) for i in range(len(items)) if (i, j) in x]
+        if sum(items[i].size for i, _ in on_j) > b.free:
+            model.add(sum(items[i].size * v for i, v in on_j) <= b.free)
+        by_group: dict[str, list[cp_model.IntVar]] = {}
+        for i, v in on_j:
+            group = items[i].group
+            if group is not None:
+                by_group.setdefault(group, []).append(v)
+        for members in by_group.values():
+            if len(members) > 1:
+                model.add_at_most_one(members)
+    objective = []
+    for (i, _), v in x.items():
+        weight = weight_tier0 if items[i].tier == 0 else weight_tier1
+        objective.append((weight - ranks[i]) * v)
+    model.maximize(sum(objective))
+    if hint is not None:
+        for (i, j), v in x.items():
+            model.add_hint(v, hint[i] == j)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = 0
+    solver.parameters.max_deterministic_time = max(work_limit, 0.0)
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        # Nothing found within the limit: the hint (or leaving everything out) is still valid.
+        return Solved(hint if hint is not None else (None,) * len(items), False)
+    out: list[int | None] = [None] * len(items)
+    for (i, j), v in x.items():
+        if solver.boolean_value(v):
+            out[i] = j
+    found = tuple(out)
+    if hint is not None and score(items, hint) > score(items, found):
+        found = hint
+    return Solved(found, status == cp_model.OPTIMAL)

@@ -30,7 +30,7 @@ class HAConfig(_Model):
     # A pool file is written for an HA pool, so HA is on unless the file says otherwise.
     enabled: bool = True
     host_failures_to_tolerate: Annotated[int, Field(strict=True)] = 0
-    timeout_s: Annotated[float, Field(gt=0)] = 30.0
+    timeout_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 30.0
     heartbeat_store: str | None = None
 
 
@@ -47,7 +47,7 @@ class VM(_Model):
     host: str | None = None
     ha_restart_priority: Priority = UNPROTECTED
     order: Annotated[int, Field(strict=True, ge=0)] = 0
-    start_delay_s: Annotated[float, Field(ge=0)] = 0.0
+    start_delay_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     agile: bool = True
     anti_affinity: str | None = None
 
@@ -87,6 +87,11 @@ class Pool(_Model):
                     "a VM with local disks can never restart elsewhere, so it cannot be protected"
                 )
         for host in self.hosts:
+            if host.reserved_mib > host.memory_mib:
+                raise ValueError(
+                    f"host {host.name!r} reserves {host.reserved_mib} MiB but has only "
+                    f"{host.memory_mib} MiB of memory"
+                )
             free = self.free_mib(host.name)
             if free < 0:
                 raise ValueError(

@@ -6,6 +6,7 @@ Parsing is pure (`parse_pool` takes text); only `load_pool` touches the filesyst
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,9 @@ def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
+        if not isinstance(key, Hashable):
+            # construct_mapping reports an unhashable key as a YAML error of its own.
+            continue
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -40,12 +44,34 @@ _StrictLoader.add_constructor(
 )
 
 
+class _DuplicateJSONKey(ValueError):
+    pass
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json.loads keeps the last of repeated keys silently; a repeated key is a typo."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateJSONKey(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
 def parse_pool(text: str, source: str = "pool") -> Pool:
     """Parse and validate a pool description; raise PoolError with a one-line message."""
     try:
-        data = json.loads(text) if source.endswith(".json") else yaml.load(text, _StrictLoader)
+        data = (
+            json.loads(text, object_pairs_hook=_json_object)
+            if source.endswith(".json")
+            else yaml.load(text, _StrictLoader)
+        )
     except json.JSONDecodeError as exc:
-        raise PoolError(f"{source}: not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        raise PoolError(
+            f"{source}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    except _DuplicateJSONKey as exc:
+        raise PoolError(f"{source}: not valid JSON: {exc}") from None
     except yaml.YAMLError as exc:
         raise PoolError(f"{source}: not valid YAML: {_yaml_problem(exc)}") from None
     if not isinstance(data, dict):
@@ -96,6 +122,13 @@ def _first_error(exc: ValidationError, data: dict[str, Any]) -> str:
         return f"{parent + ': ' if parent else ''}unknown key {key!r}"
     if err["type"] == "missing":
         return f"{where}: required key is missing"
+    # pydantic's wording names Python types; a pool file has lists and mappings.
+    if err["type"] == "tuple_type":
+        return f"{where}: must be a list"
+    if err["type"] == "model_type":
+        return f"{where}: must be a mapping of keys to values"
+    if err["type"] == "too_short" and err["loc"] == ("hosts",):
+        return "hosts: a pool needs at least one host"
     msg = str(err["msg"]).removeprefix("Value error, ")
     return f"{where}: {msg}" if where else msg
 

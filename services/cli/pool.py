@@ -98,10 +98,14 @@ def create(
     elif result["created"]:
         console.print(
             f"Pool [bold]{pool.name}[/bold] loaded into the event log (sequence {result['seq']}): "
-            f"{_count(len(pool.hosts), 'host')}, {_count(len(pool.vms), 'VM')}."
+            f"{_count(len(pool.hosts), 'host')}, {_count(len(pool.vms), 'VM')}.",
+            soft_wrap=True,
         )
     else:
-        console.print(f"Pool [bold]{pool.name}[/bold] is already in the event log: nothing to do.")
+        console.print(
+            f"Pool [bold]{pool.name}[/bold] is already in the event log: nothing to do.",
+            soft_wrap=True,
+        )
 
 
 async def _export(settings: BusSettings, progress: bool) -> tuple[Pool, int]:
@@ -144,4 +148,7 @@ def export(
     if as_json:
         emit_json({"pool": pool.name, "file": str(file), "format": fmt, "seq": seq})
     else:
-        console.print(f"Pool [bold]{pool.name}[/bold] (log sequence {seq}) written to {file}.")
+        console.print(
+            f"Pool [bold]{pool.name}[/bold] (log sequence {seq}) written to {file}.",
+            soft_wrap=True,
+        )

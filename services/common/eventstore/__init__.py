@@ -9,6 +9,7 @@ from services.common.eventstore.base import (
     DuplicateEvent,
     EventStore,
     EventStoreError,
+    EventStoreUnavailable,
     Recorded,
 )
 from services.common.eventstore.jetstream import JetStreamEventStore, stream_config
@@ -23,6 +24,7 @@ __all__ = [
     "DuplicateEvent",
     "EventStore",
     "EventStoreError",
+    "EventStoreUnavailable",
     "InMemoryEventStore",
     "JetStreamEventStore",
     "Recorded",

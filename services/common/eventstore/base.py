@@ -54,9 +54,14 @@ class DuplicateEvent(EventStoreError):
     """An event id of the append is already in the log, elsewhere than a retry would put it."""
 
 
-class AppendTimeout(EventStoreError):
-    """No acknowledgement in time: the append may or may not have landed. Retrying the same
-    events with the same expected sequence is safe (see the contract above)."""
+class EventStoreUnavailable(EventStoreError):
+    """The store did not answer (bus down, stream leader being elected). An append may or
+    may not have landed: retrying the same events with the same expected sequence is safe
+    (see the contract above)."""
+
+
+class AppendTimeout(EventStoreUnavailable):
+    """No acknowledgement of an append in time."""
 
 
 class AppendRejected(EventStoreError):

@@ -36,6 +36,7 @@ from services.common.eventstore.base import (
     ConcurrencyConflict,
     Decoder,
     DuplicateEvent,
+    EventStoreUnavailable,
     Outgoing,
     Recorded,
     prepare_append,
@@ -116,7 +117,10 @@ class JetStreamEventStore:
         return self._decoder.malformed
 
     async def last_seq(self) -> int:
-        info = await self._js.stream_info(STREAM)
+        try:
+            info = await self._js.stream_info(STREAM)
+        except nats.errors.Error as exc:
+            raise EventStoreUnavailable(f"cannot read the event stream's state: {exc!r}") from None
         return int(info.state.last_seq)
 
     # -- append
@@ -124,15 +128,24 @@ class JetStreamEventStore:
     async def append(self, events: Sequence[Event], expected_last_seq: int) -> int:
         batch = prepare_append(events, expected_last_seq)
         try:
-            if len(batch) == 1:
-                ack = await self._publish_one(batch[0], expected_last_seq)
-            else:
-                ack = await self._publish_batch(batch, expected_last_seq)
+            return await self._append(batch, expected_last_seq)
         except nats.errors.TimeoutError:
             raise AppendTimeout(
                 f"no acknowledgement from the event stream within {self._timeout:g} s; "
                 "the append may have landed: retry it with the same events"
             ) from None
+        except nats.errors.NoRespondersError:
+            raise EventStoreUnavailable(
+                f"no JetStream stream answered on {batch[0].subject}; is {STREAM} there?"
+            ) from None
+        except nats.errors.Error as exc:
+            raise EventStoreUnavailable(f"the append could not complete: {exc!r}") from None
+
+    async def _append(self, batch: list[Outgoing], expected_last_seq: int) -> int:
+        if len(batch) == 1:
+            ack = await self._publish_one(batch[0], expected_last_seq)
+        else:
+            ack = await self._publish_batch(batch, expected_last_seq)
         error = ack.get("error")
         if error is None:
             if ack.get("duplicate"):
@@ -215,15 +228,7 @@ class JetStreamEventStore:
         # A callback feeding a bounded queue is three times faster than the subscription's
         # own iterator, and blocking in it is what makes flow control hold the server back.
         queue: asyncio.Queue[Msg] = asyncio.Queue(maxsize=READ_AHEAD)
-        sub = await self._js.subscribe(
-            EVENT_SUBJECTS,
-            stream=STREAM,
-            cb=queue.put,
-            ordered_consumer=True,
-            config=ConsumerConfig(
-                deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start
-            ),
-        )
+        sub = await self._subscribe(start, queue)
         decode = self._decoder
         try:
             while True:
@@ -237,6 +242,26 @@ class JetStreamEventStore:
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
+
+    async def _subscribe(self, start: int, queue: asyncio.Queue[Msg]) -> Any:
+        """An ordered consumer from `start`, retried while JetStream cannot create consumers
+        (e.g. a cluster electing leaders after a node loss)."""
+        config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start)
+        deadline = asyncio.get_running_loop().time() + max(10.0, 3 * self._timeout)
+        while True:
+            try:
+                return await self._js.subscribe(
+                    EVENT_SUBJECTS,
+                    stream=STREAM,
+                    cb=queue.put,
+                    ordered_consumer=True,
+                    config=config,
+                )
+            except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError) as exc:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise EventStoreUnavailable(f"cannot read the event stream: {exc!r}") from None
+                log.info("event stream not readable yet; retrying", error=repr(exc))
+                await asyncio.sleep(0.25)
 
 
 def _stream_seq(reply: str) -> int:

@@ -66,3 +66,22 @@ def small_pools(
         vms.append(vm(f"vm{i}", memory, host, priority, **extra))
     ntol = draw(st.integers(0, n - 1))
     return pool(hosts, vms, ntol)
+
+
+@st.composite
+def tight_pools(draw: st.DrawFn, max_hosts: int = 6) -> Pool:
+    """Random pools of nearly full hosts running mostly protected VMs of coarse sizes (2..8 on
+    hosts of 8..20): packings are tight, greedy packings often fail and many failure sets are
+    infeasible only because of how the VMs split, not for lack of total memory."""
+    n = draw(st.integers(3, max_hosts))
+    hosts = {f"h{i}": draw(st.integers(8, 20)) for i in range(n)}
+    vms = []
+    for h, memory in hosts.items():
+        used = 0
+        for j in range(draw(st.integers(0, 4))):
+            size = draw(st.integers(2, 8))
+            if used + size <= memory:
+                used += size
+                priority = draw(st.sampled_from(["restart", "restart", "restart", "best-effort"]))
+                vms.append(vm(f"{h}-{j}", size, h, priority))
+    return pool(hosts, vms)

@@ -85,6 +85,7 @@ def small_pools(draw: st.DrawFn, max_hosts: int = 5) -> Pool:
     memory = draw(st.lists(st.sampled_from([4, 6, 8, 10, 12]), min_size=n, max_size=n))
     hosts = {f"h{i}": m for i, m in enumerate(memory)}
     room = dict(hosts)
+    priorities = ["restart", "restart", "restart", "", "best-effort"]
     vms: list[dict[str, Any]] = []
     for _ in range(draw(st.integers(0, 4 * n))):
         size = draw(st.sampled_from([1, 2, 3, 4, 5]))
@@ -97,7 +98,7 @@ def small_pools(draw: st.DrawFn, max_hosts: int = 5) -> Pool:
             {
                 "memory_mib": size,
                 "host": host,
-                "ha_restart_priority": draw(st.sampled_from(["restart", "restart", "restart", "", "best-effort"])),
+                "ha_restart_priority": draw(st.sampled_from(priorities)),
                 "anti_affinity": draw(st.sampled_from([None, None, None, "web", "db"])),
             }
         )

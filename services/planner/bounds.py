@@ -1,0 +1,180 @@
+"""Bounds that decide failure sets without packing them, for one set or for all sets at once.
+
+Every bound is a row: a weight per host and a threshold, and a failure set F is judged by the
+sum of the weights of its hosts. Because the test is linear in F, the worst F of size k for a
+row is its k heaviest hosts, so one sort decides a row for all C(n, k) sets at once.
+
+Notation: c(h) is the free memory of host h, S = hosts not in F (the survivors), the items of
+F are the protected VMs running on hosts of F, D_s(F) the total size of those of size >= s,
+g_s(h) = max(0, c(h) - s + 1), E_y the hosts already running a VM of anti-affinity group y.
+
+Proofs (a row holds for F => F is feasible). Consider placing the items of F in non-increasing
+size order, each on any survivor with room and no VM of its group (any-fit decreasing).
+- Plain row s, for the sizes s of ungrouped items: weight L_s(h) + g_s(h), where L_s(h) is the
+  size of h's items >= s; holds when sum_F weight <= s + sum_all g_s - 1. Why it proves: if the
+  greedy got stuck on an ungrouped item x of size s, every survivor had less than s left, so it
+  held at least g_s(h); everything placed so far has size >= s, and x (size s) is not placed,
+  so D_s(F) >= s + sum_S g_s = s + sum_all g_s - sum_F g_s, which the row excludes.
+- Group row (y, s), for the sizes s of items of group y: weight L_s(h) + g_s(h)[h not in E_y];
+  holds when sum_F weight <= s + sum_{h not in E_y} g_s(h) - top_{m-1} - 1 where m is the
+  number of protected VMs of group y in the pool and top_{m-1} the sum of the m-1 largest g_s
+  over hosts not in E_y. Why: if the greedy got stuck on x of group y and size s, every
+  survivor either had less than s left, or runs y (E_y), or received one of the at most m-1
+  items of y placed before x. The survivors of the first kind held at least g_s each, so
+  D_s(F) >= s + sum_{S \\ E_y} g_s - top_{m-1}, which the row excludes.
+A set for which every row holds is placed entirely by the greedy, so it is feasible. Only rows
+whose size s is the size of an item of F are needed for F; checking more rows is only stricter.
+
+Refutations (a row exceeded by F => F is infeasible):
+- Memory above s: weight L_s(h) + c(h)[c(h) >= s], refuted when sum_F weight > sum_all
+  c[c >= s]. Items of size >= s can only go to survivors with c >= s, which together hold at
+  most sum_{S, c >= s} c. With s the smallest size this is the fluid bound.
+- Count above s: weight N_s(h) + floor(c(h)/s), refuted when sum_F weight > sum_all
+  floor(c/s), N_s(h) counting h's items >= s: a survivor holds at most floor(c/s) of them.
+- Group y above s: weight N_{y,s}(h) + [h not in E_y and c(h) >= s], refuted when sum_F weight >
+  #{h not in E_y, c(h) >= s}: items of y of size >= s need distinct survivors with room that
+  do not run y already.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from services.planner.instance import Instance
+
+Matrix = npt.NDArray[np.int64]
+Vector = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """Linear tests over failure sets: F passes row i when weights[i] @ F <= limits[i]."""
+
+    weights: Matrix
+    """rows x hosts"""
+    limits: Vector
+    needs: Matrix
+    """rows x hosts, 1 when the host has an item the row is about (used for proofs only)"""
+
+    def __len__(self) -> int:
+        return int(self.limits.shape[0])
+
+    def take(self, index: npt.NDArray[np.intp]) -> Rows:
+        return Rows(self.weights[index], self.limits[index], self.needs[index])
+
+
+def proof_rows(inst: Instance) -> Rows:
+    """The any-fit-decreasing guarantee rows (see the module docstring)."""
+    free = np.array(inst.free, dtype=np.int64)
+    weights: list[Vector] = []
+    limits: list[int] = []
+    needs: list[Vector] = []
+    ungrouped = sorted({s for vms in inst.vms for s, g in vms if g is None})
+    for s in ungrouped:
+        g_s = np.maximum(0, free - s + 1)
+        weights.append(_load_at_least(inst, s) + g_s)
+        limits.append(s + int(g_s.sum()) - 1)
+        needs.append(_has(inst, s, None))
+    by_group: dict[str, set[int]] = {}
+    for vms in inst.vms:
+        for s, g in vms:
+            if g is not None:
+                by_group.setdefault(g, set()).add(s)
+    for y in sorted(by_group):
+        outside = np.array([y not in gs for gs in inst.groups], dtype=np.int64)
+        members = sum(1 for vms in inst.vms for _, g in vms if g == y)
+        for s in sorted(by_group[y]):
+            g_s = np.maximum(0, free - s + 1) * outside
+            top = int(np.sort(g_s)[::-1][: members - 1].sum())
+            weights.append(_load_at_least(inst, s) + g_s)
+            limits.append(s + int(g_s.sum()) - top - 1)
+            needs.append(_has(inst, s, y))
+    return _rows(inst.n, weights, limits, needs)
+
+
+def refutation_rows(inst: Instance) -> Rows:
+    """Rows whose excess proves a set infeasible (see the module docstring)."""
+    free = np.array(inst.free, dtype=np.int64)
+    weights: list[Vector] = []
+    limits: list[int] = []
+    sizes = sorted({s for vms in inst.vms for s, _ in vms})
+    for s in sizes:
+        room = free * (free >= s)
+        weights.append(_load_at_least(inst, s) + room)
+        limits.append(int(room.sum()))
+        slots = free // s
+        weights.append(_count_at_least(inst, s) + slots)
+        limits.append(int(slots.sum()))
+    groups = sorted({g for vms in inst.vms for _, g in vms if g is not None})
+    for y in groups:
+        outside = np.array([y not in gs for gs in inst.groups], dtype=np.int64)
+        for s in sorted({size for vms in inst.vms for size, g in vms if g == y}):
+            open_hosts = outside * (free >= s)
+            weights.append(_count_at_least(inst, s, y) + open_hosts)
+            limits.append(int(open_hosts.sum()))
+    return _rows(inst.n, weights, limits, [])
+
+
+def largest_proven(rows: Rows, n: int) -> int:
+    """The largest k (0..n-1) such that every set of size <= k passes every row."""
+    if len(rows) == 0:
+        return n - 1
+    tops = np.cumsum(-np.sort(-rows.weights, axis=1), axis=1)
+    ok = tops <= rows.limits[:, None]
+    bad = ~ok.all(axis=0)
+    return int(np.argmax(bad)) if bad.any() else n - 1
+
+
+def smallest_refuted(rows: Rows, n: int) -> tuple[int, tuple[int, ...]] | None:
+    """The smallest k with a set of size k exceeding some row, and that set (its k heaviest
+    hosts), or None when no set of size < n exceeds any row."""
+    if len(rows) == 0:
+        return None
+    order = np.argsort(-rows.weights, axis=1, kind="stable")
+    tops = np.cumsum(np.take_along_axis(rows.weights, order, axis=1), axis=1)
+    over = tops > rows.limits[:, None]
+    over[:, n - 1] = False  # every host failing is not a failure set the answer ranges over
+    if not over.any():
+        return None
+    first = np.where(over.any(axis=1), np.argmax(over, axis=1), n)
+    row = int(np.argmin(first))
+    k = int(first[row]) + 1
+    return k, tuple(sorted(int(h) for h in order[row, :k]))
+
+
+def dangerous(rows: Rows, k: int) -> Rows:
+    """The rows that some set of size k fails: the others hold for every such set."""
+    tops = -np.sort(-rows.weights, axis=1)[:, :k].sum(axis=1)
+    return rows.take(np.nonzero(tops > rows.limits)[0])
+
+
+def _load_at_least(inst: Instance, s: int) -> Vector:
+    return np.array([sum(size for size, _ in vms if size >= s) for vms in inst.vms], np.int64)
+
+
+def _count_at_least(inst: Instance, s: int, group: str | None = None) -> Vector:
+    """Per host, how many of its items have size >= s (and belong to `group`, if given)."""
+    return np.array(
+        [sum(1 for size, g in vms if size >= s and group in (None, g)) for vms in inst.vms],
+        np.int64,
+    )
+
+
+def _has(inst: Instance, s: int, group: str | None) -> Vector:
+    """Per host, whether it has an item of size exactly s in `group` (None: ungrouped)."""
+    return np.array([(s, group) in vms for vms in inst.vms], np.int64)
+
+
+def _rows(
+    n: int, weights: Sequence[Vector], limits: Sequence[int], needs: Sequence[Vector]
+) -> Rows:
+    if not weights:
+        empty = np.zeros((0, n), dtype=np.int64)
+        return Rows(empty, np.zeros(0, dtype=np.int64), empty)
+    w = np.vstack(weights)
+    need = np.vstack(needs) if needs else np.ones_like(w)
+    return Rows(w, np.array(limits, dtype=np.int64), need)

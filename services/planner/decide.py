@@ -1,0 +1,132 @@
+"""Deciding one failure set: is there a home on the survivors for every protected VM of F?
+
+Cheapest first: the bound rows (bounds.py), then greedy packings (a packing that places every
+VM proves feasibility), then CP-SAT, which alone can prove that no packing exists when the
+bounds cannot.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from ortools.sat.python import cp_model
+
+from services.planner.budget import Budget
+from services.planner.instance import Instance, Vm
+
+CPSAT_CALL_CAP = 5.0
+"""Most deterministic seconds one failure set may take, so one hard set cannot eat the whole
+budget when others could still be decided."""
+
+
+class Verdict(Enum):
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+    UNKNOWN = "unknown"
+
+
+class By(Enum):
+    BOUNDS = "bounds"
+    GREEDY = "greedy"
+    CPSAT = "cpsat"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    verdict: Verdict
+    by: By
+
+
+def items_of(inst: Instance, failed: Sequence[int]) -> list[Vm]:
+    """The protected VMs of the failed hosts, largest first (ties by group name)."""
+    items = [vm for h in failed for vm in inst.vms[h]]
+    items.sort(key=lambda vm: (-vm[0], vm[1] or ""))
+    return items
+
+
+def survivors_of(inst: Instance, failed: Sequence[int]) -> list[int]:
+    gone = set(failed)
+    return [h for h in range(inst.n) if h not in gone]
+
+
+def greedy_packs(inst: Instance, items: Sequence[Vm], survivors: Sequence[int], best: bool) -> bool:
+    """Any-fit decreasing: each item (largest first) goes to the survivor with the least room
+    that fits it (best fit) or the most (worst fit). True when every item is placed."""
+    room = [inst.free[h] for h in survivors]
+    groups = [set(inst.groups[h]) for h in survivors]
+    for size, group in items:
+        chosen = -1
+        for j, r in enumerate(room):
+            if r < size or (group is not None and group in groups[j]):
+                continue
+            if chosen < 0 or (r < room[chosen] if best else r > room[chosen]):
+                chosen = j
+        if chosen < 0:
+            return False
+        room[chosen] -= size
+        if group is not None:
+            groups[chosen].add(group)
+    return True
+
+
+def cpsat_packs(
+    inst: Instance, items: Sequence[Vm], survivors: Sequence[int], budget: Budget
+) -> Verdict:
+    """Exact feasibility by CP-SAT. Identical VMs (same size and group) are counted, not
+    listed: y[t, h] is how many VMs of type t go to survivor h. Identical survivors (same free
+    memory and groups) are ordered by load, which removes their permutations without losing
+    any packing (any packing can be permuted so that their loads decrease)."""
+    limit = min(budget.cpsat_seconds, CPSAT_CALL_CAP)
+    if limit <= 0:
+        return Verdict.UNKNOWN
+    types = sorted(Counter(items).items(), key=lambda t: (-t[0][0], t[0][1] or ""))
+    model = cp_model.CpModel()
+    y: dict[tuple[int, int], cp_model.IntVar] = {}
+    most: dict[tuple[int, int], int] = {}
+    for t, ((size, group), count) in enumerate(types):
+        for j, h in enumerate(survivors):
+            cap = min(count, inst.free[h] // size)
+            if group is not None:
+                cap = 0 if group in inst.groups[h] else min(cap, 1)
+            if cap > 0:
+                y[t, j] = model.new_int_var(0, cap, f"y{t}_{j}")
+                most[t, j] = cap
+        if sum(c for (tt, _), c in most.items() if tt == t) < count:
+            # Not enough places for this type even one host at a time: no packing exists.
+            return Verdict.INFEASIBLE
+        model.add(sum(v for (tt, _), v in y.items() if tt == t) == count)
+    loads = []
+    for j, h in enumerate(survivors):
+        terms = [(types[t][0][0], v, most[t, jj]) for (t, jj), v in y.items() if jj == j]
+        load = sum(size * v for size, v, _ in terms)
+        if sum(size * cap for size, _, cap in terms) > inst.free[h]:
+            model.add(load <= inst.free[h])
+        by_group: dict[str, list[cp_model.IntVar]] = {}
+        for (t, jj), v in y.items():
+            group = types[t][0][1]
+            if jj == j and group is not None:
+                by_group.setdefault(group, []).append(v)
+        for members in by_group.values():
+            if len(members) > 1:
+                model.add(sum(members) <= 1)
+        loads.append(load)
+    previous: dict[tuple[int, frozenset[str]], int] = {}
+    for j, h in enumerate(survivors):
+        key = (inst.free[h], inst.groups[h])
+        if key in previous:
+            model.add(loads[previous[key]] >= loads[j])
+        previous[key] = j
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = 0
+    solver.parameters.max_deterministic_time = limit
+    status = solver.solve(model)
+    budget.cpsat_seconds -= min(float(solver.deterministic_time), limit)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return Verdict.FEASIBLE
+    if status == cp_model.INFEASIBLE:
+        return Verdict.INFEASIBLE
+    return Verdict.UNKNOWN

@@ -1,0 +1,71 @@
+"""Fold handlers of VM lifecycle events: restart orders and what became of them."""
+
+from __future__ import annotations
+
+from schemas.events import (
+    VMHaltedByGuest,
+    VMRestartOrdered,
+    VMShutDownByAdmin,
+    VMStarted,
+    VMStartFailed,
+    VMUnplaceable,
+)
+from services.state.evolve import (
+    skip,
+    with_vm,
+)
+from services.state.model import (
+    PoolState,
+    RestartOrder,
+)
+
+
+def vm_restart_ordered(state: PoolState, e: VMRestartOrdered) -> PoolState:
+    vm = state.vms.get(e.vm)
+    target = state.hosts.get(e.host)
+    # An order to a dead host is void from the start: its collector will never run it.
+    if vm is None or vm.host is not None or target is None or target.liveness == "dead":
+        return skip(state)
+    order = RestartOrder(host=e.host, incarnation=e.incarnation, plan=e.plan)
+    return with_vm(state, vm._replace(power_state="restarting", order=order, halted_by=None))
+
+
+def vm_unplaceable(state: PoolState, e: VMUnplaceable) -> PoolState:
+    vm = state.vms.get(e.vm)
+    if vm is None or vm.host is not None:
+        return skip(state)
+    return with_vm(state, vm._replace(power_state="unplaceable", order=None))
+
+
+def vm_started(state: PoolState, e: VMStarted) -> PoolState:
+    vm = state.vms.get(e.vm)
+    if vm is None or e.host not in state.hosts:
+        return skip(state)
+    return with_vm(
+        state, vm._replace(host=e.host, power_state="running", order=None, halted_by=None)
+    )
+
+
+def vm_start_failed(state: PoolState, e: VMStartFailed) -> PoolState:
+    vm = state.vms.get(e.vm)
+    if vm is None or vm.host is not None:
+        return skip(state)
+    return with_vm(state, vm._replace(power_state="restarting", order=None))
+
+
+def vm_halted_by_guest(state: PoolState, e: VMHaltedByGuest) -> PoolState:
+    vm = state.vms.get(e.vm)
+    if vm is None:
+        return skip(state)
+    return with_vm(
+        state, vm._replace(host=None, power_state="halted", order=None, halted_by="guest")
+    )
+
+
+def vm_shut_down_by_admin(state: PoolState, e: VMShutDownByAdmin) -> PoolState:
+    vm = state.vms.get(e.vm)
+    if vm is None:
+        return skip(state)
+    return with_vm(
+        state, vm._replace(host=None, power_state="halted", order=None, halted_by="admin")
+    )

@@ -85,9 +85,7 @@ def heuristic_for(hosts: int, failures: int) -> Heuristic:
     return "exhaustive" if orderings < EXHAUSTIVE_BELOW else "approximation"
 
 
-def plan_exists_for(
-    pool: Pool, failures: int, *, heuristic: Heuristic | None = None
-) -> XapiCheck:
+def plan_exists_for(pool: Pool, failures: int, *, heuristic: Heuristic | None = None) -> XapiCheck:
     """Whether xapi's planner finds restart plans for any `failures` hosts failing, with the
     heuristic xapi would choose (or the one given, to compare the two)."""
     if not 0 <= failures < len(pool.hosts):

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas import Pool
+from services.planner import max_failures
 from services.planner.xapi import heuristic_for, plan_exists_for, xapi_max_failures
 
 # --- pools and a brute-force oracle -------------------------------------------------------
@@ -234,3 +235,15 @@ def test_each_heuristic_is_sound_on_its_own(pool: Pool, data: st.DataObject) -> 
     if plan_exists_for(pool, r, heuristic=heuristic).plan_exists:
         for k in range(1, r + 1):
             assert all(feasible(pool, f) for f in combinations(pool.host_names, k))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_pools(max_hosts=10))
+def test_baseline_is_never_above_the_exact_planner(pool: Pool) -> None:
+    """Against haplan's exact planner, on pools large enough for xapi's approximation (ten
+    hosts: from four failures on): the baseline never answers more than the exact value."""
+    exact = max_failures(pool)
+    assert exact.exact
+    assert xapi_max_failures(pool).max_host_failures_to_tolerate <= (
+        exact.max_host_failures_to_tolerate
+    )

@@ -21,7 +21,12 @@ from rich.table import Table
 from services.cli.app import app
 from services.cli.output import UserError, console, err_console
 from services.common.bus import BusUnavailable, connect
-from services.common.eventstore import EventStoreError, JetStreamEventStore, Recorded
+from services.common.eventstore import (
+    EventStoreError,
+    EventStoreUnavailable,
+    JetStreamEventStore,
+    Recorded,
+)
 from services.common.logging import configure_logging
 from services.common.replay import Rebuilt, rebuild_state
 from services.common.settings import BusSettings
@@ -46,7 +51,6 @@ class NatsUnreachable(UserError):
 
 def bus_settings(nats: str | None) -> BusSettings:
     """Settings from the environment, `--nats` overriding NATS_URL; one-line errors."""
-    configure_logging("warning")
     try:
         return BusSettings() if nats is None else BusSettings(nats_url=nats)
     except ValidationError as exc:
@@ -64,6 +68,8 @@ def bus_settings(nats: str | None) -> BusSettings:
 @contextlib.asynccontextmanager
 async def event_store(settings: BusSettings) -> AsyncIterator[JetStreamEventStore]:
     """The event log on the bus, for one command; unreachable NATS is a one-line error."""
+    # Commands log warnings only (e.g. unreadable events), as JSON lines when piped.
+    configure_logging("warning")
     try:
         nc = await connect(
             settings, name="haplan-cli", initial_timeout_s=settings.connect_timeout_s
@@ -76,6 +82,8 @@ async def event_store(settings: BusSettings) -> AsyncIterator[JetStreamEventStor
         yield await JetStreamEventStore.open(
             nc, replicas=settings.stream_replicas, request_timeout_s=settings.request_timeout_s
         )
+    except EventStoreUnavailable as exc:
+        raise NatsUnreachable(str(exc), "check that NATS runs with JetStream enabled") from None
     except EventStoreError as exc:
         raise UserError(str(exc)) from None
     finally:

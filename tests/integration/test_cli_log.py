@@ -7,8 +7,10 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from schemas import dump_pool, load_pool, pool_to_data
 from schemas.events import HostJoined, VMStarted
 from services.common.bus import connect
 from services.common.eventstore import JetStreamEventStore
-from services.common.natsserver import NatsServer, free_port
+from services.common.natsserver import NatsServer, free_port, locate_nats_server
 from services.common.settings import BusSettings
 from tests.fixtures.events import make, rich_pool
 
@@ -210,4 +212,28 @@ def test_events_follow_prints_new_events_until_interrupted(nats_server: NatsServ
         assert proc.wait(timeout=10) == 0
     finally:
         proc.kill()
+        proc.wait()
+
+
+def test_a_nats_without_jetstream_is_one_line_and_exit_69() -> None:
+    """A NATS server that has no JetStream cannot hold the log: exit 69, one line saying so."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(locate_nats_server()), "-a", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        result = haplan("events", url=f"nats://127.0.0.1:{port}")
+        assert result.returncode == 69
+        line = one_line_error(result)
+        assert "cannot open the event stream HA_EVENTS" in line and "JetStream" in line
+    finally:
+        proc.terminate()
         proc.wait()

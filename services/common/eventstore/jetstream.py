@@ -93,6 +93,15 @@ class JetStreamEventStore:
 
     async def ensure_stream(self, replicas: int) -> None:
         """Create HA_EVENTS if missing; an existing stream keeps its data and replicas."""
+        try:
+            await self._ensure_stream(replicas)
+        except nats.errors.Error as exc:
+            raise EventStoreUnavailable(
+                f"cannot open the event stream {STREAM}: JetStream did not answer "
+                f"({type(exc).__name__})"
+            ) from None
+
+    async def _ensure_stream(self, replicas: int) -> None:
         wanted = stream_config(replicas)
         try:
             info = await self._js.stream_info(STREAM)

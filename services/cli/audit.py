@@ -1,0 +1,1 @@
+"""`haplan audit` commands (pending)."""

@@ -14,7 +14,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from schemas import BEST_EFFORT, RESTART, UNPROTECTED, VM, Host, Pool, Priority, load_pool
@@ -222,7 +229,8 @@ def _progress(label: str, show: bool) -> Iterator[Callable[[int, int], None] | N
     if not (show and console.is_terminal):
         yield None
         return
-    columns = (SpinnerColumn(), TextColumn(escape(label)), BarColumn(), MofNCompleteColumn())
+    columns = (SpinnerColumn(), TextColumn(escape(label)), BarColumn(), TaskProgressColumn(),
+               TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(label, total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
@@ -408,8 +416,9 @@ def _capacity_table(c: FailureCapacity, title: str) -> Table:
         s = c.stats
         table.add_row(
             "failure sets decided by",
-            f"bounds {s.failure_sets_decided_by_bounds}, greedy {s.failure_sets_decided_by_greedy}"
-            f", CP-SAT {s.failure_sets_decided_by_cpsat} ({s.cpsat_calls} calls)",
+            f"bounds {s.failure_sets_decided_by_bounds:,}, "
+            f"greedy {s.failure_sets_decided_by_greedy:,}, "
+            f"CP-SAT {s.failure_sets_decided_by_cpsat:,} ({s.cpsat_calls:,} calls)",
         )
     return table
 

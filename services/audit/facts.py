@@ -1,0 +1,87 @@
+"""Events as steps of an explanation: what happened, and the facts behind it, as text pairs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from schemas.events import EventBase, PlanComputed
+from schemas.liveness import DeadEvidence, FencedMark, SuspectEvidence
+
+Facts = tuple[tuple[str, str], ...]
+
+
+class Step(NamedTuple):
+    """One event in a VM's story: `role` says what it was for the VM."""
+
+    seq: int
+    at: datetime
+    type: str
+    role: str
+    summary: str
+    facts: Facts = ()
+    host: str | None = None  # the host a liveness step is about
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "at": self.at.isoformat().replace("+00:00", "Z"),
+            "type": self.type,
+            "role": self.role,
+            "summary": self.summary,
+            "facts": dict(self.facts),
+        }
+
+
+def step(seq: int, event: EventBase, role: str, facts: Facts = (), host: str | None = None) -> Step:
+    return Step(seq, event.at, event.type, role, event.summary(), facts, host)
+
+
+def mark_text(mark: FencedMark) -> str:
+    where = f"slot, read by {mark.observer}" if mark.source == "slot" else "bus"
+    return f"on the {where}, incarnation {mark.incarnation}"
+
+
+def dead_facts(ev: DeadEvidence) -> Facts:
+    facts: list[tuple[str, str]] = [
+        ("rule", ev.rule),
+        ("incarnation", ev.incarnation),
+        ("lease silent for", f"{ev.lease_silent_for_s:g} s (T_dead {ev.t_dead_s:g} s)"),
+        ("arbiter leader for", f"{ev.leader_for_s:g} s"),
+    ]
+    if ev.fenced_mark is not None:
+        facts.append(("fenced mark", mark_text(ev.fenced_mark)))
+        renewed = "yes" if ev.lease_renewed_since_mark else "no"
+        facts.append(("lease renewed since the mark", renewed))
+    if ev.slot_stale is not None:
+        s = ev.slot_stale
+        facts.append(
+            ("slot", f"{s.observer} saw slot seq {s.slot_seq} not advance for {s.stale_for_s:g} s")
+        )
+    if ev.store_outage is not None:
+        o = ev.store_outage
+        facts.append(
+            (
+                "store outage",
+                f"{', '.join(o.reporters)} could not reach the store for {o.unreachable_for_s:g} s",
+            )
+        )
+    return tuple(facts)
+
+
+def suspect_facts(ev: SuspectEvidence) -> Facts:
+    return (
+        ("incarnation", ev.incarnation),
+        ("lease silent for", f"{ev.lease_silent_for_s:g} s (T {ev.timeout_s:g} s)"),
+    )
+
+
+def plan_facts(plan: PlanComputed) -> Facts:
+    worst = ", ".join(plan.worst_failure_set) if plan.worst_failure_set else "none"
+    return (
+        ("tolerates", f"{plan.max_host_failures_to_tolerate} host failure(s)"
+         + ("" if plan.exact else f", at most {plan.upper_bound} (not exact)")),
+        ("configured", str(plan.host_failures_to_tolerate)),
+        ("worst failure set", worst),
+        ("computed on the log as of", f"sequence {plan.based_on_seq}"),
+    )  # fmt: skip

@@ -10,7 +10,7 @@ from services.audit.history import Snapshots, StateHistory, states_at
 from services.audit.involved import Involved, involved
 from services.audit.planning import PlannerCache
 from services.audit.rules import Recheck, RuleHolds, load_rule, recheck
-from services.audit.timeline import TimelineFilter, TimelineRow, timeline
+from services.audit.timeline import TimelineFilter, TimelineRow, timeline, timeline_row
 from services.audit.verify import Verifier, verify
 from services.audit.when import BadTime, parse_when
 
@@ -44,5 +44,6 @@ __all__ = [
     "recheck",
     "states_at",
     "timeline",
+    "timeline_row",
     "verify",
 ]

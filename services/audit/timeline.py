@@ -56,7 +56,7 @@ class TimelineRow(NamedTuple):
         }
 
 
-def row(entry: Entry) -> TimelineRow:
+def timeline_row(entry: Entry) -> TimelineRow:
     event = entry.event
     named = involved(event)
     return TimelineRow(
@@ -68,4 +68,4 @@ def timeline(
     entries: Iterable[Entry], only: TimelineFilter = TimelineFilter()
 ) -> Iterator[TimelineRow]:
     """The rows of the entries `only` keeps, in log order."""
-    return (row(entry) for entry in entries if only.matches(entry))
+    return (timeline_row(entry) for entry in entries if only.matches(entry))

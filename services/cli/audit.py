@@ -1,1 +1,0 @@
-"""`haplan audit` commands (pending)."""

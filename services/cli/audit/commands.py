@@ -1,0 +1,240 @@
+"""`haplan audit timeline|explain|verify|export`: thin commands over the pure audit core."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from services.audit import (
+    BadTime,
+    Entry,
+    Explainer,
+    PlannerCache,
+    Snapshots,
+    TimelineFilter,
+    TimelineRow,
+    Verifier,
+    parse_when,
+    timeline_row,
+)
+from services.cli.app import app
+from services.cli.audit.export import export_log
+from services.cli.audit.render import (
+    explanation_tree,
+    timeline_line,
+    timeline_table,
+    verify_tables,
+    verify_verdict,
+)
+from services.cli.audit.source import LogSource, open_source, report_unreadable
+from services.cli.events import JsonFlag, NatsServers
+from services.cli.output import console, emit_json, fail
+
+audit_app = typer.Typer(
+    help="Audits of the event log: what happened, why a VM is where it is, and whether every "
+    "decision would be made again. Read from NATS, or offline from an export (--file).",
+    no_args_is_help=True,
+)
+app.add_typer(audit_app, name="audit")
+
+FileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--file", help="Read this export (`haplan audit export`) instead of NATS: offline."
+    ),
+]
+# Beyond this many rows a table takes longer to draw than to read: print plain lines.
+TABLE_ROWS = 2000
+
+
+def _when(option: str, text: str | None, now: datetime) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return parse_when(text, now)
+    except BadTime as exc:
+        fail(f"{option}: {exc}")
+
+
+@audit_app.command("timeline")
+def timeline(
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", help="From this time: ISO (UTC by default) or an age: 10m, 2h, 3d."
+        ),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Up to this time, same forms as --since.")
+    ] = None,
+    host: Annotated[
+        list[str] | None, typer.Option("--host", help="Only events naming this host (repeatable).")
+    ] = None,
+    vm: Annotated[
+        list[str] | None, typer.Option("--vm", help="Only events naming this VM (repeatable).")
+    ] = None,
+    as_json: JsonFlag = False,
+    file: FileOption = None,
+    nats: NatsServers = None,
+) -> None:
+    """What happened, in log order: one row per event (one JSON object per line with --json).
+
+    Filters combine: --host and --vm keep events naming one of the hosts AND one of the VMs.
+    """
+    now = datetime.now(UTC)
+    only = TimelineFilter(
+        since=_when("--since", since, now),
+        until=_when("--until", until, now),
+        hosts=frozenset(host or ()),
+        vms=frozenset(vm or ()),
+    )
+    if only.since and only.until and only.since > only.until:
+        fail("--since is after --until", "give --since an earlier time than --until")
+    source = open_source(file, nats)
+    rows: list[TimelineRow] = []
+
+    def consume(entry: Entry) -> None:
+        if not only.matches(entry):
+            return
+        r = timeline_row(entry)
+        if as_json:
+            sys.stdout.write(json.dumps(r.to_json()) + "\n")
+        else:
+            rows.append(r)
+
+    try:
+        asyncio.run(
+            source.replay(consume, label="reading the event log", show_progress=not as_json)
+        )
+    except BrokenPipeError:
+        # `| head`: the reader has all it wanted. Point stdout at nothing so that Python's
+        # final flush does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return
+    if not as_json:
+        _print_timeline(rows)
+    report_unreadable(source)
+
+
+def _print_timeline(rows: list[TimelineRow]) -> None:
+    if not rows:
+        console.print("No event matches.")
+    elif len(rows) <= TABLE_ROWS:
+        console.print(timeline_table(rows))
+    else:
+        for r in rows:
+            console.print(timeline_line(r), markup=False, highlight=False, soft_wrap=True)
+
+
+@audit_app.command("explain")
+def explain(
+    vm: Annotated[str, typer.Argument(help="The VM's name, as in the pool.")],
+    as_json: JsonFlag = False,
+    file: FileOption = None,
+    nats: NatsServers = None,
+) -> None:
+    """Why the VM is where it is now: from the failure, its evidence and the decision,
+    through the plan and the constraints that bound each order, to the start."""
+    source = open_source(file, nats)
+    explainer = Explainer(vm)
+    asyncio.run(
+        source.replay(explainer.feed, label="reading the event log", show_progress=not as_json)
+    )
+    report_unreadable(source)
+    x = explainer.explanation()
+    if x is None:
+        _unknown_vm(vm, explainer)
+    if as_json:
+        emit_json(x.to_json())
+    else:
+        console.print(explanation_tree(x))
+
+
+def _unknown_vm(vm: str, explainer: Explainer) -> NoReturn:
+    if not explainer.state.exists:
+        fail(
+            "the event log holds no pool yet",
+            "load one with `haplan pool create`, or point --nats / --file at another log",
+        )
+    close = difflib.get_close_matches(vm, explainer.known_vms(), n=3)
+    guess = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    fail(
+        f"unknown VM {vm!r}: the event log names no VM of that name{guess}",
+        "list the VMs with `haplan pool export`, or `haplan audit timeline --json`",
+    )
+
+
+@audit_app.command("verify")
+def verify(
+    as_json: JsonFlag = False,
+    file: FileOption = None,
+    nats: NatsServers = None,
+    work_limit: Annotated[
+        float,
+        typer.Option(
+            "--work-limit", min=0.001, help="Planner work per question, in deterministic seconds."
+        ),
+    ] = 60.0,
+) -> None:
+    """Replay the log and re-run the pure decision code on every decision it records.
+
+    Exit 0 when every decision would be made again, 1 when some would not (listed with what
+    differs). Decisions that cannot be re-checked are listed but do not fail the audit.
+    """
+    source = open_source(file, nats)
+    verifier = Verifier(planner=PlannerCache(work_limit))
+    asyncio.run(_verify(source, verifier, show_progress=not as_json))
+    report = verifier.report()
+    report.malformed = source.malformed
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        for table in verify_tables(report):
+            console.print(table)
+        console.print(verify_verdict(report), soft_wrap=True)
+    report_unreadable(source)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+async def _verify(source: LogSource, verifier: Verifier, *, show_progress: bool) -> None:
+    await source.replay(verifier.feed, label="verifying the event log", show_progress=show_progress)
+    bases = verifier.deferred_bases()
+    if bases:
+        # Plans based on states older than the verifier keeps: one more pass rebuilds them.
+        snapshots = Snapshots(bases)
+        await source.replay(
+            snapshots.feed, label="replaying for older plans", show_progress=show_progress
+        )
+        verifier.resolve(snapshots.finish())
+
+
+@audit_app.command("export")
+def export(
+    file: Annotated[
+        Path, typer.Argument(help="Write the log here, one event per line ('-': standard output).")
+    ],
+    as_json: JsonFlag = False,
+    nats: NatsServers = None,
+) -> None:
+    """Write the event log as JSON lines (one event per line, with its sequence), for audits
+    offline with --file."""
+    result = export_log(file, nats, show_progress=not as_json and str(file) != "-")
+    if str(file) == "-":
+        return
+    if as_json:
+        emit_json(result)
+    else:
+        console.print(
+            f"{result['events']:,} event(s) (log up to sequence {result['last_seq']}) written "
+            f"to {file}.",
+            soft_wrap=True,
+        )

@@ -47,7 +47,10 @@ PRIORITY_HINT = "use restart, best-effort, or nothing for an unprotected VM"
 EXIT_CANNOT_EVACUATE = 1
 
 PoolArg = Annotated[
-    Path, typer.Argument(help="Pool file (YAML or JSON, spec/pool-format.md).", show_default=False)
+    Path,
+    typer.Argument(
+        metavar="POOL", help="Pool file (YAML or JSON, spec/pool-format.md).", show_default=False
+    ),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 WorkLimit = Annotated[
@@ -136,8 +139,7 @@ def what_if(
 ) -> None:
     """Restart plan for a failure set (--fail), and/or max failures of a changed pool.
 
-    Every change option is repeatable; with --fail too, the failure is planned on the changed
-    pool.
+    Every change option is repeatable; with --fail, the failure is planned on the changed pool.
     """
     limit = _limit(work_limit)
     change = _change(
@@ -186,7 +188,10 @@ def what_if(
 @app.command("evacuate")
 def evacuate(
     pool_file: PoolArg,
-    host: Annotated[str, typer.Argument(help="Host to take into maintenance.", show_default=False)],
+    host: Annotated[
+        str,
+        typer.Argument(metavar="HOST", help="Host to take into maintenance.", show_default=False),
+    ],
     as_json: JsonFlag = False,
     work_limit: WorkLimit = None,
 ) -> None:
@@ -418,7 +423,8 @@ def _capacity_table(c: FailureCapacity, title: str) -> Table:
             "failure sets decided by",
             f"bounds {s.failure_sets_decided_by_bounds:,}, "
             f"greedy {s.failure_sets_decided_by_greedy:,}, "
-            f"CP-SAT {s.failure_sets_decided_by_cpsat:,} ({s.cpsat_calls:,} calls)",
+            f"CP-SAT {s.failure_sets_decided_by_cpsat:,} "
+            f"({s.cpsat_calls:,} call{'' if s.cpsat_calls == 1 else 's'})",
         )
     return table
 

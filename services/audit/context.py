@@ -1,10 +1,10 @@
-"""What a check sees: the replayed state just before the decision, and the arbiter's rule."""
+"""What a check sees: the replayed state just before the decision, and the arbiter's rules."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.audit.rules import RuleHolds
+from services.audit.rules import ArbiterRules
 from services.state import HostState, PoolState
 
 
@@ -12,7 +12,7 @@ from services.state import HostState, PoolState
 class Context:
     state: PoolState  # the state before the decision being checked
     seq: int  # the decision's sequence
-    rule: RuleHolds | None  # the arbiter's re-check, None when it is not available
+    rules: ArbiterRules  # the arbiter core's re-checks
 
     def host_state_text(self, host: HostState) -> str:
         return "suspected" if host.liveness == "live" and host.suspected else host.liveness

@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import json
 import re
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from schemas.events import Event, EventDecodeError, decode_event, encode_event
 
 
+class Logged(Protocol):
+    """What audits read of a log entry: an `Entry`, or a `Recorded` straight from an event
+    store (`verify([r async for r in store.read()])`)."""
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def event(self) -> Event: ...
+
+
 class Entry(NamedTuple):
-    """One event of the log with its sequence (`Recorded` from the event store is one too:
-    audits only read `seq` and `event`)."""
+    """One event of the log with its sequence."""
 
     seq: int
     event: Event

@@ -29,7 +29,7 @@ from schemas.events import (
     VMStartFailed,
     VMUnplaceable,
 )
-from services.audit.entries import Entry
+from services.audit.entries import Logged
 from services.audit.facts import Facts, Step, dead_facts, mark_text, plan_facts, step, suspect_facts
 from services.audit.placement import order_facts
 from services.audit.verdict import verdict
@@ -102,8 +102,8 @@ class Explainer:
         self._orders_since_loss: list[tuple[str, int]] = []  # (VM, order) in order given
         self._last_seq = 0
 
-    def feed(self, entry: Entry) -> None:
-        seq, event = entry
+    def feed(self, entry: Logged) -> None:
+        seq, event = entry.seq, entry.event
         before = self.state
         self.state = HANDLERS[type(event)](before, event)
         self._last_seq = seq
@@ -130,10 +130,11 @@ class Explainer:
         elif isinstance(event, VMProtectionSet) and event.vm == self.vm:
             self._config.append(step(seq, event, "protection"))
         elif was.host is not None and now.host is None:
-            self._lost(seq, event, was.host)
+            self._lost(seq, event, was.host, restarting=now.power_state == "restarting")
         elif isinstance(event, VMEvent) and event.vm == self.vm:
             facts: Facts = ()
             if isinstance(event, VMRestartOrdered):
+                self._with_plan()
                 facts = order_facts(
                     before, event, self._orders_since_loss[:-1], self._plan_seqs.get(event.plan)
                 )
@@ -141,16 +142,22 @@ class Explainer:
         elif was.order is not None and now.order is None:
             self._chain.append(step(seq, event, f"order to {was.order.host} void"))
 
-    def _lost(self, seq: int, event: EventBase, host: str) -> None:
+    def _lost(self, seq: int, event: EventBase, host: str, *, restarting: bool) -> None:
         self._losses += 1
         self._orders_since_loss = []
         if isinstance(event, HostDeclaredDead):
-            chain = list(self._stories.get(host, []))
+            self._chain = list(self._stories.get(host, []))
         else:
-            chain = [step(seq, event, "stopped")]
-        if self._plan is not None:
-            chain.append(self._plan)
-        self._chain = chain
+            self._chain = [step(seq, event, "stopped")]
+        if restarting:
+            self._with_plan()
+
+    def _with_plan(self) -> None:
+        # The plan in effect matters once HA restarts the VM: at the failure, or at the
+        # first order after a stop HA does not act on by itself.
+        plan = self._plan
+        if plan is not None and not any(s.role == "plan in effect" for s in self._chain):
+            self._chain.append(plan)
 
     def explanation(self) -> Explanation | None:
         """None when the log never named the VM."""
@@ -185,7 +192,7 @@ class Explainer:
         return tuple(self.state.vms)
 
 
-def explain(entries: Iterable[Entry], vm: str) -> Explanation | None:
+def explain(entries: Iterable[Logged], vm: str) -> Explanation | None:
     """Explain `vm` from a whole log (None when the log never named it)."""
     explainer = Explainer(vm)
     for entry in entries:

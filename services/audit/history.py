@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from services.audit.entries import Entry
+from services.audit.entries import Logged
 from services.state import HANDLERS, PoolState
 
 DEFAULT_WINDOW = 20_000
@@ -27,10 +27,10 @@ class StateHistory:
         self.every = every
         # Oldest first: a checkpoint (seq, state after it) and the entries that follow it up to
         # the next one. The first checkpoint is the empty log.
-        self._segments: deque[tuple[int, PoolState, list[Entry]]] = deque([(0, PoolState(), [])])
+        self._segments: deque[tuple[int, PoolState, list[Logged]]] = deque([(0, PoolState(), [])])
         self._last_seq = 0
 
-    def record(self, entry: Entry, state_after: PoolState) -> None:
+    def record(self, entry: Logged, state_after: PoolState) -> None:
         """Note that `state_after` is the state once `entry` is folded in."""
         self._last_seq = entry.seq
         if entry.seq - self._segments[-1][0] >= self.every:
@@ -75,7 +75,7 @@ class Snapshots:
     def done(self) -> bool:
         return self._next == len(self._wanted)
 
-    def feed(self, entry: Entry) -> None:
+    def feed(self, entry: Logged) -> None:
         wanted = self._wanted
         while self._next < len(wanted) and wanted[self._next] < entry.seq:
             self.states[wanted[self._next]] = self._state
@@ -91,7 +91,7 @@ class Snapshots:
         return self.states
 
 
-def states_at(entries: Iterable[Entry], seqs: Iterable[int]) -> dict[int, PoolState]:
+def states_at(entries: Iterable[Logged], seqs: Iterable[int]) -> dict[int, PoolState]:
     """The states after each sequence of `seqs`, from one pass over the whole log."""
     snapshots = Snapshots(seqs)
     for entry in entries:

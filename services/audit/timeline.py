@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from services.audit.entries import Entry
+from services.audit.entries import Logged
 from services.audit.involved import involved
 
 
@@ -21,7 +21,7 @@ class TimelineFilter:
     hosts: frozenset[str] = frozenset()
     vms: frozenset[str] = frozenset()
 
-    def matches(self, entry: Entry) -> bool:
+    def matches(self, entry: Logged) -> bool:
         event = entry.event
         if self.since is not None and event.at < self.since:
             return False
@@ -42,7 +42,7 @@ class TimelineRow(NamedTuple):
     hosts: tuple[str, ...]
     vms: tuple[str, ...]
     summary: str
-    entry: Entry
+    entry: Logged
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -56,7 +56,7 @@ class TimelineRow(NamedTuple):
         }
 
 
-def timeline_row(entry: Entry) -> TimelineRow:
+def timeline_row(entry: Logged) -> TimelineRow:
     event = entry.event
     named = involved(event)
     return TimelineRow(
@@ -65,7 +65,7 @@ def timeline_row(entry: Entry) -> TimelineRow:
 
 
 def timeline(
-    entries: Iterable[Entry], only: TimelineFilter = TimelineFilter()
+    entries: Iterable[Logged], only: TimelineFilter = TimelineFilter()
 ) -> Iterator[TimelineRow]:
     """The rows of the entries `only` keeps, in log order."""
     return (timeline_row(entry) for entry in entries if only.matches(entry))

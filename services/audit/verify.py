@@ -26,7 +26,7 @@ from schemas.events import (
     VMUnplaceable,
 )
 from services.audit.context import Context
-from services.audit.entries import Entry
+from services.audit.entries import Logged
 from services.audit.findings import Finding, Notes, VerifyReport, subject_of
 from services.audit.history import StateHistory, states_at
 from services.audit.liveness_checks import (
@@ -38,7 +38,7 @@ from services.audit.liveness_checks import (
 from services.audit.order_checks import check_restart_ordered, check_started, check_unplaceable
 from services.audit.plan_checks import check_alarm, check_plan_computed
 from services.audit.planning import PlannerCache
-from services.audit.rules import RuleHolds, load_rule
+from services.audit.rules import ArbiterRules, load_rules
 from services.state import HANDLERS, PoolState
 
 Check = Callable[[Context, Any, Notes], None]
@@ -64,20 +64,20 @@ class Verifier:
         self,
         *,
         planner: PlannerCache | None = None,
-        rule: RuleHolds | None = None,
+        rules: ArbiterRules | None = None,
         history: StateHistory | None = None,
     ) -> None:
         self.state = PoolState()
         self.planner = PlannerCache() if planner is None else planner
-        self.rule = load_rule() if rule is None else rule
+        self.rules = load_rules() if rules is None else rules
         self.history = StateHistory() if history is None else history
         self._report = VerifyReport()
         self._plans: dict[str, tuple[int, PlanComputed]] = {}
         self._deferred: list[tuple[int, PlanComputed]] = []
         self._leader_epoch = 0
 
-    def feed(self, entry: Entry) -> None:
-        seq, event = entry
+    def feed(self, entry: Logged) -> None:
+        seq, event = entry.seq, entry.event
         kind = type(event)
         if kind in CHECKED_TYPES:
             self._check(seq, event)
@@ -86,7 +86,7 @@ class Verifier:
         self._report.events += 1
         self._report.last_seq = seq
 
-    def feed_all(self, entries: Iterable[Entry]) -> None:
+    def feed_all(self, entries: Iterable[Logged]) -> None:
         for entry in entries:
             self.feed(entry)
 
@@ -131,7 +131,7 @@ class Verifier:
         self._leader_epoch = max(self._leader_epoch, epoch)
 
     def _context(self, seq: int) -> Context:
-        return Context(self.state, seq, self.rule)
+        return Context(self.state, seq, self.rules)
 
     def _note(self, seq: int, event: Any, notes: Notes) -> None:
         subject = subject_of(event)
@@ -165,7 +165,7 @@ class Verifier:
         return report
 
 
-def verify(entries: Sequence[Entry], **options: Any) -> VerifyReport:
+def verify(entries: Sequence[Logged], **options: Any) -> VerifyReport:
     """Verify a whole log held in memory (tests, scenario helpers): both passes at once."""
     verifier = Verifier(**options)
     verifier.feed_all(entries)

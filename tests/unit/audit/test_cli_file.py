@@ -1,0 +1,175 @@
+"""`haplan audit ... --file`: offline audits of an export through the real entry point, with
+no NATS anywhere: exit statuses, JSON, tables, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.audit import Entry, encode_line
+from services.cli.main import main
+from tests.unit.audit.logs import failover_log, tampered, timeout_evidence
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    def one_line_error(self) -> str:
+        lines = self.err.strip().splitlines()
+        assert len(lines) == 1, self.err
+        assert "Traceback" not in self.err
+        return lines[0]
+
+
+@pytest.fixture
+def haplan(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run `haplan ARGS` in process through main(), as the installed command does, with a
+    NATS URL nobody listens on: an offline audit must not need it."""
+    monkeypatch.setenv("NATS_URL", "nats://127.0.0.1:9")
+    monkeypatch.setenv("COLUMNS", "200")
+
+    def run(*args: str | Path) -> Run:
+        monkeypatch.setattr(sys, "argv", ["haplan", *map(str, args)])
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
+
+
+def write(path: Path, entries: list[Entry], *extra: bytes) -> Path:
+    with path.open("wb") as f:
+        for e in entries:
+            f.write(encode_line(e.seq, e.event) + b"\n")
+        for line in extra:
+            f.write(line + b"\n")
+    return path
+
+
+def test_verify_of_a_faithful_export_exits_0(haplan: Any, tmp_path: Path) -> None:
+    """Every decision agrees: exit 0, a summary table and the verdict; --json says ok."""
+    log = write(tmp_path / "log.jsonl", failover_log().entries)
+    shown = haplan("audit", "verify", "--file", log)
+    assert shown.code == 0, shown.err
+    assert "Decisions re-checked" in shown.out
+    assert "All 6 decision(s) would be made again (9 event(s) replayed)." in shown.out
+    data = haplan("audit", "verify", "--file", log, "--json").json()
+    assert data["ok"] is True and data["events"] == 9 and data["differences"] == []
+
+
+def test_verify_of_a_tampered_export_exits_1_naming_the_decision(
+    haplan: Any, tmp_path: Path
+) -> None:
+    """One declaration whose lease silence is too short: exit 1, its sequence and what
+    differs in the table and in the JSON."""
+    bad = timeout_evidence(silent=20.0)
+    log = write(tmp_path / "log.jsonl", tampered(failover_log().entries, 6, evidence=bad))
+    shown = haplan("audit", "verify", "--file", log)
+    assert shown.code == 1
+    assert "Decisions that would not be made again" in shown.out
+    assert "1 decision(s) would not be made again" in shown.out
+    data = haplan("audit", "verify", "--file", log, "--json")
+    assert data.code == 1
+    [diff] = data.json()["differences"]
+    assert (diff["seq"], diff["type"]) == (6, "host_declared_dead")
+    assert "rule 'timeout' does not hold" in diff["problem"]
+
+
+def test_unreadable_lines_are_counted_not_fatal(haplan: Any, tmp_path: Path) -> None:
+    """Garbage and a line out of sequence are skipped, logged with their line number and
+    counted; the rest of the log is audited."""
+    entries = failover_log().entries
+    out_of_order = encode_line(3, entries[2].event)
+    log = write(tmp_path / "log.jsonl", entries, b"{not json", out_of_order)
+    run = haplan("audit", "verify", "--file", log, "--json")
+    assert run.code == 0
+    assert run.json()["malformed"] == 2 and run.json()["events"] == 9
+    logged = [json.loads(line) for line in run.err.splitlines() if line.startswith("{")]
+    assert [(e["event"], e["line"]) for e in logged] == [
+        ("unreadable line skipped", 10), ("unreadable line skipped", 11),
+    ]  # fmt: skip
+    assert "does not follow sequence 9" in logged[1]["reason"]
+    assert "2 unreadable line(s) skipped" in run.err
+
+
+def test_timeline_json_lines_and_filters(haplan: Any, tmp_path: Path) -> None:
+    """--json prints one object per event; --vm keeps the events naming the VM."""
+    log = write(tmp_path / "log.jsonl", failover_log().entries)
+    run = haplan("audit", "timeline", "--file", log, "--json", "--vm", "Minion 1")
+    assert run.code == 0, run.err
+    rows = [json.loads(line) for line in run.out.splitlines()]
+    assert [(r["seq"], r["type"]) for r in rows] == [
+        (1, "pool_created"), (7, "vm_restart_ordered"), (8, "vm_started"),
+    ]  # fmt: skip
+    table = haplan("audit", "timeline", "--file", log, "--since", "2026-03-01T12:00:05Z")
+    assert table.code == 0
+    assert "host_declared_dead" in table.out and "host_suspected" not in table.out
+    assert "Audit timeline" in table.out
+
+
+def test_timeline_refuses_bad_times_in_one_line(haplan: Any, tmp_path: Path) -> None:
+    """An unreadable --since, or --since after --until: exit 2, one line saying what to give."""
+    log = write(tmp_path / "log.jsonl", failover_log().entries)
+    bad = haplan("audit", "timeline", "--file", log, "--since", "last tuesday")
+    assert bad.code == 2
+    assert "--since: 'last tuesday' is not a time" in bad.one_line_error()
+    crossed = haplan("audit", "timeline", "--file", log, "--since", "1h", "--until", "2h")
+    assert crossed.code == 2
+    assert "--since is after --until" in crossed.one_line_error()
+
+
+def test_explain_tells_the_chain(haplan: Any, tmp_path: Path) -> None:
+    """A tree with the verdict, the failure's evidence, the order's constraints; --json
+    gives the same chain."""
+    log = write(tmp_path / "log.jsonl", failover_log().entries)
+    run = haplan("audit", "explain", "Minion 1", "--file", log)
+    assert run.code == 0, run.err
+    assert "It runs on lab2 since sequence 8" in run.out
+    assert "slot: lab2 saw slot seq 812 not advance for 43 s" in run.out
+    assert "memory: needs 4160 MiB, lab2 had 30720 MiB free" in run.out
+    data = haplan("audit", "explain", "Minion 1", "--file", log, "--json").json()
+    assert [s["role"] for s in data["chain"]] == [
+        "suspected", "declared dead", "plan in effect", "ordered", "started",
+    ]  # fmt: skip
+
+
+def test_explain_of_an_unknown_vm_is_one_line_with_a_way_to_find_names(
+    haplan: Any, tmp_path: Path
+) -> None:
+    """Exit 2, one line: the name, a close match if there is one, and how to list VMs; an
+    empty log says to load a pool."""
+    log = write(tmp_path / "log.jsonl", failover_log().entries)
+    run = haplan("audit", "explain", "minion 1", "--file", log)
+    assert run.code == 2
+    line = run.one_line_error()
+    assert "unknown VM 'minion 1'" in line and "did you mean 'Minion 1'?" in line
+    assert "haplan pool export" in line
+    empty = haplan("audit", "explain", "Minion 1", "--file", write(tmp_path / "e.jsonl", []))
+    assert empty.code == 2
+    assert "the event log holds no pool yet" in empty.one_line_error()
+
+
+def test_bad_sources_are_one_line_errors(haplan: Any, tmp_path: Path) -> None:
+    """A missing file, a directory, or --file with --nats: exit 2, one line, no traceback."""
+    missing = haplan("audit", "verify", "--file", tmp_path / "nope.jsonl")
+    assert missing.code == 2
+    assert "cannot read the log file: No such file or directory" in missing.one_line_error()
+    folder = haplan("audit", "timeline", "--file", tmp_path)
+    assert folder.code == 2 and "is a directory" in folder.one_line_error()
+    both = haplan("audit", "verify", "--file", tmp_path / "x", "--nats", "nats://127.0.0.1:9")
+    assert both.code == 2 and "--file and --nats both given" in both.one_line_error()

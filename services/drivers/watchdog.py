@@ -21,7 +21,8 @@ class WatchdogLost(RuntimeError):
 
 
 class Watchdog(Protocol):
-    def pet(self) -> None: ...
+    def pet(self, valid_for_s: float | None = None) -> None:
+        """Push the deadline to `valid_for_s` from now (default: the watchdog's timeout)."""
     def watch(self, pid: int) -> None: ...
     def unwatch(self, pid: int) -> None: ...
     def fire(self) -> None:
@@ -56,8 +57,8 @@ class ProcessWatchdog:
         except (BrokenPipeError, ValueError) as exc:
             raise WatchdogLost(f"the watchdog process {self._proc.pid} is gone") from exc
 
-    def pet(self) -> None:
-        self._send("pet")
+    def pet(self, valid_for_s: float | None = None) -> None:
+        self._send("pet" if valid_for_s is None else f"pet {max(0.0, valid_for_s):.3f}")
 
     def watch(self, pid: int) -> None:
         self._send(f"watch {pid}")
@@ -97,7 +98,8 @@ class LinuxWatchdog:
         except OSError as exc:
             raise WatchdogLost(f"cannot open {device}: {exc.strerror}") from exc
 
-    def pet(self) -> None:
+    def pet(self, valid_for_s: float | None = None) -> None:
+        # The device's timeout is fixed when it is opened; a pet restarts it.
         os.write(self._fd, b"\0")
 
     def watch(self, pid: int) -> None:

@@ -1,6 +1,8 @@
 """The `process` watchdog: a separate process that kills the host's VMs when not petted.
 
-Commands arrive one per line on stdin: `pet`, `watch PID`, `unwatch PID`, `fire`, `disarm`.
+Commands arrive one per line on stdin: `pet [SECONDS]`, `watch PID`, `unwatch PID`, `fire`,
+`disarm`. `pet` alone pushes the deadline `--timeout` seconds ahead; `pet S` pushes it S seconds
+ahead (the collector's core says how long its current proofs of life stay valid).
 When no `pet` arrives for `--timeout` seconds (or on `fire`), every watched process is
 SIGKILLed and the watchdog exits. A closed stdin (the collector died) is not a pet: the deadline
 still runs out. Each watched pid is remembered with its start time, so a pid the kernel reused
@@ -40,6 +42,13 @@ def _kill(watched: dict[int, str | None], name: str, why: str) -> None:
     sys.stderr.flush()
 
 
+def _seconds(arg: str) -> float:
+    try:
+        return max(0.0, float(arg))
+    except ValueError:
+        return 0.0  # an unreadable pet is no pet: fail safe
+
+
 def run(timeout_s: float, name: str) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     watched: dict[int, str | None] = {}
@@ -68,7 +77,7 @@ def run(timeout_s: float, name: str) -> int:
             raw, buf = buf.split(b"\n", 1)
             cmd, _, arg = raw.decode(errors="replace").strip().partition(" ")
             if cmd == "pet":
-                deadline = time.monotonic() + timeout_s
+                deadline = time.monotonic() + (_seconds(arg) if arg else timeout_s)
             elif cmd == "watch" and arg.isdigit():
                 watched[int(arg)] = _start_time(int(arg))
             elif cmd == "unwatch" and arg.isdigit():

@@ -63,6 +63,21 @@ def test_petted_watchdog_kills_nothing(sleepers: list[subprocess.Popen[bytes]]) 
     assert _alive(vm)
 
 
+def test_pet_with_a_validity_sets_the_deadline(sleepers: list[subprocess.Popen[bytes]]) -> None:
+    """`pet(S)` moves the deadline to S seconds from now, shorter or longer than the default."""
+    short, long_ = _sleeper(), _sleeper()
+    sleepers += [short, long_]
+    dog_short = ProcessWatchdog(timeout_s=60)
+    dog_short.watch(short.pid)
+    dog_short.pet(0.3)
+    dog_long = ProcessWatchdog(timeout_s=0.2)
+    dog_long.watch(long_.pid)
+    dog_long.pet(3.0)
+    assert short.wait(timeout=5) == -signal.SIGKILL
+    assert _alive(long_), "a pet valid for 3 s must outlast the 0.2 s default"
+    dog_long.disarm()
+
+
 def test_fire_fences_at_once(sleepers: list[subprocess.Popen[bytes]]) -> None:
     """`fire` kills the watched VMs immediately, without waiting for the deadline."""
     vm = _sleeper()

@@ -1,0 +1,347 @@
+"""The collector's decision core: one host, one incarnation, no IO and no clock.
+
+The shell feeds it what happened (lease renewals, slot writes and reads, peers' heartbeats,
+the leader's beacons and orders) with times from the host's monotonic clock, and calls
+`tick(now)` every heartbeat interval. The tick derives the four facts of THE TABLE exactly as
+DESIGN.md defines them, decides stay or fence, and says what to publish and until when the
+watchdog may wait.
+
+Life of an incarnation: JOINING (until the store and the bus are both reachable and the leader
+accepted the join) -> MEMBER (THE TABLE every interval) -> FENCED (its VMs are killed; the
+shell announces it and exits, and the next start is a new incarnation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from schemas.messages import (
+    Beacon,
+    FencedNotice,
+    JoinAccepted,
+    JoinRequest,
+    NetworkHeartbeat,
+    StartOrder,
+    StoreObservation,
+)
+from schemas.slot import Slot
+from services.collector.slots import SlotBook
+from services.collector.table import FENCE_TABLE, Facts, Row, StaysOnlyIf, decide
+from services.common.timers import Timers
+
+
+class Phase(StrEnum):
+    JOINING = "joining"
+    MEMBER = "member"
+    FENCED = "fenced"
+
+
+WATCHDOG_FIRED = "the watchdog fired: the collector missed its deadline"
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    at: float
+    heartbeat: NetworkHeartbeat
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """What one evaluation decided. The shell acts in this order: kill VMs (if `fence`), pet
+    the watchdog (`pet_until`, on this host's clock; None leaves it unarmed or as it is),
+    start `starts`, publish the rest."""
+
+    phase: Phase
+    facts: Facts | None  # None while joining
+    fence: bool
+    reason: str | None  # why the host fences or is not (yet) in the liveset
+    pet_until: float | None
+    heartbeat: NetworkHeartbeat
+    observation: StoreObservation
+    join: JoinRequest | None = None
+    fenced_notice: FencedNotice | None = None
+    fenced_slot: Slot | None = None
+    starts: tuple[StartOrder, ...] = ()
+
+
+class Collector:
+    def __init__(
+        self,
+        host: str,
+        incarnation: str,
+        pool_hosts: Iterable[str],
+        timers: Timers,
+        booted_at: float,
+        table: Mapping[tuple[bool, bool], Row] = FENCE_TABLE,
+    ) -> None:
+        self.host, self.incarnation, self.timers = host, incarnation, timers
+        self.others = tuple(h for h in pool_hosts if h != host)
+        self.booted_at = booted_at
+        self.phase = Phase.JOINING
+        self.lease_at: float | None = None  # send time of the newest acknowledged renewal
+        self.store_at: float | None = None  # time of the newest write that read back
+        self.vms: set[str] = set()
+        self._table = table
+        self._heard: dict[str, Heard] = {}
+        self._book = SlotBook(host)
+        self._read_ok = False
+        self._beacon: Beacon | None = None
+        self._orders: list[StartOrder] = []
+        self._slot_seq = 0
+        self._hb_seq = 0
+        self._fence_reason: str | None = None
+        self._asked = False  # a join request went out
+
+    @classmethod
+    def resumed(
+        cls,
+        host: str,
+        incarnation: str,
+        pool_hosts: Iterable[str],
+        timers: Timers,
+        now: float,
+        vms: Iterable[str] = (),
+        table: Mapping[tuple[bool, bool], Row] = FENCE_TABLE,
+    ) -> Collector:
+        """A member that has been healthy until `now` (a simulation starting mid-life)."""
+        c = cls(host, incarnation, pool_hosts, timers, booted_at=now, table=table)
+        c.phase, c.lease_at, c.store_at, c.vms = Phase.MEMBER, now, now, set(vms)
+        return c
+
+    # Inputs ---------------------------------------------------------------------------------
+
+    def lease_renewed(self, sent_at: float) -> None:
+        """A renewal sent at `sent_at` was acknowledged. The proof dates from the send: the
+        renewal may have been applied any time after it."""
+        if self.lease_at is None or sent_at > self.lease_at:
+            self.lease_at = sent_at
+
+    def slot_written(self, attempted_at: float, ok: bool) -> None:
+        """The slot write started at `attempted_at` did (or did not) read back intact."""
+        if ok and (self.store_at is None or attempted_at > self.store_at):
+            self.store_at = attempted_at
+
+    def slots_read(self, now: float, slots: Iterable[Slot] | None) -> None:
+        """The store's slots as read now; None when the store could not be read."""
+        self._read_ok = slots is not None
+        if slots is not None:
+            self._book.read(now, slots)
+
+    def heard(self, now: float, heartbeat: NetworkHeartbeat) -> None:
+        if heartbeat.host != self.host:
+            self._heard[heartbeat.host] = Heard(now, heartbeat)
+
+    def beacon(self, beacon: Beacon) -> None:
+        self._beacon = beacon
+
+    def join_accepted(self, msg: JoinAccepted) -> None:
+        if msg.incarnation == self.incarnation and self.phase is Phase.JOINING:
+            self.phase = Phase.MEMBER
+
+    def order(self, order: StartOrder) -> None:
+        """Orders wait for the next stay verdict; other incarnations' orders are void."""
+        if order.incarnation == self.incarnation and order.host == self.host:
+            self._orders.append(order)
+
+    def watchdog_fired(self) -> None:
+        """The watchdog killed this host's VMs: the incarnation is fenced, whatever it thinks."""
+        self.vms.clear()
+        if self.phase is not Phase.FENCED:
+            self._fence_reason = WATCHDOG_FIRED
+            self.phase = Phase.FENCED
+
+    # Facts ----------------------------------------------------------------------------------
+
+    def _within(self, proof: float | None, now: float, limit: float) -> bool:
+        return proof is not None and now - proof < limit
+
+    def lease_ok(self, now: float) -> bool:
+        return self._within(self.lease_at, now, self.timers.timeout_s)
+
+    def store_ok(self, now: float) -> bool:
+        return self._within(self.store_at, now, self.timers.timeout_s)
+
+    def peers_lost_store(self, now: float) -> bool:
+        """Every peer heard on the bus within T reports store_ok = false."""
+        t = self.timers.timeout_s
+        return all(not h.heartbeat.store_ok for h in self._heard.values() if now - h.at < t)
+
+    def global_bus_outage(self, now: float) -> bool:
+        """Every other host's slot was read within T, advanced within T, and none says
+        lease_ok."""
+        t = self.timers.timeout_s
+        for host in self.others:
+            track = self._book.current(host)
+            if (
+                track is None
+                or track.lease_ok
+                or now - track.last_read >= t
+                or track.advanced_after is None
+                or now - track.advanced_after >= t
+            ):
+                return False
+        return True
+
+    def facts(self, now: float) -> Facts:
+        lease_ok, store_ok = self.lease_ok(now), self.store_ok(now)
+        # The two peer facts only matter in one row each; skip the work otherwise.
+        return Facts(
+            lease_ok,
+            store_ok,
+            peers_lost_store=lease_ok and not store_ok and self.peers_lost_store(now),
+            global_bus_outage=store_ok and not lease_ok and self.global_bus_outage(now),
+        )
+
+    def _stay_valid_until(self, facts: Facts, row: Row) -> float:
+        """Until when the proofs behind this stay verdict hold without news: the collector
+        would fence at its first evaluation after it, so the watchdog may wait that long plus
+        the margin and no more (services.common.timers)."""
+        t = self.timers.timeout_s
+        fresh = [
+            proof
+            for proof, ok in ((self.lease_at, facts.lease_ok), (self.store_at, facts.store_ok))
+            if ok and proof is not None
+        ]
+        if not fresh:
+            # Only a broken table keeps a host without a fresh proof: its watchdog gets the
+            # newest stale proof's deadline, as the design's timers would.
+            known = [p for p in (self.lease_at, self.store_at) if p is not None]
+            return max(known, default=self.booted_at) + t
+        until = min(fresh) + t
+        if row.stays_only_if is StaysOnlyIf.GLOBAL_BUS_OUTAGE and facts.global_bus_outage:
+            for host in self.others:
+                track = self._book.current(host)
+                if track is not None and track.advanced_after is not None:
+                    until = min(until, track.advanced_after + t)
+        return until
+
+    # Outputs --------------------------------------------------------------------------------
+
+    def slot(self, now: float, fenced: bool = False) -> Slot:
+        """This interval's slot (the shell writes it, then reports `slot_written`)."""
+        self._slot_seq += 1
+        return Slot(
+            host=self.host,
+            incarnation=self.incarnation,
+            seq=self._slot_seq,
+            uptime_s=max(0.0, now - self.booted_at),
+            lease_ok=self._within(self.lease_at, now, self.timers.advertise_s),
+            store_ok=self._within(self.store_at, now, self.timers.advertise_s),
+            fenced=fenced,
+            reason=self.join_reason(now) if self.phase is Phase.JOINING else None,
+        )
+
+    def join_reason(self, now: float) -> str:
+        lease, store = self.lease_ok(now), self.store_ok(now)
+        if not lease and not store:
+            return "cannot join the liveset: neither the heartbeat store nor the bus is reachable"
+        if not store:
+            return "cannot join the liveset: the heartbeat store is not reachable"
+        if not lease:
+            return "cannot join the liveset: the bus is not reachable (the host lease lapsed)"
+        if self._beacon is None:
+            return "waiting for the arbiter to join the liveset"
+        return "waiting for the arbiter to accept the join"
+
+    def tick(self, now: float) -> Tick:
+        if self.phase is Phase.JOINING:
+            return self._tick_joining(now)
+        if self.phase is Phase.MEMBER:
+            facts = self.facts(now)
+            verdict = decide(facts, self._table)
+            if verdict.stay:
+                row = verdict.row
+                return Tick(
+                    Phase.MEMBER,
+                    facts,
+                    fence=False,
+                    reason=None,
+                    pet_until=self._stay_valid_until(facts, row) + self.timers.watchdog_margin_s,
+                    heartbeat=self._heartbeat(now),
+                    observation=self._observation(now),
+                    starts=self._take_orders(),
+                )
+            self._fence_reason = verdict.reason
+            self.phase = Phase.FENCED
+            self.vms.clear()
+            return self._tick_fenced(now, facts)
+        return self._tick_fenced(now, None)
+
+    def _tick_joining(self, now: float) -> Tick:
+        self._orders.clear()
+        if self._asked:
+            # The leader may have accepted the join (and ordered VMs here) in a message this
+            # host has not received: from the first request on, THE TABLE applies, so that an
+            # incarnation the arbiter counts as a member cannot sit unreachable for ever.
+            facts = self.facts(now)
+            verdict = decide(facts, self._table)
+            if not verdict.stay:
+                self._fence_reason = verdict.reason
+                self.phase = Phase.FENCED
+                return self._tick_fenced(now, facts)
+        join = None
+        if self.lease_ok(now) and self.store_ok(now) and self._beacon is not None:
+            join = JoinRequest(host=self.host, incarnation=self.incarnation, beacon=self._beacon)
+            self._asked = True
+        return Tick(
+            Phase.JOINING,
+            None,
+            fence=False,
+            reason=self.join_reason(now),
+            pet_until=None,
+            heartbeat=self._heartbeat(now),
+            observation=self._observation(now),
+            join=join,
+        )
+
+    def _tick_fenced(self, now: float, facts: Facts | None) -> Tick:
+        self._orders.clear()
+        return Tick(
+            Phase.FENCED,
+            facts,
+            fence=True,
+            reason=self._fence_reason,
+            pet_until=None,
+            heartbeat=self._heartbeat(now),
+            observation=self._observation(now),
+            fenced_notice=FencedNotice(host=self.host, incarnation=self.incarnation),
+            fenced_slot=self.slot(now, fenced=True),
+        )
+
+    def _take_orders(self) -> tuple[StartOrder, ...]:
+        starts = []
+        for order in self._orders:
+            if order.vm not in self.vms:
+                self.vms.add(order.vm)
+                starts.append(order)
+        self._orders.clear()
+        return tuple(starts)
+
+    def _heartbeat(self, now: float) -> NetworkHeartbeat:
+        self._hb_seq += 1
+        return NetworkHeartbeat(
+            host=self.host,
+            incarnation=self.incarnation,
+            seq=self._hb_seq,
+            lease_ok=self._within(self.lease_at, now, self.timers.advertise_s),
+            store_ok=self._within(self.store_at, now, self.timers.advertise_s),
+            vms=tuple(sorted(self.vms)),
+        )
+
+    def _observation(self, now: float) -> StoreObservation:
+        if not self._read_ok:
+            since = self.store_at if self.store_at is not None else self.booted_at
+            return StoreObservation(
+                observer=self.host,
+                incarnation=self.incarnation,
+                beacon=self._beacon,
+                unreachable_for_s=max(0.0, now - since),
+            )
+        return StoreObservation(
+            observer=self.host,
+            incarnation=self.incarnation,
+            beacon=self._beacon,
+            readings=self._book.readings(now, forget_after_s=3 * self.timers.t_dead_s),
+        )

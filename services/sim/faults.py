@@ -1,0 +1,112 @@
+"""Fault schedules: what goes wrong in a simulated pool, and when.
+
+A schedule is plain data (JSON-able), so a failing one can be printed, shrunk and replayed.
+Every fault holds from `start` until `end` (None: until the final heal, when every fault ends).
+Overlapping faults compose: a link is down while any fault holds it down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from schemas.pool import Pool
+
+
+class Kind(StrEnum):
+    POWER = "power"  # the host is off: VMs, collector and any arbiter on it die
+    BUS_LINK = "bus_link"  # the hosts lose their link to the bus (NATS)
+    PARTITION = "partition"  # the hosts form an island: they hear each other, not the quorum
+    QUORUM = "quorum"  # the NATS cluster loses its quorum: no lease renews anywhere
+    STORE_LINK = "store_link"  # the hosts lose the shared store (all hosts: a store outage)
+    HANG = "hang"  # the host's collector stops (SIGSTOP, deadlock); its watchdog does not
+    DELAY = "delay"  # messages to and from these endpoints take up to `amount` seconds more
+    LOSS = "loss"  # ... are lost with probability `amount`
+    DUPLICATION = "duplication"  # ... are delivered twice with probability `amount`
+    ARBITER_CRASH = "arbiter_crash"  # an arbiter process dies (restarts at `end`)
+    LEADER_CHANGE = "leader_change"  # the leader hands over: its lease is released
+
+
+# Faults whose targets are hosts (the others name arbiters, or nothing: the whole pool).
+HOST_KINDS = frozenset({Kind.POWER, Kind.BUS_LINK, Kind.PARTITION, Kind.STORE_LINK, Kind.HANG})
+ALL = "*"  # target of link-quality faults that hit every endpoint
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    kind: Kind
+    start: float
+    end: float | None = None
+    targets: tuple[str, ...] = ()
+    amount: float = 0.0
+
+    def active(self, t: float, heal_at: float) -> bool:
+        end = heal_at if self.end is None else min(self.end, heal_at)
+        return self.start <= t < end
+
+    def describe(self) -> str:
+        until = "until healed" if self.end is None else f"until {self.end:.2f}s"
+        who = ",".join(self.targets) if self.targets else "pool"
+        extra = f" {self.amount:g}" if self.amount else ""
+        return f"{self.kind.value}{extra} on {who} from {self.start:.2f}s {until}"
+
+
+@dataclass(frozen=True, slots=True)
+class Arbiters:
+    """Where leader candidates run: on hosts (they die with them), plus separate witnesses.
+    The first one listed becomes the first leader."""
+
+    on_hosts: tuple[str, ...]
+    witnesses: tuple[str, ...] = ()
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return self.on_hosts + self.witnesses
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    seed: int
+    pool: Pool
+    arbiters: Arbiters
+    faults: tuple[Fault, ...]
+    heal_at: float  # every fault ends here
+    end_at: float  # the run stops here (earlier once the pool has settled)
+    timeout_s: float
+    # Simulated durations of things the design does not time: a reboot, a VM boot.
+    reboot_s: float = field(default=0.0)
+    boot_s: float = field(default=0.0)
+
+    def without(self, index: int) -> Schedule:
+        faults = self.faults[:index] + self.faults[index + 1 :]
+        return Schedule(
+            self.seed,
+            self.pool,
+            self.arbiters,
+            faults,
+            self.heal_at,
+            self.end_at,
+            self.timeout_s,
+            self.reboot_s,
+            self.boot_s,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "timeout_s": self.timeout_s,
+            "hosts": [h.name for h in self.pool.hosts],
+            "arbiters": asdict(self.arbiters),
+            "heal_at": self.heal_at,
+            "faults": [
+                {
+                    "kind": f.kind.value,
+                    "start": round(f.start, 3),
+                    "end": None if f.end is None else round(f.end, 3),
+                    "targets": list(f.targets),
+                    "amount": f.amount,
+                }
+                for f in self.faults
+            ],
+        }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from services.state import PoolState, VMState
+from services.state import PoolState
 
 
 class Fit(NamedTuple):
@@ -53,10 +53,6 @@ class Fit(NamedTuple):
         return None
 
 
-def _bound_for(vm: VMState, host: str) -> bool:
-    return vm.host == host or (vm.host is None and vm.order is not None and vm.order.host == host)
-
-
 def fit_on(state: PoolState, vm_name: str, host_name: str) -> Fit:
     """The fit of VM `vm_name` on host `host_name` (both must be in `state`)."""
     vm = state.vms[vm_name]
@@ -64,12 +60,19 @@ def fit_on(state: PoolState, vm_name: str, host_name: str) -> Fit:
     load = 0
     members: list[str] = []
     group = vm.spec.anti_affinity
+    # One pass over the VMs, inlined: verify runs this for every order in the log.
     for other in state.vms.values():
-        if other.name == vm_name or not _bound_for(other, host_name):
+        where = other.host
+        if where is None and other.order is not None:
+            where = other.order.host
+        if where != host_name:
             continue
-        load += other.spec.footprint
-        if group is not None and other.spec.anti_affinity == group:
-            members.append(other.name)
+        other_spec = other.spec
+        if other_spec.name == vm_name:
+            continue
+        load += other_spec.memory_mib + other_spec.memory_overhead_mib
+        if group is not None and other_spec.anti_affinity == group:
+            members.append(other_spec.name)
     free = spec.memory_mib - spec.reserved_mib - load
     return Fit(vm_name, host_name, vm.spec.footprint, free, group, tuple(members))
 

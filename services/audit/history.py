@@ -16,7 +16,7 @@ from services.audit.entries import Logged
 from services.state import HANDLERS, PoolState
 
 DEFAULT_WINDOW = 20_000
-DEFAULT_EVERY = 500
+DEFAULT_EVERY = 100
 
 
 class StateHistory:

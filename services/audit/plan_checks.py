@@ -40,8 +40,9 @@ def check_plan_computed(
             f"{n - 1} (hosts - 1) does not hold"
         )
         return
-    _compare(planner.capacity(pool), e, notes)
-    _worst_set(pool, e, planner, notes)
+    truth = planner.capacity(pool)
+    _compare(truth, e, notes)
+    _worst_set(pool, e, truth, planner, notes)
 
 
 def _compare(truth: FailureCapacity, e: PlanComputed, notes: Notes) -> None:
@@ -61,7 +62,9 @@ def _compare(truth: FailureCapacity, e: PlanComputed, notes: Notes) -> None:
         )
 
 
-def _worst_set(pool: Pool, e: PlanComputed, planner: PlannerCache, notes: Notes) -> None:
+def _worst_set(
+    pool: Pool, e: PlanComputed, truth: FailureCapacity, planner: PlannerCache, notes: Notes
+) -> None:
     n = len(pool.hosts)
     worst = e.worst_failure_set
     if worst is None:
@@ -81,6 +84,8 @@ def _worst_set(pool: Pool, e: PlanComputed, planner: PlannerCache, notes: Notes)
             f"the worst failure set has {len(failed)} hosts; it must have upper bound + 1 = "
             f"{e.upper_bound + 1}"
         )
+    if truth.worst_failure_set is not None and failed == frozenset(truth.worst_failure_set):
+        return  # the planner's own certificate: the re-run proved it infeasible
     verdict = planner.failure_set(pool, failed)
     if verdict is Verdict.FEASIBLE:
         notes.differ(

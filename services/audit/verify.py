@@ -115,7 +115,9 @@ class Verifier:
         if plan.based_on_seq >= seq:
             notes.differ(f"it is based on sequence {plan.based_on_seq}, not before itself")
             return True
-        base = self.history.state_at(plan.based_on_seq)
+        # Plans are usually computed on the log as it was just before them.
+        current = plan.based_on_seq >= self._report.last_seq
+        base = self.state if current else self.history.state_at(plan.based_on_seq)
         if base is None:
             self._deferred.append((seq, plan))
             return False

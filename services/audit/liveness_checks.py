@@ -46,8 +46,11 @@ def check_suspected(ctx: Context, e: HostSuspected, notes: Notes) -> None:
     host = _host(ctx, e.host, notes)
     if host is None:
         return
-    if host.liveness != "live" or host.suspected:
-        notes.differ(f"host {e.host} is {ctx.host_state_text(host)}: only a live host is suspected")
+    # The arbiter judges every joined incarnation that is not dead, fenced ones included.
+    if host.liveness not in ("live", "fenced") or host.suspected:
+        notes.differ(
+            f"host {e.host} is {ctx.host_state_text(host)}: only a live or fenced host is suspected"
+        )
     problem = incarnation_problem(host, e.evidence.incarnation, "the evidence is about")
     if problem:
         notes.differ(problem)

@@ -86,14 +86,19 @@ def test_timers_follow_the_pools_timeout_as_replayed() -> None:
 
 
 def test_decisions_about_hosts_in_the_wrong_state_differ() -> None:
-    """Suspecting a dead or already suspected host, declaring an excluded or dead host dead,
+    """Suspecting a dead or already suspected host (a fenced one is still judged, as the
+    arbiter does), declaring an excluded or dead host dead,
     or while HA is off, rejoining a host that was not suspected, fencing a dead host."""
     dead = failover_log()  # lab1 dead at 6
     dead.add(HostSuspected, host="lab1", evidence=suspect_evidence())
-    assert problems(dead.entries, 10) == ["host lab1 is dead: only a live host is suspected"]
+    assert problems(dead.entries, 10) == [
+        "host lab1 is dead: only a live or fenced host is suspected"
+    ]
     again = prefix(failover_log(), 5)
     again.add(HostSuspected, host="lab1", evidence=suspect_evidence(silent=33.0))
-    assert problems(again.entries, 6) == ["host lab1 is suspected: only a live host is suspected"]
+    assert problems(again.entries, 6) == [
+        "host lab1 is suspected: only a live or fenced host is suspected"
+    ]
 
     excluded = prefix(failover_log(), 3)
     excluded.add(HostExcluded, epoch=0, host="lab1", reason="maintenance")
@@ -128,3 +133,29 @@ def test_decisions_about_another_incarnation_or_host_differ() -> None:
     ghost.entries = failover_log().entries[:3]
     ghost.add(HostSuspected, host="lab9", evidence=suspect_evidence())
     assert problems(ghost.entries, 4) == ["host lab9 is not in the pool"]
+
+
+def test_a_fenced_host_is_still_judged() -> None:
+    """The arbiter keeps judging a fenced incarnation until it is dead: a suspicion after the
+    fenced mark agrees."""
+    log = prefix(failover_log(fenced=True), 3)
+    log.add(HostFenced, host="lab1",
+            mark=FencedMark(source="slot", observer="lab2", incarnation="boot-1"))  # fmt: skip
+    log.add(HostSuspected, host="lab1", evidence=suspect_evidence())
+    log.add(HostDeclaredDead, host="lab1", evidence=fenced_evidence())
+    assert verify(log.entries).ok
+
+
+def test_verify_re_runs_the_arbiter_cores_own_rules() -> None:
+    """The declaration re-check is the arbiter's rule_holds itself; the suspicion re-check
+    agrees with the arbiter's SUSPICION table for a host that is not yet suspected."""
+    from services.arbiter import SUSPICION, rule_holds
+    from services.audit import load_rules
+
+    rules = load_rules()
+    assert rules.dead is rule_holds
+    assert rules.suspect is not None
+    for silent in (29.0, 30.0, 30.5, 400.0):
+        evidence = suspect_evidence(silent=silent)
+        expected = SUSPICION[(False, silent > LAB_TIMERS.timeout_s, True)] == "suspect"
+        assert rules.suspect(evidence, LAB_TIMERS) is expected

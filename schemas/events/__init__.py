@@ -19,6 +19,7 @@ from schemas.events.config import (
     VMCreated,
     VMProtectionSet,
 )
+from schemas.events.leadership import LeaderElected
 from schemas.events.liveness import HostDeclaredDead, HostFenced, HostRejoined, HostSuspected
 from schemas.events.plans import PlanComputed, PlanRestored, PoolOvercommitted
 from schemas.events.union import (
@@ -58,6 +59,7 @@ __all__ = [
     "HostRejoined",
     "HostRemoved",
     "HostSuspected",
+    "LeaderElected",
     "NtolSet",
     "PlanComputed",
     "PlanRestored",

@@ -19,6 +19,7 @@ from schemas.events.config import (
     VMCreated,
     VMProtectionSet,
 )
+from schemas.events.leadership import LeaderElected
 from schemas.events.liveness import HostDeclaredDead, HostFenced, HostRejoined, HostSuspected
 from schemas.events.plans import PlanComputed, PlanRestored, PoolOvercommitted
 from schemas.events.vm import (
@@ -53,7 +54,8 @@ Event = Annotated[
     | VMStarted
     | VMStartFailed
     | VMHaltedByGuest
-    | VMShutDownByAdmin,
+    | VMShutDownByAdmin
+    | LeaderElected,
     Field(discriminator="type"),
 ]
 

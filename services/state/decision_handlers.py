@@ -1,4 +1,4 @@
-"""Fold handlers of the arbiter's liveness decisions and of recorded plans."""
+"""Fold handlers of the arbiter's liveness decisions, its elections and recorded plans."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from schemas.events import (
     HostFenced,
     HostRejoined,
     HostSuspected,
+    LeaderElected,
     PlanComputed,
     PlanRestored,
     PoolOvercommitted,
@@ -78,3 +79,9 @@ def pool_overcommitted(state: PoolState, e: PoolOvercommitted) -> PoolState:
 
 def plan_restored(state: PoolState, e: PlanRestored) -> PoolState:
     return advance(state, overcommitted=False) if state.exists else skip(state)
+
+
+def leader_elected(state: PoolState, e: LeaderElected) -> PoolState:
+    # A change of leader changes nothing the pool is made of: the event is the log's fence
+    # against the previous leader's appends, and the audit trail of who decided from when.
+    return advance(state) if state.exists else skip(state)

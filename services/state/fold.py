@@ -24,6 +24,7 @@ from schemas.events import (
     HostRejoined,
     HostRemoved,
     HostSuspected,
+    LeaderElected,
     NtolSet,
     PlanComputed,
     PlanRestored,
@@ -55,6 +56,7 @@ from services.state.decision_handlers import (
     host_fenced,
     host_rejoined,
     host_suspected,
+    leader_elected,
     plan_computed,
     plan_restored,
     pool_overcommitted,
@@ -109,4 +111,5 @@ HANDLERS: dict[type[EventBase], Handler] = {
     VMStartFailed: vm_start_failed,
     VMHaltedByGuest: vm_halted_by_guest,
     VMShutDownByAdmin: vm_shut_down_by_admin,
+    LeaderElected: leader_elected,
 }

@@ -48,7 +48,9 @@ app.add_typer(audit_app, name="audit")
 FileOption = Annotated[
     Path | None,
     typer.Option(
-        "--file", help="Read this export (`haplan audit export`) instead of NATS: offline."
+        "--file",
+        metavar="FILE",
+        help="Read this export (`haplan audit export`) instead of NATS: offline.",
     ),
 ]
 # Beyond this many rows a table takes longer to draw than to read: print plain lines.
@@ -69,17 +71,22 @@ def timeline(
     since: Annotated[
         str | None,
         typer.Option(
-            "--since", help="From this time: ISO (UTC by default) or an age: 10m, 2h, 3d."
+            "--since",
+            metavar="T",
+            help="From this time: ISO 8601 (UTC by default) or an age: 90s, 10m, 2h, 3d, 1w.",
         ),
     ] = None,
     until: Annotated[
-        str | None, typer.Option("--until", help="Up to this time, same forms as --since.")
+        str | None,
+        typer.Option("--until", metavar="T", help="Up to this time, same forms as --since."),
     ] = None,
     host: Annotated[
-        list[str] | None, typer.Option("--host", help="Only events naming this host (repeatable).")
+        list[str] | None,
+        typer.Option("--host", metavar="HOST", help="Only events naming this host (repeatable)."),
     ] = None,
     vm: Annotated[
-        list[str] | None, typer.Option("--vm", help="Only events naming this VM (repeatable).")
+        list[str] | None,
+        typer.Option("--vm", metavar="VM", help="Only events naming this VM (repeatable)."),
     ] = None,
     as_json: JsonFlag = False,
     file: FileOption = None,
@@ -136,7 +143,9 @@ def _print_timeline(rows: list[TimelineRow]) -> None:
 
 @audit_app.command("explain")
 def explain(
-    vm: Annotated[str, typer.Argument(help="The VM's name, as in the pool.")],
+    vm: Annotated[
+        str, typer.Argument(metavar="VM", help="The VM's name, as in the pool.", show_default=False)
+    ],
     as_json: JsonFlag = False,
     file: FileOption = None,
     nats: NatsServers = None,
@@ -180,7 +189,10 @@ def verify(
     work_limit: Annotated[
         float,
         typer.Option(
-            "--work-limit", min=0.001, help="Planner work per question, in deterministic seconds."
+            "--work-limit",
+            min=0.001,
+            metavar="SECONDS",
+            help="Planner work per question, in deterministic seconds.",
         ),
     ] = 60.0,
 ) -> None:
@@ -220,7 +232,12 @@ async def _verify(source: LogSource, verifier: Verifier, *, show_progress: bool)
 @audit_app.command("export")
 def export(
     file: Annotated[
-        Path, typer.Argument(help="Write the log here, one event per line ('-': standard output).")
+        Path,
+        typer.Argument(
+            metavar="FILE",
+            help="Write the log here, one event per line ('-': standard output).",
+            show_default=False,
+        ),
     ],
     as_json: JsonFlag = False,
     nats: NatsServers = None,

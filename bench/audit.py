@@ -44,6 +44,7 @@ from schemas.pool import VM, HAConfig, Host, Pool
 from services.audit import Entry, PlannerCache, Verifier, decode_line, encode_line, fit_on
 from services.common.bus import connect
 from services.common.eventstore import JetStreamEventStore
+from services.common.logging import configure_logging
 from services.common.natsserver import NatsServer
 from services.common.replay import rebuild_state
 from services.common.settings import BusSettings
@@ -220,6 +221,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-bus", action="store_true", help="skip the nats-server figures")
     args = parser.parse_args()
+    configure_logging("warning")
     n = args.events
     print(f"building {n:,} events ...", flush=True)
     events = Day(n, args.seed).build()

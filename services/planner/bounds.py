@@ -8,22 +8,29 @@ Notation: c(h) is the free memory of host h, S = hosts not in F (the survivors),
 F are the protected VMs running on hosts of F, D_s(F) the total size of those of size >= s,
 g_s(h) = max(0, c(h) - s + 1), E_y the hosts already running a VM of anti-affinity group y.
 
-Proofs (a row holds for F => F is feasible). Consider placing the items of F in non-increasing
-size order, each on any survivor with room and no VM of its group (any-fit decreasing).
-- Plain row s, for the sizes s of ungrouped items: weight L_s(h) + g_s(h), where L_s(h) is the
-  size of h's items >= s; holds when sum_F weight <= s + sum_all g_s - 1. Why it proves: if the
-  greedy got stuck on an ungrouped item x of size s, every survivor had less than s left, so it
-  held at least g_s(h); everything placed so far has size >= s, and x (size s) is not placed,
-  so D_s(F) >= s + sum_S g_s = s + sum_all g_s - sum_F g_s, which the row excludes.
-- Group row (y, s), for the sizes s of items of group y: weight L_s(h) + g_s(h)[h not in E_y];
-  holds when sum_F weight <= s + sum_{h not in E_y} g_s(h) - top_{m-1} - 1 where m is the
-  number of protected VMs of group y in the pool and top_{m-1} the sum of the m-1 largest g_s
-  over hosts not in E_y. Why: if the greedy got stuck on x of group y and size s, every
-  survivor either had less than s left, or runs y (E_y), or received one of the at most m-1
-  items of y placed before x. The survivors of the first kind held at least g_s each, so
-  D_s(F) >= s + sum_{S \\ E_y} g_s - top_{m-1}, which the row excludes.
+Proofs (a row holds for F => F is feasible). Consider this greedy: first the grouped items of
+F, then the ungrouped ones, each phase in non-increasing size order, each item to any survivor
+with room and no VM of its group (any-fit). If it never gets stuck, F is feasible.
+- Plain row s, for the sizes s of ungrouped items: weight Lu_s(h) + Lg(h) + g_s(h), where
+  Lu_s(h) is the size of h's ungrouped items >= s and Lg(h) of all its grouped items; holds
+  when sum_F weight <= s + sum_all g_s - 1. Why it proves: if the greedy got stuck on an
+  ungrouped item x of size s, every survivor had less than s left, so it held at least
+  g_s(h); what was placed is every grouped item and ungrouped items >= s, x (size s) not
+  among them, so Lg(F) + Lu_s(F) >= s + sum_S g_s = s + sum_all g_s - sum_F g_s, which the
+  row excludes.
+- Group row (y, s), for the sizes s of items of group y: weight Lg_s(h) + g_s(h)[h not in
+  E_y] + M * Ny_s(h), where Lg_s(h) is the size of h's grouped items >= s, Ny_s(h) the number
+  of its items of y of size >= s and M the largest g_s of a host not in E_y; holds when
+  sum_F weight <= s + sum_{h not in E_y} g_s(h) + M - 1. Why: if the greedy got stuck on x of
+  group y and size s (first phase: only grouped items >= s placed so far), every survivor
+  either had less than s left, or runs y (E_y), or received one of the at most Ny_s(F) - 1
+  items of y placed before x. The survivors of the first kind held at least g_s each and the
+  others are at most Ny_s(F) - 1 hosts of at most M each, so Lg_s(F) >= s + sum_{S \\ E_y}
+  g_s - M (Ny_s(F) - 1), which the row excludes.
 A set for which every row holds is placed entirely by the greedy, so it is feasible. Only rows
-whose size s is the size of an item of F are needed for F; checking more rows is only stricter.
+whose size s is the size of an item of F (of the row's kind) are needed for F; checking more
+rows is only stricter. Grouped items go first because they are few and constrained: their
+rows then compare a small demand with the whole pool's room.
 
 Refutations (a row exceeded by F => F is infeasible):
 - Memory above s: weight L_s(h) + c(h)[c(h) >= s], refuted when sum_F weight > sum_all
@@ -45,6 +52,7 @@ import numpy as np
 import numpy.typing as npt
 
 from services.planner.instance import Instance
+from services.planner.profile import guarantee_rows, profile
 
 Matrix = npt.NDArray[np.int64]
 Vector = npt.NDArray[np.int64]
@@ -69,31 +77,10 @@ class Rows:
 
 def proof_rows(inst: Instance) -> Rows:
     """The any-fit-decreasing guarantee rows (see the module docstring)."""
+    prof = profile(inst)
     free = np.array(inst.free, dtype=np.int64)
-    weights: list[Vector] = []
-    limits: list[int] = []
-    needs: list[Vector] = []
-    ungrouped = sorted({s for vms in inst.vms for s, g in vms if g is None})
-    for s in ungrouped:
-        g_s = np.maximum(0, free - s + 1)
-        weights.append(_load_at_least(inst, s) + g_s)
-        limits.append(s + int(g_s.sum()) - 1)
-        needs.append(_has(inst, s, None))
-    by_group: dict[str, set[int]] = {}
-    for vms in inst.vms:
-        for s, g in vms:
-            if g is not None:
-                by_group.setdefault(g, set()).add(s)
-    for y in sorted(by_group):
-        outside = np.array([y not in gs for gs in inst.groups], dtype=np.int64)
-        members = sum(1 for vms in inst.vms for _, g in vms if g == y)
-        for s in sorted(by_group[y]):
-            g_s = np.maximum(0, free - s + 1) * outside
-            top = int(np.sort(g_s)[::-1][: members - 1].sum())
-            weights.append(_load_at_least(inst, s) + g_s)
-            limits.append(s + int(g_s.sum()) - top - 1)
-            needs.append(_has(inst, s, y))
-    return _rows(inst.n, weights, limits, needs)
+    rows = guarantee_rows(free, prof.plain, prof.grouped, prof.outside, prof.sizes)
+    return Rows(rows.weights, rows.limits, rows.needs)
 
 
 def refutation_rows(inst: Instance) -> Rows:
@@ -162,11 +149,6 @@ def _count_at_least(inst: Instance, s: int, group: str | None = None) -> Vector:
         [sum(1 for size, g in vms if size >= s and group in (None, g)) for vms in inst.vms],
         np.int64,
     )
-
-
-def _has(inst: Instance, s: int, group: str | None) -> Vector:
-    """Per host, whether it has an item of size exactly s in `group` (None: ungrouped)."""
-    return np.array([(s, group) in vms for vms in inst.vms], np.int64)
 
 
 def _rows(

@@ -41,9 +41,10 @@ class Decision:
 
 
 def items_of(inst: Instance, failed: Sequence[int]) -> list[Vm]:
-    """The protected VMs of the failed hosts, largest first (ties by group name)."""
+    """The protected VMs of the failed hosts in greedy order: VMs with an anti-affinity group
+    first (they have fewer places to go), then the others, each largest first."""
     items = [vm for h in failed for vm in inst.vms[h]]
-    items.sort(key=lambda vm: (-vm[0], vm[1] or ""))
+    items.sort(key=lambda vm: (vm[1] is None, -vm[0], vm[1] or ""))
     return items
 
 

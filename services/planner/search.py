@@ -28,6 +28,8 @@ from services.planner.decide import (
     survivors_of,
 )
 from services.planner.instance import Instance
+from services.planner.profile import Profile, profile
+from services.planner.twostage import completions_proven
 
 NODE_UNITS = 2
 """Work units charged per search node (a few vector operations)."""
@@ -71,7 +73,10 @@ class _Level:
     budget: Budget
     tally: Tally
     on_covered: Callable[[int], None] | None
+    prof: Profile
     members: list[tuple[int, ...]] = field(default_factory=list)
+    hosts_left: list[int] = field(default_factory=list)
+    start: list[int] = field(default_factory=list)
     remaining: list[int] = field(default_factory=list)
     tops: list[np.ndarray] = field(default_factory=list)
     weight: list[Vector] = field(default_factory=list)
@@ -87,9 +92,10 @@ class _Level:
             key=lambda c: (-(inst.load[c.hosts[0]] + inst.free[c.hosts[0]]), c.hosts[0]),
         )
         self.members = [c.hosts for c in order]
-        hosts_left = [h for c in order for h in c.hosts]
+        self.hosts_left = hosts_left = [h for c in order for h in c.hosts]
         start = 0
         for m in self.members:
+            self.start.append(start)
             suffix = hosts_left[start:]
             self.remaining.append(len(suffix))
             sorted_w = -np.sort(-w[:, suffix], axis=1)
@@ -111,6 +117,9 @@ class _Level:
         if bool(np.all(acc + self.tops[i][:, r] <= self.proofs.limits)):
             self.covered(comb(self.remaining[i], r) * mult, by_bounds=True)
             return
+        if chosen and self.two_stage(chosen, i, r):
+            self.covered(comb(self.remaining[i], r) * mult, by_bounds=True)
+            return
         size = len(self.members[i])
         for c in range(min(r, size), -1, -1):
             if self.remaining[i + 1] < r - c:
@@ -122,6 +131,16 @@ class _Level:
                 acc + c * self.weight[i],
                 mult * comb(size, c),
             )
+
+    def two_stage(self, chosen: list[int], i: int, r: int) -> bool:
+        """The two-stage proof (twostage.py) for every completion of `chosen` at node i."""
+        inst = self.inst
+        load = sum(len(inst.vms[h]) for h in chosen) * (inst.n - len(chosen))
+        if not self.budget.spend(load / GREEDY_PLACEMENTS_PER_UNIT + NODE_UNITS):
+            self.out_of_budget = True
+            raise _Stop
+        candidates = self.hosts_left[self.start[i] :]
+        return completions_proven(inst, self.prof, chosen, candidates, r)
 
     def leaf(self, chosen: list[int], acc: Vector, mult: int) -> None:
         relevant = self.proofs.needs[:, chosen].sum(axis=1) > 0
@@ -182,7 +201,7 @@ def search_level(
         if on_covered is not None:
             on_covered(comb(inst.n, k))
         return LevelResult(Outcome.ALL_FEASIBLE)
-    level = _Level(inst, k, proofs, refutations, budget, tally, on_covered)
+    level = _Level(inst, k, proofs, refutations, budget, tally, on_covered, profile(inst))
     level.prepare()
     with contextlib.suppress(_Stop):
         level.visit(0, k, [], np.zeros(len(proofs), dtype=np.int64), 1)

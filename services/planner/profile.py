@@ -1,0 +1,140 @@
+"""Protected VMs counted by size, per host, as arrays: the form the proof rows are built from.
+
+Building the rows from count matrices (hosts x distinct sizes) and flat arrays of grouped VMs
+makes them cheap enough to rebuild inside the search, for the derived problems of the
+two-stage proof (twostage.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from services.planner.instance import Instance
+
+Matrix = npt.NDArray[np.int64]
+Vector = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class Grouped:
+    """The protected VMs that belong to an anti-affinity group, one entry per VM."""
+
+    host: Vector
+    group: Vector
+    """Index into Profile.groups."""
+    col: Vector
+    """Column of its size in Profile.sizes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    sizes: Vector
+    """The distinct footprints of protected VMs in the pool, ascending (m of them)."""
+    index: dict[int, int]
+    """Footprint -> its column."""
+    plain: Matrix
+    """hosts x m: how many ungrouped protected VMs of each size run on each host."""
+    groups: tuple[str, ...]
+    grouped: Grouped
+    outside: Mask
+    """groups x hosts: True where the host runs no VM of the group (any priority)."""
+
+
+def profile(inst: Instance) -> Profile:
+    sizes = sorted({s for vms in inst.vms for s, _ in vms})
+    index = {s: j for j, s in enumerate(sizes)}
+    groups = tuple(sorted({g for vms in inst.vms for _, g in vms if g is not None}))
+    group_index = {g: i for i, g in enumerate(groups)}
+    plain = np.zeros((inst.n, len(sizes)), dtype=np.int64)
+    hosts, group_of, cols = [], [], []
+    for h, vms in enumerate(inst.vms):
+        for s, g in vms:
+            if g is None:
+                plain[h, index[s]] += 1
+            else:
+                hosts.append(h)
+                group_of.append(group_index[g])
+                cols.append(index[s])
+    outside = np.array([[g not in on for on in inst.groups] for g in groups], dtype=np.bool_)
+    return Profile(
+        sizes=np.array(sizes, dtype=np.int64),
+        index=index,
+        plain=plain,
+        groups=groups,
+        grouped=Grouped(
+            np.array(hosts, np.int64), np.array(group_of, np.int64), np.array(cols, np.int64)
+        ),
+        outside=outside.reshape(len(groups), inst.n),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class GuaranteeRows:
+    """The any-fit-decreasing guarantee (bounds.py docstring) as rows over hosts."""
+
+    weights: Matrix
+    limits: Vector
+    needs: Matrix
+    """rows x hosts: 1 when the host has a VM of the row's size (and kind): a set needs the
+    row only if one of its hosts does."""
+
+
+def guarantee_rows(
+    free: Vector, plain: Matrix, grouped: Grouped, outside: Mask, sizes: Vector
+) -> GuaranteeRows:
+    """Rows for the hosts given (host indices into `free`, `plain` and `outside` columns).
+
+    The greedy they are about places grouped VMs first, then ungrouped ones, each phase
+    largest first (bounds.py). Plain rows, one per size s of an ungrouped VM: a host weighs its
+    ungrouped VMs of size >= s, all its grouped VMs, and g_s = max(0, free - s + 1). Group rows,
+    one per group y and size s of a VM of y: a host weighs its grouped VMs of size >= s, g_s if
+    it runs no VM of y, and M_s per VM of y of size >= s it has (M_s: the largest g_s of a host
+    that runs no VM of y).
+    """
+    n, m = plain.shape
+    grouped_counts = np.zeros((n, m), dtype=np.int64)
+    np.add.at(grouped_counts, (grouped.host, grouped.col), 1)
+    grouped_tail = _tail(grouped_counts, sizes)
+    g = np.maximum(0, free[:, None] - sizes[None, :] + 1)  # hosts x m
+    weights, limits, needs = [], [], []
+    plain_cols = np.nonzero(plain.any(axis=0))[0]
+    if plain_cols.size:
+        all_grouped = grouped_tail[:, :1]  # column 0 is the smallest size: every grouped VM
+        weights.append((_tail(plain, sizes)[:, plain_cols] + all_grouped + g[:, plain_cols]).T)
+        limits.append(sizes[plain_cols] + g[:, plain_cols].sum(axis=0) - 1)
+        needs.append((plain[:, plain_cols] > 0).T.astype(np.int64))
+    if grouped.host.size:
+        # One row per (group, size) present; keys sort rows by group, then size.
+        keys = grouped.group * m + grouped.col
+        row_keys = np.unique(keys)
+        row_group, row_col = row_keys // m, row_keys % m
+        g_open = g[:, row_col].T * outside[row_group]  # rows x hosts
+        widest = g_open.max(axis=1)
+        # ahead[r, h]: VMs of the row's group on h of size >= the row's. Each VM counts for
+        # the rows of its group with a size up to its own: a contiguous run of rows.
+        first = np.searchsorted(row_keys, grouped.group * m, side="left")
+        last = np.searchsorted(row_keys, keys, side="right")
+        diff = np.zeros((row_keys.size + 1, n), dtype=np.int64)
+        np.add.at(diff, (first, grouped.host), 1)
+        np.add.at(diff, (last, grouped.host), -1)
+        ahead = np.cumsum(diff, axis=0)[:-1]
+        weights.append(grouped_tail[:, row_col].T + g_open + ahead * widest[:, None])
+        limits.append(sizes[row_col] + g_open.sum(axis=1) + widest - 1)
+        has = np.zeros((row_keys.size, n), dtype=np.int64)
+        has[np.searchsorted(row_keys, keys), grouped.host] = 1
+        needs.append(has)
+    if not weights:
+        return GuaranteeRows(
+            np.zeros((0, n), np.int64), np.zeros(0, np.int64), np.zeros((0, n), np.int64)
+        )
+    return GuaranteeRows(np.vstack(weights), np.concatenate(limits), np.vstack(needs))
+
+
+def _tail(counts: Matrix, sizes: Vector) -> Matrix:
+    """hosts x m: the memory of the VMs of size >= sizes[j], from counts by size."""
+    by_size = counts * sizes[None, :]
+    return np.cumsum(by_size[:, ::-1], axis=1)[:, ::-1]

@@ -1,0 +1,94 @@
+"""Soundness of the bounds the exact answer rests on, checked set by set against the oracle.
+
+A proof row that holds for an infeasible set, or a refutation row exceeded by a feasible set,
+would make the planner wrong; these tests look for exactly that on every failure set of random
+small pools, tight ones and ones with anti-affinity groups included.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from schemas import Pool
+from services.planner.bounds import (
+    largest_proven,
+    proof_rows,
+    refutation_rows,
+    smallest_refuted,
+)
+from services.planner.instance import instance
+from services.planner.profile import profile
+from services.planner.twostage import completions_proven
+from tests.unit.planner import oracle
+from tests.unit.planner.pools import small_pools, tight_pools
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+pools = st.one_of(small_pools(), tight_pools())
+
+
+def names(p: Pool, hosts: tuple[int, ...]) -> set[str]:
+    return {p.hosts[h].name for h in hosts}
+
+
+@SETTINGS
+@given(p=pools)
+def test_proof_rows_hold_only_for_feasible_sets(p: Pool) -> None:
+    """Every failure set whose needed proof rows all hold is feasible (oracle)."""
+    inst = instance(p)
+    rows = proof_rows(inst)
+    for k in range(1, inst.n):
+        for f in combinations(range(inst.n), k):
+            mask = np.zeros(inst.n, dtype=np.int64)
+            mask[list(f)] = 1
+            needed = rows.needs @ mask > 0
+            if np.all((rows.weights @ mask <= rows.limits) | ~needed):
+                assert oracle.feasible(p, names(p, f)), f
+
+
+@SETTINGS
+@given(p=pools)
+def test_refutation_rows_are_exceeded_only_by_infeasible_sets(p: Pool) -> None:
+    """Every failure set exceeding a refutation row is infeasible (oracle)."""
+    inst = instance(p)
+    rows = refutation_rows(inst)
+    for k in range(1, inst.n):
+        for f in combinations(range(inst.n), k):
+            mask = np.zeros(inst.n, dtype=np.int64)
+            mask[list(f)] = 1
+            if np.any(rows.weights @ mask > rows.limits):
+                assert not oracle.feasible(p, names(p, f)), f
+
+
+@SETTINGS
+@given(p=pools)
+def test_closed_form_bounds_bracket_the_truth(p: Pool) -> None:
+    """The all-sets-at-once bounds never cross the truth, and the refuting set is infeasible."""
+    inst = instance(p)
+    truth = oracle.max_failures(p)
+    assert largest_proven(proof_rows(inst), inst.n) <= truth
+    refuted = smallest_refuted(refutation_rows(inst), inst.n)
+    if refuted is not None:
+        k, hosts = refuted
+        assert len(hosts) == k and k - 1 >= truth
+        assert not oracle.feasible(p, names(p, hosts))
+
+
+@SETTINGS
+@given(p=pools, data=st.data())
+def test_two_stage_proof_covers_only_feasible_completions(p: Pool, data: st.DataObject) -> None:
+    """When the two-stage proof accepts a partial set, each of its completions is feasible."""
+    inst = instance(p)
+    hosts = list(range(inst.n))
+    chosen = data.draw(
+        st.lists(st.sampled_from(hosts), min_size=1, max_size=inst.n - 1, unique=True)
+    )
+    rest = [h for h in hosts if h not in chosen]
+    candidates = data.draw(st.lists(st.sampled_from(rest), min_size=1, unique=True))
+    r = data.draw(st.integers(1, len(candidates)))
+    if completions_proven(inst, profile(inst), chosen, candidates, r):
+        for t in combinations(candidates, r):
+            assert oracle.feasible(p, names(p, (*chosen, *t))), (chosen, t)

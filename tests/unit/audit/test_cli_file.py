@@ -173,3 +173,30 @@ def test_bad_sources_are_one_line_errors(haplan: Any, tmp_path: Path) -> None:
     assert folder.code == 2 and "is a directory" in folder.one_line_error()
     both = haplan("audit", "verify", "--file", tmp_path / "x", "--nats", "nats://127.0.0.1:9")
     assert both.code == 2 and "--file and --nats both given" in both.one_line_error()
+
+
+def test_plans_on_old_states_are_checked_in_a_second_pass_over_the_file(
+    haplan: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a history of one event, a plan based on sequence 3 recorded at sequence 10 is
+    checked by reading the file again: the wrong worst set is still named, and the
+    unreadable line is counted once, not once per pass."""
+    import functools
+    import importlib
+
+    from schemas.events import PlanComputed
+    from services.audit import StateHistory
+
+    short = functools.partial(StateHistory, window=1, every=1)
+    # The package's `verify` function hides its module of the same name.
+    verify_module = importlib.import_module("services.audit.verify")
+    monkeypatch.setattr(verify_module, "StateHistory", short)
+    log = failover_log()
+    log.add(PlanComputed, based_on_seq=3, max_host_failures_to_tolerate=0, upper_bound=0,
+            exact=True, worst_failure_set=("lab2",), host_failures_to_tolerate=1)  # fmt: skip
+    path = write(tmp_path / "log.jsonl", log.entries, b"garbage")
+    run = haplan("audit", "verify", "--file", path, "--json")
+    assert run.code == 1
+    data = run.json()
+    assert {d["seq"] for d in data["differences"]} == {10}
+    assert data["malformed"] == 1

@@ -18,6 +18,7 @@ from schemas.events import (
     HostFenced,
     HostRejoined,
     HostSuspected,
+    LeaderElected,
     PlanComputed,
     PlanRestored,
     PoolOvercommitted,
@@ -54,7 +55,7 @@ ARBITER_CHECKS: dict[type, Check] = {
 }
 OTHER_CHECKS: dict[type, Check] = {VMStarted: check_started}
 CHECKED_TYPES = frozenset({*ARBITER_CHECKS, *OTHER_CHECKS, PlanComputed, PoolOvercommitted,
-                           PlanRestored})  # fmt: skip
+                           PlanRestored, LeaderElected})  # fmt: skip
 
 
 class Verifier:
@@ -74,7 +75,8 @@ class Verifier:
         self._report = VerifyReport()
         self._plans: dict[str, tuple[int, PlanComputed]] = {}
         self._deferred: list[tuple[int, PlanComputed]] = []
-        self._leader_epoch = 0
+        self._leader_epoch = 0  # the highest epoch of an arbiter decision so far
+        self._elected: tuple[int, int] | None = None  # (sequence, epoch) of the last election
 
     def feed(self, entry: Logged) -> None:
         seq, event = entry.seq, entry.event
@@ -101,6 +103,8 @@ class Verifier:
                 return
         elif kind in (PoolOvercommitted, PlanRestored):
             check_alarm(self.state, event, self._plans, notes)
+        elif kind is LeaderElected:
+            self._check_election(seq, event.epoch, notes)
         else:
             check = ARBITER_CHECKS.get(kind)
             if check is not None:
@@ -124,8 +128,22 @@ class Verifier:
         check_plan_computed(base, plan, self.planner, notes)
         return True
 
+    def _check_election(self, seq: int, epoch: int, notes: Notes) -> None:
+        """A new leader's lease revision is above every epoch stamped before it."""
+        last = max(self._leader_epoch, self._elected[1] if self._elected else 0)
+        if epoch <= last:
+            notes.differ(f"epoch {epoch} does not follow the epochs already in the log ({last})")
+        self._elected = (seq, epoch)
+        self._leader_epoch = max(self._leader_epoch, epoch)
+
     def _check_epoch(self, epoch: int, notes: Notes) -> None:
-        if epoch < self._leader_epoch:
+        if self._elected is not None and epoch < self._elected[1]:
+            seq, elected = self._elected
+            notes.differ(
+                f"epoch {epoch} is older than the leader elected at sequence {seq} (epoch "
+                f"{elected}): a deposed leader's decision"
+            )
+        elif epoch < self._leader_epoch:
             notes.differ(
                 f"epoch {epoch} is older than the epoch {self._leader_epoch} of an earlier "
                 "decision: a deposed leader's decision"

@@ -14,6 +14,7 @@ from tests.unit.audit.logs import (
     every_decision_log,
     failover_log,
     fenced_evidence,
+    prefix,
     suspect_evidence,
     tampered,
 )
@@ -123,3 +124,29 @@ def test_an_empty_log_has_nothing_to_differ() -> None:
     """No events, no decisions: the audit passes."""
     report = verify(LogBuilder().entries)
     assert report.ok and report.events == 0 and report.decisions == 0
+
+
+def test_elections_fence_the_epochs_of_later_decisions() -> None:
+    """After a leader is elected at epoch 5, its decisions (epoch 5) agree; a decision
+    stamped with epoch 4 is a deposed leader's; an election whose epoch does not exceed the
+    epochs already in the log differs."""
+    from schemas.events import LeaderElected
+
+    log = prefix(failover_log(), 4)  # decisions so far at epoch 3
+    log.add(LeaderElected, epoch=5, arbiter="arbiter@lab2")
+    log.epoch = 5
+    log.entries += [e._replace(seq=e.seq + 1, event=e.event.model_copy(update={"epoch": 5}))
+                    for e in failover_log().entries[4:]]  # fmt: skip
+    report = verify(log.entries)
+    assert report.ok and report.checked["leader_elected"] == 1
+    stale = tampered(log.entries, 7, epoch=4)
+    [finding] = verify(stale).differences
+    assert finding.seq == 7
+    assert finding.problem == (
+        "epoch 4 is older than the leader elected at sequence 5 (epoch 5): a deposed leader's "
+        "decision"
+    )
+    log.add(LeaderElected, epoch=4, arbiter="arbiter@lab1")
+    assert [(f.seq, f.problem) for f in verify(log.entries).differences] == [
+        (11, "epoch 4 does not follow the epochs already in the log (5)")
+    ]

@@ -1,0 +1,128 @@
+"""The arbiter's IO edges besides the log: host leases watched in KV, and the status request
+answered while leading."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
+
+from services.arbiter.core import Arbiter
+from services.arbiter.leases import HOST_PREFIX, HostLease, parse_host_lease
+from services.arbiter.metrics import ArbiterMetrics
+from services.arbiter.status import status_of
+from services.arbiter.wire import STATUS, Malformed
+from services.common.logging import get_logger, log_context
+from services.common.subjects import decode_token
+
+if TYPE_CHECKING:
+    from services.arbiter.service import ArbiterService
+
+log = get_logger("haplan.arbiter")
+
+
+class LeaseWatch:
+    """Host leases as the KV bucket records them: every renewal goes to the core with the
+    time it arrived (the core ignores it unless leading). What the bucket held before the
+    watch started is remembered (its revisions are needed to revoke) but is no renewal."""
+
+    def __init__(
+        self, kv: KeyValue, core: Arbiter, metrics: ArbiterMetrics, clock: Callable[[], float]
+    ) -> None:
+        self.kv, self._core, self._metrics, self._clock = kv, core, metrics, clock
+        self._current: dict[str, HostLease] = {}
+        self._watcher: KeyValue.KeyWatcher | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def current(self, host: str) -> HostLease | None:
+        return self._current.get(host)
+
+    async def start(self) -> None:
+        self._watcher = await self.kv.watch(HOST_PREFIX + "*")
+        self._task = asyncio.create_task(self._follow(self._watcher), name="host leases")
+
+    async def stop(self) -> None:
+        if self._watcher is not None:
+            with contextlib.suppress(Exception):
+                await self._watcher.stop()  # type: ignore[no-untyped-call]
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _follow(self, watcher: KeyValue.KeyWatcher) -> None:
+        live = False
+        async for entry in watcher:
+            if entry is None:
+                live = True  # what follows was written after the watch started
+                continue
+            self.seen(entry, renewal=live)
+
+    def seen(self, entry: KeyValue.Entry, *, renewal: bool) -> None:
+        key = entry.key
+        if entry.operation in (KV_DEL, KV_PURGE):
+            with contextlib.suppress(ValueError, UnicodeDecodeError):
+                self._current.pop(decode_token(key.removeprefix(HOST_PREFIX)), None)
+            return
+        try:
+            lease = parse_host_lease(key, entry.value, entry.revision or 0)
+        except Malformed as exc:
+            self._metrics.malformed.labels(subject="lease").inc()
+            with log_context(subject=f"KV {key}"):
+                log.warning("malformed lease ignored", reason=str(exc))
+            return
+        self._current[lease.host] = lease
+        if renewal:
+            self._core.lease_renewed(lease.host, lease.incarnation, self._clock())
+
+
+class StatusReplies:
+    """`ha.op.status`, subscribed while leading only: no answer means no leader."""
+
+    def __init__(self, service: ArbiterService) -> None:
+        self._svc = service
+        self._sub: Subscription | None = None
+
+    async def start(self) -> None:
+        if self._sub is None:
+            self._sub = await self._svc.nc.subscribe(STATUS, cb=self._answer)
+
+    async def stop(self) -> None:
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def _answer(self, msg: Msg) -> None:
+        svc = self._svc
+        if not svc.leading:
+            return
+        if not msg.reply:
+            svc.malformed("op", msg.subject, "a status request needs a reply subject")
+            return
+        body = msg.data.strip()
+        if body:
+            try:
+                request = json.loads(body)
+            except (ValueError, UnicodeDecodeError):
+                request = None
+            if not isinstance(request, dict):
+                svc.malformed("op", msg.subject, "the request body is not a JSON object")
+                await msg.respond(
+                    json.dumps(
+                        {
+                            "ok": False,
+                            "error": "the status request is not a JSON object",
+                            "hint": "send an empty body or {}",
+                        }
+                    ).encode()
+                )
+                return
+        answer = status_of(svc.view.state, svc.ident, svc.core.liveset(svc.clock()))
+        await msg.respond(json.dumps(answer).encode())

@@ -1,0 +1,45 @@
+"""The arbiter's Prometheus metrics, in a registry of its own: two arbiters in one process
+(tests) must not share counters, and a scrape shows only this service's figures."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+
+
+class ArbiterMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.leader = Gauge("haplan_arbiter_leader", "1 while this arbiter leads", registry=r)
+        self.epoch = Gauge(
+            "haplan_arbiter_epoch", "The epoch this arbiter leads with (0: standby)", registry=r
+        )
+        self.decisions = Counter(
+            "haplan_arbiter_decisions",
+            "Decisions appended to the event log, by event type",
+            ["type"],
+            registry=r,
+        )
+        self.append_conflicts = Counter(
+            "haplan_arbiter_append_conflicts",
+            "Appends refused because the log moved (expected last sequence)",
+            registry=r,
+        )
+        self.malformed = Counter(
+            "haplan_arbiter_malformed_messages",
+            "Messages and lease values that could not be read, by subject",
+            ["subject"],
+            registry=r,
+        )
+        self.leases_revoked = Counter(
+            "haplan_arbiter_leases_revoked", "Host leases of dead incarnations revoked", registry=r
+        )
+        self.step_downs = Counter(
+            "haplan_arbiter_step_downs", "Times this arbiter stopped leading, by reason",
+            ["reason"], registry=r,
+        )  # fmt: skip
+
+    def serve(self, port: int, addr: str = "0.0.0.0") -> int:
+        """Expose /metrics over HTTP on `port` (0 picks a free one); returns the port."""
+        server, _thread = start_http_server(port, addr=addr, registry=self.registry)
+        return int(server.server_port)

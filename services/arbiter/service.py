@@ -1,0 +1,323 @@
+"""`haplan arbiter`: the NATS shell around the pure arbiter core (services.arbiter.core).
+
+Every candidate follows the log and watches the leader lease; the one holding it leads:
+- on winning the lease it folds the log, appends leader_elected (the log's fence against the
+  previous leader) and hands the core the decisions the log records;
+- it feeds the core what the bus says (host leases from KV, heartbeats, store observations,
+  fenced notices, join requests) with times from its own monotonic clock;
+- every interval it ticks the core, appends the decisions (expected last sequence) and only
+  then publishes the beacon, the orders and the join acceptances; a host declared dead has its
+  lease revoked;
+- it answers `ha.op.status`.
+It steps down when its lease is lost or not renewed within the lease time, or when a newer
+leader has written to the log. Standbys only follow the log and watch the lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from schemas.messages import FencedNotice, JoinRequest, NetworkHeartbeat, StoreObservation
+from services.arbiter.core import Arbiter, ArbiterTick
+from services.arbiter.inputs import LeaseWatch, StatusReplies
+from services.arbiter.leader import LeaderLease
+from services.arbiter.leases import HostLease, open_bucket, revoke
+from services.arbiter.logview import LogView, catch_up
+from services.arbiter.metrics import ArbiterMetrics
+from services.arbiter.office import Deposed, Office
+from services.arbiter.view import Decision, DeclaredDead
+from services.arbiter.wire import (
+    BEACON,
+    FENCED,
+    HEARTBEATS,
+    INPUTS,
+    JOINS,
+    OBSERVATIONS,
+    Malformed,
+    command_subject,
+    decode_input,
+    encode,
+)
+from services.common.eventstore import EventStoreUnavailable, JetStreamEventStore
+from services.common.logging import get_logger, log_context
+from services.common.settings import BusSettings
+from services.common.timers import Timers
+
+log = get_logger("haplan.arbiter")
+
+Clock = Callable[[], float]
+POOL_POLL_S = 1.0
+
+
+class ArbiterService:
+    def __init__(
+        self,
+        nc: Client,
+        settings: BusSettings,
+        ident: str,
+        *,
+        metrics: ArbiterMetrics | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.nc, self.settings, self.ident, self.clock = nc, settings, ident, clock
+        self.metrics = ArbiterMetrics() if metrics is None else metrics
+        self.view = LogView()
+        self.office: Office | None = None
+        self._subs: list[Subscription] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._revocations: set[asyncio.Task[None]] = set()
+        self._held: ArbiterTick | None = None  # sent once its decisions are acknowledged
+        self._opened = False
+        # Set by open():
+        self.store: JetStreamEventStore
+        self.core: Arbiter
+        self.timers: Timers
+        self.lease: LeaderLease
+        self.leases: LeaseWatch
+        self.status: StatusReplies
+
+    @property
+    def leading(self) -> bool:
+        return self.office is not None and self.office.elected
+
+    # Start and stop -------------------------------------------------------------------------
+
+    async def open(self, stop: asyncio.Event) -> bool:
+        """Open the log, wait for a pool in it, then the lease bucket and the subscriptions.
+        False if `stop` was set first."""
+        store = await self._open_store(stop)
+        if store is None:
+            return False
+        self.store = store
+        said = False
+        while not stop.is_set():
+            await catch_up(self.view, store)
+            if self.view.state.origin is not None:
+                break
+            if not said:
+                log.info("waiting for a pool in the event log (load one with `haplan pool create`)")
+                said = True
+            await _sleep_or_stop(stop, POOL_POLL_S)
+        pool = self.view.state.origin
+        if pool is None:
+            return False
+        self.timers = Timers.from_timeout(self.view.state.ha.timeout_s)
+        self.core = Arbiter(self.ident, pool, self.timers)
+        js = self.nc.jetstream(timeout=max(0.5, self.timers.leader_lease_s / 2))
+        kv = await open_bucket(js, self.timers.timeout_s)
+        self.lease = LeaderLease(kv, self.ident, self.timers.leader_lease_s, self.clock)
+        self.leases = LeaseWatch(kv, self.core, self.metrics, self.clock)
+        await self.leases.start()
+        self.status = StatusReplies(self)
+        for pattern in INPUTS:
+            self._subs.append(await self.nc.subscribe(pattern, cb=self._input(pattern)))
+        self._opened = True
+        log.info("arbiter ready", pool=pool.name, timeout_s=self.timers.timeout_s)
+        return True
+
+    async def _open_store(self, stop: asyncio.Event) -> JetStreamEventStore | None:
+        while not stop.is_set():
+            try:
+                return await JetStreamEventStore.open(
+                    self.nc,
+                    replicas=self.settings.stream_replicas,
+                    request_timeout_s=self.settings.request_timeout_s,
+                )
+            except EventStoreUnavailable as exc:
+                log.warning("the event log is not reachable yet", error=str(exc))
+                await _sleep_or_stop(stop, POOL_POLL_S)
+        return None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set, then leave cleanly (a leader releases its lease)."""
+        if not await self.open(stop):
+            return
+        self._tasks = [
+            asyncio.create_task(self._every_interval(self.campaign), name="lease"),
+            asyncio.create_task(self._every_interval(self.step), name="tick"),
+        ]
+        await stop.wait()
+        await self.close()
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in [*self._tasks, *self._revocations]:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._opened:
+            # Released first, so that a standby takes over at once rather than after expiry.
+            await self.lease.release()
+            await self._step_down("the arbiter is stopping", count=False)
+            await self.leases.stop()
+        for sub in self._subs:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        self._subs.clear()
+
+    async def _every_interval(self, step: Callable[[], Any]) -> None:
+        interval = self.timers.interval_s
+        while True:
+            started = self.clock()
+            try:
+                await step()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # one bad step must not end the arbiter
+                log.exception("arbiter step failed", error=repr(exc))
+            await asyncio.sleep(max(0.0, started + interval - self.clock()))
+
+    # The lease ------------------------------------------------------------------------------
+
+    async def campaign(self) -> None:
+        """One round of the lease: renew it while leading, try to take it otherwise."""
+        if self.lease.epoch is not None:
+            if not await self.lease.renew():
+                await self._step_down("the leader lease was lost")
+            return
+        epoch = await self.lease.try_acquire()
+        if epoch is not None:
+            log.info("won the leader lease", epoch=epoch)
+            self.office = Office(self.store, self.view, self.ident, epoch, self.metrics)
+
+    # The tick -------------------------------------------------------------------------------
+
+    async def step(self) -> None:
+        """One interval: a standby follows the log; a lease holder takes office, then ticks."""
+        now = self.clock()
+        office = self.office
+        if office is not None and not self.lease.held(now):
+            await self._step_down("no renewal of the leader lease within its lease time")
+            office = None
+        if office is None:
+            await catch_up(self.view, self.store)
+            return
+        try:
+            if not office.elected:
+                if await office.take():
+                    await self._gain(office)
+                return
+            await self._tick(office)
+        except Deposed as exc:
+            await self._step_down(str(exc))
+
+    async def _gain(self, office: Office) -> None:
+        self.core.gain_leadership(self.clock(), office.epoch, self.view.decisions)
+        self.metrics.leader.set(1)
+        self.metrics.epoch.set(office.epoch)
+        await self.status.start()
+
+    async def _tick(self, office: Office) -> None:
+        if office.unacked is not None:
+            if await office.retry():
+                await self._send(self._held, office)
+            return
+        await office.refresh()
+        before = self.core.view
+        out = self.core.tick(self.clock())
+        if out.decisions:
+            events = office.stamp(out.decisions, before)
+            if not await office.append(events, self.view.last_seq):
+                self._held = out  # sent once the append is acknowledged
+                return
+            self._revoke_dead(out.decisions)
+        await self._send(out, office)
+
+    async def record(self, decisions: Sequence[Decision]) -> bool:
+        """Append `decisions` as this leader would (tests drive a stale leader with it).
+        True once durable; a newer leader's write makes it step down and return False."""
+        office = self.office
+        if office is None:
+            return False
+        try:
+            return await office.append(office.stamp(decisions, self.core.view), self.view.last_seq)
+        except Deposed as exc:
+            await self._step_down(str(exc))
+            return False
+
+    async def _send(self, out: ArbiterTick | None, office: Office) -> None:
+        self._held = None
+        if out is None or self.office is not office or not self.lease.held(self.clock()):
+            return  # stepped down meanwhile: a former leader sends nothing
+        if out.beacon is not None:
+            await self.nc.publish(BEACON, encode(out.beacon))
+        for order in out.orders:
+            await self.nc.publish(command_subject(order.host), encode(order))
+        for accepted in out.accepted:
+            await self.nc.publish(command_subject(accepted.host), encode(accepted))
+
+    def _revoke_dead(self, decisions: Sequence[Decision]) -> None:
+        for d in decisions:
+            if isinstance(d, DeclaredDead):
+                lease = self.leases.current(d.host)
+                if lease is not None and lease.incarnation == d.evidence.incarnation:
+                    task = asyncio.create_task(self._revoke(lease))
+                    self._revocations.add(task)
+                    task.add_done_callback(self._revocations.discard)
+
+    async def _revoke(self, lease: HostLease) -> None:
+        try:
+            if await revoke(self.leases.kv, lease):
+                self.metrics.leases_revoked.inc()
+                log.info("lease revoked", host=lease.host, incarnation=lease.incarnation)
+        except Exception as exc:
+            log.warning("could not revoke a lease", host=lease.host, error=repr(exc))
+
+    async def _step_down(self, reason: str, *, count: bool = True) -> None:
+        office, self.office = self.office, None
+        if office is None:
+            return
+        (log.warning if count else log.info)("stepping down", reason=reason, epoch=office.epoch)
+        self.lease.abandon()
+        self.core.lose_leadership()
+        self._held = None
+        self.metrics.leader.set(0)
+        self.metrics.epoch.set(0)
+        if count:
+            self.metrics.step_downs.labels(reason=reason.split(":")[0][:60]).inc()
+        await self.status.stop()
+
+    # Bus inputs -----------------------------------------------------------------------------
+
+    def _input(self, pattern: str) -> Callable[[Msg], Any]:
+        kind = pattern.split(".")[1]
+
+        async def on_message(msg: Msg) -> None:
+            try:
+                message = decode_input(pattern, msg.subject, msg.data)
+            except Malformed as exc:
+                self.malformed(kind, msg.subject, str(exc))
+                return
+            now = self.clock()
+            if pattern == HEARTBEATS:
+                assert isinstance(message, NetworkHeartbeat)
+                self.core.heartbeat(message, now)
+            elif pattern == OBSERVATIONS:
+                assert isinstance(message, StoreObservation)
+                self.core.store_observation(message, now)
+            elif pattern == FENCED:
+                assert isinstance(message, FencedNotice)
+                self.core.fenced_notice(message, now)
+            elif pattern == JOINS:
+                assert isinstance(message, JoinRequest)
+                self.core.join_request(message, now)
+
+        return on_message
+
+    def malformed(self, kind: str, subject: str, reason: str) -> None:
+        self.metrics.malformed.labels(subject=kind).inc()
+        with log_context(subject=subject):
+            log.warning("malformed message ignored", reason=reason)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

@@ -1,0 +1,91 @@
+"""`haplan arbiter`: run a leader candidate in the foreground until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import uuid
+from typing import Annotated
+
+import typer
+
+from services.arbiter.metrics import ArbiterMetrics
+from services.arbiter.service import ArbiterService
+from services.cli.app import app
+from services.cli.events import NatsServers, bus_settings
+from services.cli.output import fail
+from services.common.bus import connect, stop_when_closed
+from services.common.logging import configure_logging, get_logger
+from services.common.settings import BusSettings
+
+log = get_logger("haplan.arbiter")
+
+
+def default_ident() -> str:
+    # Unique even for several candidates on one machine, readable in logs and in status.
+    return f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
+
+
+@app.command("arbiter")
+def arbiter(
+    nats: NatsServers = None,
+    ident: Annotated[
+        str | None,
+        typer.Option("--id", help="This candidate's name in logs and status (default: random)."),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option("--metrics-port", help="Serve Prometheus metrics on this port (default off)."),
+    ] = None,
+    metrics_addr: Annotated[
+        str, typer.Option("--metrics-addr", help="Address the metrics server listens on.")
+    ] = "127.0.0.1",
+) -> None:
+    """A leader candidate: run several anywhere, one leads; standbys take over its lapsed lease.
+
+    Runs until SIGTERM or Ctrl-C, logging JSON lines on stderr.
+    """
+    settings = bus_settings(nats)
+    if ident is not None and not ident.strip():
+        fail("--id is empty", "give this arbiter a name, or leave --id out")
+    if metrics_port is not None and not 0 < metrics_port < 65536:
+        fail(f"--metrics-port {metrics_port} is not a TCP port", "give a port from 1 to 65535")
+    configure_logging("info")
+    metrics = ArbiterMetrics()
+    if metrics_port is not None:
+        try:
+            metrics.serve(metrics_port, metrics_addr)
+        except OSError as exc:
+            fail(
+                f"cannot serve metrics on {metrics_addr}:{metrics_port}: {exc.strerror or exc}",
+                "pick a free port with --metrics-port",
+            )
+    asyncio.run(_serve(settings, ident or default_ident(), metrics))
+
+
+async def _serve(settings: BusSettings, ident: str, metrics: ArbiterMetrics) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("arbiter starting", arbiter=ident, nats=settings.nats_url)
+    connecting = asyncio.create_task(
+        connect(settings, name=f"haplan-arbiter-{ident}", on_closed=stop_when_closed(stop))
+    )
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not connecting.done():
+        connecting.cancel()  # stopped before NATS ever answered
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await connecting
+        return
+    stopping.cancel()
+    nc = connecting.result()
+    try:
+        await ArbiterService(nc, settings, ident, metrics=metrics).run(stop)
+    finally:
+        with contextlib.suppress(Exception):
+            await nc.drain()
+    log.info("arbiter stopped", arbiter=ident)

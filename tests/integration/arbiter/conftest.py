@@ -1,0 +1,78 @@
+"""Fixtures of the arbiter tests: a real nats-server holding the lab pool (T = 2 s), the lease
+bucket, the shared heartbeat store, hosts and arbiter processes cleaned up whatever happens."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from nats.aio.client import Client
+from nats.js.kv import KeyValue
+
+from services.arbiter.leases import open_bucket
+from services.common.eventstore import JetStreamEventStore
+from services.common.natsserver import NatsServer
+from tests.fixtures.nats import connect_to
+from tests.integration.arbiter.players import (
+    TIMERS,
+    ArbiterProcess,
+    Host,
+    SharedStore,
+    lab_pool_created,
+)
+
+
+@dataclass
+class Pool:
+    url: str
+    nc: Client
+    store: JetStreamEventStore
+    kv: KeyValue
+    shared: SharedStore = field(default_factory=SharedStore)
+    hosts: list[Host] = field(default_factory=list)
+
+    async def host(self, name: str, vms: tuple[str, ...] = ()) -> Host:
+        host = Host(self.nc, self.kv, self.shared, name, vms)
+        self.hosts.append(host)
+        await host.start()
+        return host
+
+
+@pytest.fixture
+async def pool(nats_server: NatsServer) -> AsyncIterator[Pool]:
+    """The lab pool in a fresh event log, and the `ha_leases` bucket."""
+    nc = await connect_to(nats_server.url)
+    try:
+        store = await JetStreamEventStore.open(nc)
+        await store.append([lab_pool_created()], 0)
+        kv = await open_bucket(nc.jetstream(), TIMERS.timeout_s)
+        p = Pool(nats_server.url, nc, store, kv)
+        yield p
+        for host in p.hosts:
+            await host.stop()
+    finally:
+        await nc.close()
+
+
+@pytest.fixture
+def spawn_arbiter(
+    nats_server: NatsServer, tmp_path: Path
+) -> Iterator[Callable[[str], ArbiterProcess]]:
+    """Starts `haplan arbiter --id ID` processes; all killed at the end of the test, their
+    logs printed (pytest shows them when the test fails)."""
+    started: list[ArbiterProcess] = []
+
+    def spawn(ident: str) -> ArbiterProcess:
+        proc = ArbiterProcess(nats_server.url, ident, tmp_path)
+        started.append(proc)
+        return proc
+
+    try:
+        yield spawn
+    finally:
+        for proc in started:
+            proc.close()
+            print(f"--- log of arbiter {proc.ident} ---")
+            print(proc.log_path.read_text(errors="replace")[-6000:])

@@ -14,11 +14,12 @@ from nats.aio.subscription import Subscription
 from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 
 from services.arbiter.core import Arbiter
+from services.arbiter.feeds import report_malformed
 from services.arbiter.leases import HOST_PREFIX, HostLease, parse_host_lease
 from services.arbiter.metrics import ArbiterMetrics
 from services.arbiter.status import status_of
 from services.arbiter.wire import STATUS, Malformed
-from services.common.logging import get_logger, log_context
+from services.common.logging import get_logger
 from services.common.subjects import decode_token
 
 if TYPE_CHECKING:
@@ -73,9 +74,7 @@ class LeaseWatch:
         try:
             lease = parse_host_lease(key, entry.value, entry.revision or 0)
         except Malformed as exc:
-            self._metrics.malformed.labels(subject="lease").inc()
-            with log_context(subject=f"KV {key}"):
-                log.warning("malformed lease ignored", reason=str(exc))
+            report_malformed(self._metrics, "lease", f"KV {key}", str(exc))
             return
         self._current[lease.host] = lease
         if renewal:
@@ -104,7 +103,7 @@ class StatusReplies:
         if not svc.leading:
             return
         if not msg.reply:
-            svc.malformed("op", msg.subject, "a status request needs a reply subject")
+            report_malformed(svc.metrics, "op", msg.subject, "a status request needs a reply")
             return
         body = msg.data.strip()
         if body:
@@ -113,7 +112,7 @@ class StatusReplies:
             except (ValueError, UnicodeDecodeError):
                 request = None
             if not isinstance(request, dict):
-                svc.malformed("op", msg.subject, "the request body is not a JSON object")
+                report_malformed(svc.metrics, "op", msg.subject, "the body is not a JSON object")
                 await msg.respond(
                     json.dumps(
                         {

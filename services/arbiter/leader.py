@@ -74,6 +74,12 @@ class LeaderLease:
         try:
             if entry is None:
                 revision = await self._kv.create(LEADER_KEY, lease_value(self.ident))
+            elif lease_holder(entry.value) is None:
+                # An expiry marker (or a value naming nobody): free, take it by CAS on it.
+                assert entry.revision is not None
+                revision = await self._kv.update(
+                    LEADER_KEY, lease_value(self.ident), last=entry.revision
+                )
             else:
                 self.holder = lease_holder(entry.value)
                 assert entry.revision is not None

@@ -8,6 +8,7 @@ the collector's incarnation: `{"incarnation": "...", ...}` (other fields are the
 from __future__ import annotations
 
 import json
+import math
 from typing import NamedTuple
 
 import nats.js.errors
@@ -51,16 +52,28 @@ def parse_host_lease(key: str, value: bytes | None, revision: int) -> HostLease:
     return HostLease(host, incarnation, revision)
 
 
-async def open_bucket(js: JetStreamContext, ttl_s: float) -> KeyValue:
-    """The `ha_leases` bucket, created if missing. An existing bucket is used as it is: the
-    collectors may have created it first. `ttl_s` is its max age, so an abandoned lease
-    vanishes after it."""
+def bucket_config(timeout_s: float) -> KeyValueConfig:
+    """The bucket as the collectors create it too (services/collector/lease.py): max age T,
+    so an abandoned lease vanishes, leaving a marker that watchers see."""
+    ttl = float(max(1, math.ceil(timeout_s)))  # markers need whole seconds
+    return KeyValueConfig(
+        bucket=BUCKET,
+        description="haplan leases: host.<host> (collectors), arbiter (the leader)",
+        history=1,
+        ttl=ttl,
+        limit_marker_ttl=ttl,
+    )
+
+
+async def open_bucket(js: JetStreamContext, timeout_s: float) -> KeyValue:
+    """The `ha_leases` bucket, created if missing; an existing bucket is used as it is (the
+    collectors may have created it first)."""
     try:
         return await js.key_value(BUCKET)
     except nats.js.errors.BucketNotFoundError:
         pass
     try:
-        return await js.create_key_value(KeyValueConfig(bucket=BUCKET, history=1, ttl=ttl_s))
+        return await js.create_key_value(bucket_config(timeout_s))
     except nats.js.errors.APIError:
         # Created concurrently (maybe with another max age): use that one.
         return await js.key_value(BUCKET)
@@ -84,6 +97,8 @@ async def revoke(kv: KeyValue, lease: HostLease) -> bool:
         except nats.js.errors.KeyNotFoundError:
             return True  # gone already
         assert entry.revision is not None
+        if not entry.value:
+            return True  # an expiry marker: gone already
         try:
             current = parse_host_lease(key, entry.value, entry.revision)
         except Malformed:

@@ -35,11 +35,13 @@ class ArbiterMetrics:
             "haplan_arbiter_leases_revoked", "Host leases of dead incarnations revoked", registry=r
         )
         self.step_downs = Counter(
-            "haplan_arbiter_step_downs", "Times this arbiter stopped leading, by reason",
-            ["reason"], registry=r,
-        )  # fmt: skip
+            "haplan_arbiter_step_downs",
+            "Times this arbiter stopped leading: lease-lost, lease-lapsed, deposed, stopping",
+            ["reason"],
+            registry=r,
+        )
 
-    def serve(self, port: int, addr: str = "0.0.0.0") -> int:
-        """Expose /metrics over HTTP on `port` (0 picks a free one); returns the port."""
+    def serve(self, port: int, addr: str = "127.0.0.1") -> int:
+        """Expose /metrics over HTTP on `addr`:`port` (0 picks a free port); returns the port."""
         server, _thread = start_http_server(port, addr=addr, registry=self.registry)
         return int(server.server_port)

@@ -21,12 +21,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import nats.errors
 from nats.aio.client import Client
-from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
 
-from schemas.messages import FencedNotice, JoinRequest, NetworkHeartbeat, StoreObservation
 from services.arbiter.core import Arbiter, ArbiterTick
+from services.arbiter.feeds import BusFeeds
 from services.arbiter.inputs import LeaseWatch, StatusReplies
 from services.arbiter.leader import LeaderLease
 from services.arbiter.leases import HostLease, open_bucket, revoke
@@ -34,20 +33,9 @@ from services.arbiter.logview import LogView, catch_up
 from services.arbiter.metrics import ArbiterMetrics
 from services.arbiter.office import Deposed, Office
 from services.arbiter.view import Decision, DeclaredDead
-from services.arbiter.wire import (
-    BEACON,
-    FENCED,
-    HEARTBEATS,
-    INPUTS,
-    JOINS,
-    OBSERVATIONS,
-    Malformed,
-    command_subject,
-    decode_input,
-    encode,
-)
-from services.common.eventstore import EventStoreUnavailable, JetStreamEventStore
-from services.common.logging import get_logger, log_context
+from services.arbiter.wire import BEACON, command_subject, encode
+from services.common.eventstore import EventStoreError, EventStoreUnavailable, JetStreamEventStore
+from services.common.logging import get_logger
 from services.common.settings import BusSettings
 from services.common.timers import Timers
 
@@ -71,7 +59,6 @@ class ArbiterService:
         self.metrics = ArbiterMetrics() if metrics is None else metrics
         self.view = LogView()
         self.office: Office | None = None
-        self._subs: list[Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._revocations: set[asyncio.Task[None]] = set()
         self._held: ArbiterTick | None = None  # sent once its decisions are acknowledged
@@ -83,6 +70,7 @@ class ArbiterService:
         self.lease: LeaderLease
         self.leases: LeaseWatch
         self.status: StatusReplies
+        self.feeds: BusFeeds
 
     @property
     def leading(self) -> bool:
@@ -117,8 +105,8 @@ class ArbiterService:
         self.leases = LeaseWatch(kv, self.core, self.metrics, self.clock)
         await self.leases.start()
         self.status = StatusReplies(self)
-        for pattern in INPUTS:
-            self._subs.append(await self.nc.subscribe(pattern, cb=self._input(pattern)))
+        self.feeds = BusFeeds(self.nc, self.core, self.metrics, self.clock)
+        await self.feeds.subscribe()
         self._opened = True
         log.info("arbiter ready", pool=pool.name, timeout_s=self.timers.timeout_s)
         return True
@@ -156,22 +144,25 @@ class ArbiterService:
         if self._opened:
             # Released first, so that a standby takes over at once rather than after expiry.
             await self.lease.release()
-            await self._step_down("the arbiter is stopping", count=False)
+            await self._step_down("the arbiter is stopping", "stopping")
             await self.leases.stop()
-        for sub in self._subs:
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
-        self._subs.clear()
+            await self.feeds.unsubscribe()
 
     async def _every_interval(self, step: Callable[[], Any]) -> None:
         interval = self.timers.interval_s
+        unreachable = False
         while True:
             started = self.clock()
             try:
                 await step()
+                unreachable = False
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # one bad step must not end the arbiter
+            except (EventStoreError, nats.errors.Error, TimeoutError, OSError) as exc:
+                if not unreachable:  # once per outage, not every interval
+                    log.warning("the bus does not answer; retrying", error=str(exc) or repr(exc))
+                unreachable = True
+            except Exception as exc:  # a bug: logged with its traceback, never the end
                 log.exception("arbiter step failed", error=repr(exc))
             await asyncio.sleep(max(0.0, started + interval - self.clock()))
 
@@ -181,7 +172,7 @@ class ArbiterService:
         """One round of the lease: renew it while leading, try to take it otherwise."""
         if self.lease.epoch is not None:
             if not await self.lease.renew():
-                await self._step_down("the leader lease was lost")
+                await self._step_down("the leader lease was lost", "lease-lost")
             return
         epoch = await self.lease.try_acquire()
         if epoch is not None:
@@ -195,7 +186,9 @@ class ArbiterService:
         now = self.clock()
         office = self.office
         if office is not None and not self.lease.held(now):
-            await self._step_down("no renewal of the leader lease within its lease time")
+            await self._step_down(
+                "no renewal of the leader lease within its lease time", "lease-lapsed"
+            )
             office = None
         if office is None:
             await catch_up(self.view, self.store)
@@ -207,7 +200,7 @@ class ArbiterService:
                 return
             await self._tick(office)
         except Deposed as exc:
-            await self._step_down(str(exc))
+            await self._step_down(str(exc), "deposed")
 
     async def _gain(self, office: Office) -> None:
         self.core.gain_leadership(self.clock(), office.epoch, self.view.decisions)
@@ -218,7 +211,10 @@ class ArbiterService:
     async def _tick(self, office: Office) -> None:
         if office.unacked is not None:
             if await office.retry():
-                await self._send(self._held, office)
+                held, self._held = self._held, None
+                if held is not None:
+                    self._revoke_dead(held.decisions)
+                await self._send(held, office)
             return
         await office.refresh()
         before = self.core.view
@@ -240,7 +236,7 @@ class ArbiterService:
         try:
             return await office.append(office.stamp(decisions, self.core.view), self.view.last_seq)
         except Deposed as exc:
-            await self._step_down(str(exc))
+            await self._step_down(str(exc), "deposed")
             return False
 
     async def _send(self, out: ArbiterTick | None, office: Office) -> None:
@@ -271,51 +267,20 @@ class ArbiterService:
         except Exception as exc:
             log.warning("could not revoke a lease", host=lease.host, error=repr(exc))
 
-    async def _step_down(self, reason: str, *, count: bool = True) -> None:
+    async def _step_down(self, reason: str, kind: str) -> None:
+        """Stop leading at once: `reason` for the log, `kind` for the metric's label."""
         office, self.office = self.office, None
         if office is None:
             return
-        (log.warning if count else log.info)("stepping down", reason=reason, epoch=office.epoch)
+        say = log.info if kind == "stopping" else log.warning
+        say("stepping down", reason=reason, epoch=office.epoch)
         self.lease.abandon()
         self.core.lose_leadership()
         self._held = None
         self.metrics.leader.set(0)
         self.metrics.epoch.set(0)
-        if count:
-            self.metrics.step_downs.labels(reason=reason.split(":")[0][:60]).inc()
+        self.metrics.step_downs.labels(reason=kind).inc()
         await self.status.stop()
-
-    # Bus inputs -----------------------------------------------------------------------------
-
-    def _input(self, pattern: str) -> Callable[[Msg], Any]:
-        kind = pattern.split(".")[1]
-
-        async def on_message(msg: Msg) -> None:
-            try:
-                message = decode_input(pattern, msg.subject, msg.data)
-            except Malformed as exc:
-                self.malformed(kind, msg.subject, str(exc))
-                return
-            now = self.clock()
-            if pattern == HEARTBEATS:
-                assert isinstance(message, NetworkHeartbeat)
-                self.core.heartbeat(message, now)
-            elif pattern == OBSERVATIONS:
-                assert isinstance(message, StoreObservation)
-                self.core.store_observation(message, now)
-            elif pattern == FENCED:
-                assert isinstance(message, FencedNotice)
-                self.core.fenced_notice(message, now)
-            elif pattern == JOINS:
-                assert isinstance(message, JoinRequest)
-                self.core.join_request(message, now)
-
-        return on_message
-
-    def malformed(self, kind: str, subject: str, reason: str) -> None:
-        self.metrics.malformed.labels(subject=kind).inc()
-        with log_context(subject=subject):
-            log.warning("malformed message ignored", reason=reason)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -1,0 +1,71 @@
+"""What the collectors say on the bus, fed to the core: heartbeats, store observations,
+fenced notices and join requests, each checked first (services.arbiter.wire). A message that
+fails the check is logged with its subject and reason and counted, never a crash."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from schemas.messages import FencedNotice, JoinRequest, NetworkHeartbeat, StoreObservation
+from services.arbiter.core import Arbiter
+from services.arbiter.metrics import ArbiterMetrics
+from services.arbiter.wire import INPUTS, Malformed, decode_input
+from services.common.logging import get_logger, log_context
+
+log = get_logger("haplan.arbiter")
+
+Handler = Callable[[Msg], Awaitable[None]]
+
+
+def report_malformed(metrics: ArbiterMetrics, kind: str, subject: str, reason: str) -> None:
+    """Count a message that could not be read (under `kind`, e.g. "hb") and log why."""
+    metrics.malformed.labels(subject=kind).inc()
+    with log_context(subject=subject):
+        log.warning("malformed message ignored", reason=reason)
+
+
+class BusFeeds:
+    def __init__(
+        self, nc: Client, core: Arbiter, metrics: ArbiterMetrics, clock: Callable[[], float]
+    ) -> None:
+        self._nc, self._core, self._metrics, self._clock = nc, core, metrics, clock
+        self._subs: list[Subscription] = []
+
+    async def subscribe(self) -> None:
+        for pattern in INPUTS:
+            self._subs.append(await self._nc.subscribe(pattern, cb=self._handler(pattern)))
+
+    async def unsubscribe(self) -> None:
+        for sub in self._subs:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        self._subs.clear()
+
+    def _handler(self, pattern: str) -> Handler:
+        kind = pattern.split(".")[1]  # "ha.hb.*" -> "hb"
+
+        async def on_message(msg: Msg) -> None:
+            try:
+                message = decode_input(pattern, msg.subject, msg.data)
+            except Malformed as exc:
+                report_malformed(self._metrics, kind, msg.subject, str(exc))
+                return
+            self.feed(message, self._clock())
+
+        return on_message
+
+    def feed(self, message: object, now: float) -> None:
+        core = self._core
+        if isinstance(message, NetworkHeartbeat):
+            core.heartbeat(message, now)
+        elif isinstance(message, StoreObservation):
+            core.store_observation(message, now)
+        elif isinstance(message, FencedNotice):
+            core.fenced_notice(message, now)
+        elif isinstance(message, JoinRequest):
+            core.join_request(message, now)

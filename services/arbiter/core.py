@@ -215,6 +215,9 @@ class Arbiter:
             if host is None or now - sent > self.timers.fresh_s:
                 del self._joins[name]  # stale or foreign: the collector asks again
                 continue
+            if req.incarnation in host.buried:
+                del self._joins[name]  # sent before it fenced: a dead incarnation stays dead
+                continue
             if host.incarnation is None or host.dead:
                 decide(Joined(name, req.incarnation))
                 self._joined_at[name] = now

@@ -90,6 +90,8 @@ class HostRecord:
     suspected: bool = False
     fenced: bool = False  # the incarnation said it fenced (or a later one said so for it)
     dead: bool = False
+    # Every incarnation of this host ever declared dead: none of them may join again.
+    buried: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +166,7 @@ def fold(view: LivenessView, d: Decision) -> LivenessView:
             return view
         if isinstance(d, Joined):
             first = host.incarnation is None
-            joined = HostRecord(host.name, host.capacity_mib, d.incarnation)
+            joined = HostRecord(host.name, host.capacity_mib, d.incarnation, buried=host.buried)
             # VMs placed by the pool file belong to the first incarnation that joins.
             claimed = {
                 v.name: replace(v, incarnation=d.incarnation)
@@ -209,7 +211,8 @@ def _declared_dead(view: LivenessView, host: HostRecord, incarnation: str) -> Li
         and v.incarnation in (incarnation, None)
         and v.state in ("running", "ordered")
     }
-    return _with_host(view, replace(host, dead=True, suspected=False), lost)
+    buried = host.buried | {incarnation}
+    return _with_host(view, replace(host, dead=True, suspected=False, buried=buried), lost)
 
 
 def replay(pool: Pool, decisions: Iterable[Decision]) -> LivenessView:

@@ -135,23 +135,25 @@ def _print_summary(summary: Summary, hosts: int | None, timeout: float) -> None:
     if first is None:
         console.print("Every invariant held on every step.")
         return
-    console.print(f"[red]{first.violation.describe()}[/red]", highlight=False)
+    console.print(f"[red]{first.violation.describe()}[/red]", highlight=False, soft_wrap=True)
     if summary.mode == "random":
         again = f"haplan sim --seed {first.schedule.seed} --schedules 1 --timeout {timeout:g}"
         if hosts is not None:
             again += f" --hosts {hosts}"
     else:
         again = f"haplan sim --exhaustive --hosts {len(first.schedule.pool.hosts)}"
-    console.print(f"seed {first.schedule.seed}; reproduce with: {again}", highlight=False)
+    console.print(
+        f"seed {first.schedule.seed}; reproduce with: {again}", highlight=False, soft_wrap=True
+    )
     console.print(
         f"shrunk from {len(first.schedule.faults)} to {len(first.shrunk.faults)} fault(s):",
         highlight=False,
     )
     for fault in first.shrunk.faults:
-        console.print(f"  {fault.describe()}", markup=False, highlight=False)
+        console.print(f"  {fault.describe()}", markup=False, highlight=False, soft_wrap=True)
     console.print("trace of the shrunk schedule:")
     for line in first.trace[-TRACE_LINES:]:
-        console.print(f"  {line}", markup=False, highlight=False)
+        console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _report(as_json: bool) -> None:

@@ -72,7 +72,9 @@ class Timers:
                 f"T_dead {self.t_dead_s:g}s must exceed the watchdog deadline "
                 f"{self.watchdog_deadline_s:g}s (T + margin)"
             )
-        if not self.t_dead_s >= self.timeout_s + self.interval_s + self.fresh_s:
+        # The freshness bound is met with equality by design: allow for rounding.
+        slack = 1e-9 * max(1.0, self.t_dead_s)
+        if not self.t_dead_s + slack >= self.timeout_s + self.interval_s + self.fresh_s:
             problems.append(
                 f"T_dead {self.t_dead_s:g}s must be at least T + interval + reading freshness "
                 f"({self.timeout_s + self.interval_s + self.fresh_s:g}s)"

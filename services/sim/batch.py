@@ -39,9 +39,13 @@ class Variant:
 
 @dataclass(frozen=True, slots=True)
 class Failure:
+    """The first failing schedule and its violation, and the shrunk schedule with its own
+    violation (the same invariant) and the trace that leads to it."""
+
     schedule: Schedule
     violation: Violation
     shrunk: Schedule
+    shrunk_violation: Violation
     trace: tuple[str, ...]
 
 
@@ -72,6 +76,7 @@ class Summary:
                 "at_s": round(f.violation.at, 3),
                 "schedule": f.schedule.to_json(),
                 "shrunk_schedule": f.shrunk.to_json(),
+                "shrunk_violation": f.shrunk_violation.describe(),
                 "trace": list(f.trace),
             }
         return out
@@ -135,7 +140,11 @@ def run_schedules(
             else (first, outcome)
         )
         summary.first = Failure(
-            first, outcome.violations[0], shrunk, _until_violation(shrunk_outcome)
+            first,
+            outcome.violations[0],
+            shrunk,
+            shrunk_outcome.violations[0],
+            _until_violation(shrunk_outcome),
         )
     summary.elapsed_s = time.perf_counter() - started
     return summary

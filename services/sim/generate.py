@@ -58,7 +58,7 @@ def single_fault(
     )
 
 
-def _uniform_pool(n: int, timeout_s: float) -> Pool:
+def uniform_pool(n: int, timeout_s: float) -> Pool:
     hosts = tuple(Host(name=f"h{i}", memory_mib=32768, reserved_mib=2048) for i in range(1, n + 1))
     vms = tuple(
         VM(
@@ -80,7 +80,7 @@ def exhaustive(hosts: int, timeout_s: float) -> Iterator[Schedule]:
     several durations (healed before anyone must fence; just after fencing; until the end),
     with the arbiters on the hosts (first host leads) or on a separate witness."""
     t, heal, end = _span(timeout_s)
-    pool = _uniform_pool(hosts, timeout_s)
+    pool = uniform_pool(hosts, timeout_s)
     names = tuple(h.name for h in pool.hosts)
     i = t.interval_s
     staggers = (0.0, 0.45 * i, timeout_s / 2, t.t_dead_s)

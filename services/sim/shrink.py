@@ -1,8 +1,8 @@
 """Shrinking: from a failing schedule to a shorter one that still fails.
 
 Greedy delta debugging on the fault list: drop one fault at a time, keep the drop whenever the
-run still breaks an invariant, until no single fault can go. Runs are deterministic given the
-schedule, so the result reproduces.
+run still breaks the same invariant, until no single fault can go. Runs are deterministic given
+the schedule, so the result reproduces.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ def shrink(schedule: Schedule, runner: Runner, max_runs: int = 200) -> tuple[Sch
     best = runner(schedule)
     if best.ok:
         raise ValueError("shrink needs a failing schedule")
+    invariant = best.violations[0].invariant
     current, runs = schedule, 1
     progress = True
     while progress and runs < max_runs:
@@ -28,7 +29,7 @@ def shrink(schedule: Schedule, runner: Runner, max_runs: int = 200) -> tuple[Sch
             candidate = current.without(i)
             outcome = runner(candidate)
             runs += 1
-            if not outcome.ok:
+            if not outcome.ok and outcome.violations[0].invariant == invariant:
                 current, best, progress = candidate, outcome, True
                 break
             if runs >= max_runs:

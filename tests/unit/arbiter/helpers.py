@@ -1,0 +1,93 @@
+"""A small pool and builders for the arbiter core's inputs (T = 10 s: T_dead 14 s, fresh 3 s)."""
+
+from __future__ import annotations
+
+from schemas.messages import Beacon, SlotReading, StoreObservation
+from schemas.pool import VM, HAConfig, Host, Pool
+from services.arbiter.core import Arbiter, ArbiterTick
+from services.arbiter.view import Decision, Joined
+from services.common.timers import Timers
+
+TIMERS = Timers.from_timeout(10.0)
+T, T_DEAD = TIMERS.timeout_s, TIMERS.t_dead_s
+HOSTS = ("a", "b", "c")
+
+POOL = Pool(
+    name="test pool",
+    ha=HAConfig(host_failures_to_tolerate=1, timeout_s=10.0),
+    hosts=tuple(Host(name=h, memory_mib=8192, reserved_mib=1024) for h in HOSTS),
+    vms=(
+        VM(name="web", memory_mib=2048, host="a", ha_restart_priority="restart"),
+        VM(name="db", memory_mib=1024, host="a"),
+        VM(name="batch", memory_mib=4096, host="b", ha_restart_priority="restart"),
+    ),
+)
+JOINED: list[Decision] = [Joined(h, f"{h}#1") for h in HOSTS]
+
+
+def leader(now: float = 0.0) -> Arbiter:
+    arb = Arbiter("arb", POOL, TIMERS)
+    arb.gain_leadership(now, 1, JOINED)
+    return arb
+
+
+def reading(
+    host: str,
+    stale: float,
+    *,
+    inc: str | None = None,
+    seq: int = 1,
+    fenced: bool = False,
+    current: bool = True,
+) -> SlotReading:
+    return SlotReading(
+        host=host,
+        incarnation=inc or f"{host}#1",
+        seq=seq,
+        stale_for_s=stale,
+        lease_ok=False,
+        fenced=fenced,
+        current=current,
+    )
+
+
+def observation(
+    observer: str, beacon: Beacon | None, *readings: SlotReading, unreachable: float | None = None
+) -> StoreObservation:
+    return StoreObservation(
+        observer=observer,
+        incarnation=f"{observer}#1",
+        beacon=beacon,
+        readings=readings,
+        unreachable_for_s=unreachable,
+    )
+
+
+class Clock:
+    """Drives a leader tick by tick (one per second), renewing the leases of `alive` hosts and
+    keeping the newest beacon, and collects every decision made."""
+
+    def __init__(self, arb: Arbiter, start: float = 0.0) -> None:
+        self.arb, self.now = arb, start
+        self.alive: set[str] = set(HOSTS)
+        self.beacon: Beacon | None = None
+        self.decisions: list[Decision] = []
+        self.last: ArbiterTick = ArbiterTick()
+
+    def step(self, *observations: StoreObservation) -> ArbiterTick:
+        self.now += 1.0
+        for h in sorted(self.alive):
+            self.arb.lease_renewed(h, f"{h}#1", self.now)
+        for obs in observations:
+            self.arb.store_observation(obs, self.now)
+        self.last = self.arb.tick(self.now)
+        self.decisions.extend(self.last.decisions)
+        self.beacon = self.last.beacon
+        return self.last
+
+    def run_until(self, t: float) -> None:
+        while self.now < t:
+            self.step()
+
+    def of(self, kind: type) -> list[Decision]:
+        return [d for d in self.decisions if isinstance(d, kind)]

@@ -1,0 +1,46 @@
+"""The invariants hold: the exhaustive small-pool grid and 10,000 seeded random schedules run
+against the real cores with zero violations (DESIGN.md, test layer 2)."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.sim.batch import Summary, exhaustive_batch, random_batch
+from services.sim.generate import exhaustive_count
+
+RANDOM_SCHEDULES = 10_000
+PARTS = 4  # run in parts so that each test stays well inside the per-test timeout
+
+
+def _explain(summary: Summary) -> str:
+    if summary.first is None:
+        return ""
+    f = summary.first
+    return "\n".join([f.violation.describe(), f"seed {f.schedule.seed}", *f.trace[-40:]])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("hosts", [2, 3])
+def test_exhaustive_grid_of_small_pools_has_no_violation(hosts: int) -> None:
+    """Every combination of {none, power, bus link, store link, hang} per host, at four
+    timings, three durations and two arbiter layouts: zero violations."""
+    summary = exhaustive_batch(hosts, 30.0, workers=2)
+    assert summary.schedules == exhaustive_count(hosts)
+    assert summary.violations == 0, _explain(summary)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("part", range(PARTS))
+def test_ten_thousand_random_schedules_have_no_violation(part: int) -> None:
+    """Seeded random schedules mixing every fault kind on 2-5 host pools: zero violations."""
+    size = RANDOM_SCHEDULES // PARTS
+    summary = random_batch(1 + part * size, size, None, 30.0, workers=2)
+    assert summary.schedules == size
+    assert summary.violations == 0, _explain(summary)
+
+
+@pytest.mark.parametrize("timeout", [3.0, 10.0])
+def test_short_timeouts_hold_too(timeout: float) -> None:
+    """The timers scale with T: the same kind of schedules at T = 3 s and 10 s."""
+    summary = random_batch(500_000, 300, None, timeout, workers=2)
+    assert summary.violations == 0, _explain(summary)

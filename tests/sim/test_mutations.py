@@ -1,0 +1,101 @@
+"""The simulator must be able to fail: deliberately broken tables and timers plugged into it are
+caught, with a seed, a shrunk schedule and a trace that reproduce the violation."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from services.collector.table import FENCE_TABLE, Row, StaysOnlyIf
+from services.common.timers import Timers
+from services.sim.batch import Variant, exhaustive_batch, random_batch, run_schedules
+from services.sim.faults import Arbiters, Fault, Kind, Schedule
+from services.sim.generate import uniform_pool
+from services.sim.shrink import shrink
+
+
+def _table(key: tuple[bool, bool], stays: StaysOnlyIf) -> dict[tuple[bool, bool], Row]:
+    table = dict(FENCE_TABLE)
+    table[key] = Row(stays, table[key].otherwise or "broken on purpose")
+    return table
+
+
+# A host that lost the bus but still reaches the store stays whatever its peers' slots say.
+NO_BUS_STAYS = Variant(table=_table((False, True), StaysOnlyIf.ALWAYS))
+# A host with the quorum and the store fences.
+HEALTHY_FENCES = Variant(table=_table((True, True), StaysOnlyIf.NEVER))
+# The arbiter may declare a host dead before its watchdog has fired.
+EARLY_T_DEAD = Variant(timers=dataclasses.replace(Timers.from_timeout(30.0), t_dead_s=27.0))
+
+
+def test_a_table_that_keeps_a_host_without_the_bus_is_caught_as_a_split_brain() -> None:
+    """The exhaustive 2-host grid finds the double run (invariant 1): h1 loses the bus while
+    h2 loses the store, the broken h1 stays, and the arbiter restarts its VM on h2."""
+    summary = exhaustive_batch(2, 30.0, workers=2, variant=NO_BUS_STAYS)
+    assert summary.violations > 0
+    first = summary.first
+    assert first is not None and first.violation.invariant == 1
+    kinds = sorted(f.kind for f in first.shrunk.faults)
+    assert kinds == sorted([Kind.BUS_LINK, Kind.STORE_LINK])
+    assert first.shrunk_violation.invariant == 1
+    assert first.trace[-1].endswith(first.shrunk_violation.describe())
+
+
+def test_a_table_that_fences_healthy_hosts_is_caught() -> None:
+    """Invariant 3 catches it on the first random schedule, whatever the faults."""
+    summary = random_batch(1, 20, None, 30.0, workers=1, variant=HEALTHY_FENCES)
+    assert summary.violations == 20
+    assert summary.first is not None and summary.first.violation.invariant == 3
+    assert summary.first.schedule.seed == 1
+
+
+def test_a_t_dead_shorter_than_the_watchdog_deadline_is_caught() -> None:
+    """With T_dead below T, a hung host is declared dead while its VMs still run: the
+    restart elsewhere is a split brain."""
+    pool = uniform_pool(2, 30.0)
+    hang = Schedule(
+        3,
+        pool,
+        Arbiters(("h2",)),
+        (Fault(Kind.HANG, 43.0, None, ("h1",)),),
+        heal_at=126.0,
+        end_at=294.0,
+        timeout_s=30.0,
+    )
+    summary = run_schedules([hang], mode="random", seed=3, workers=1, variant=EARLY_T_DEAD)
+    assert summary.violations == 1
+    assert summary.first is not None and summary.first.violation.invariant == 1
+    assert Variant().run(hang).ok  # the real timers are safe on the same schedule
+
+
+def test_shrinking_drops_the_faults_that_do_not_matter() -> None:
+    """A failing schedule padded with irrelevant faults shrinks back to the faults that make
+    it fail; the shrunk schedule fails again, the same way, when run again."""
+    pool = uniform_pool(3, 30.0)
+    core = (
+        Fault(Kind.BUS_LINK, 43.0, None, ("h1",)),
+        Fault(Kind.STORE_LINK, 43.0, None, ("h2", "h3")),
+    )
+    noise = (
+        Fault(Kind.DUPLICATION, 5.0, 20.0, ("*",), 0.3),
+        Fault(Kind.LEADER_CHANGE, 10.0),
+        Fault(Kind.DELAY, 15.0, 30.0, ("h3",), 0.5),
+        Fault(Kind.ARBITER_CRASH, 150.0, 160.0, ("arbiter@h3",)),
+    )
+    padded = Schedule(
+        9,
+        pool,
+        Arbiters(("h2", "h3")),
+        noise[:2] + core + noise[2:],
+        heal_at=200.0,
+        end_at=380.0,
+        timeout_s=30.0,
+    )
+    original = NO_BUS_STAYS.run(padded, trace=True)
+    assert not original.ok
+    shrunk, outcome = shrink(padded, lambda s: NO_BUS_STAYS.run(s, trace=True))
+    assert set(shrunk.faults) <= set(padded.faults)
+    assert len(shrunk.faults) < len(padded.faults)
+    assert set(core) <= set(shrunk.faults)
+    assert not outcome.ok and len(outcome.trace) <= len(original.trace)
+    again = NO_BUS_STAYS.run(shrunk, trace=True)
+    assert again.violations == outcome.violations and again.trace == outcome.trace

@@ -1,0 +1,70 @@
+"""`haplan collector`: run one host's collector in the foreground (spec/cli.md, Services)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from services.cli.app import app
+from services.cli.events import NatsServers, bus_settings
+from services.cli.output import fail
+from services.collector.devices import VMDriverKind, WatchdogKind
+from services.collector.service import CollectorOptions, ConfigError, run_collector
+from services.common.logging import configure_logging
+from services.common.metrics import DEFAULT_METRICS_ADDR
+
+
+@app.command("collector")
+def collector(
+    host: Annotated[
+        str, typer.Option("--host", metavar="NAME", help="This host's name in the pool.")
+    ],
+    store: Annotated[
+        Path,
+        typer.Option(
+            "--store",
+            metavar="DIR",
+            help="This host's mount of the shared storage: heartbeat slots in DIR/ha/, "
+            "VM disks in DIR/disks/.",
+        ),
+    ],
+    vm_driver: Annotated[
+        VMDriverKind,
+        typer.Option("--vm-driver", help="How VMs run: real processes, or in memory."),
+    ] = "process",
+    watchdog: Annotated[
+        WatchdogKind,
+        typer.Option("--watchdog", help="What kills the VMs if the collector hangs."),
+    ] = "process",
+    nats: NatsServers = None,
+    metrics_port: Annotated[
+        int,
+        typer.Option("--metrics-port", min=0, max=65535, help="Prometheus /metrics port (0: off)."),
+    ] = 0,
+    metrics_addr: Annotated[
+        str, typer.Option("--metrics-addr", help="Address the metrics endpoint listens on.")
+    ] = DEFAULT_METRICS_ADDR,
+) -> None:
+    """Run this host's collector until SIGTERM: heartbeats, host lease, heartbeat store,
+    self-fencing through a watchdog, and the host's VMs. Exits 75 after fencing, for its
+    supervisor to start it again as a rebooted host would be."""
+    if not host.strip():
+        fail("--host is empty", "give this host's name in the pool")
+    options = CollectorOptions(
+        host=host,
+        store=store,
+        vm_driver=vm_driver,
+        watchdog=watchdog,
+        bus=bus_settings(nats),
+        metrics_port=metrics_port or None,
+        metrics_addr=metrics_addr,
+    )
+    configure_logging("info")
+    try:
+        status = asyncio.run(run_collector(options))
+    except ConfigError as exc:
+        fail(str(exc))
+    raise typer.Exit(status)

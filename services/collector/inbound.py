@@ -1,0 +1,91 @@
+"""What the collector hears: peers' heartbeats, the leader's beacons, its commands, and status
+requests. Each message is checked (services.collector.wire) before the core sees it; a bad one
+is logged with its subject and reason, counted, and dropped, and nothing a sender does can
+raise out of a handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
+from schemas.messages import JoinAccepted, StartOrder
+from schemas.reports import StopOrder
+from services.collector import wire
+from services.common.logging import get_logger, log_context
+
+if TYPE_CHECKING:
+    from services.collector.shell import CollectorShell
+
+log = get_logger("haplan.collector")
+
+Handler = Callable[[Msg], Awaitable[None]]
+
+
+class Inbound:
+    def __init__(self, nc: Client, shell: CollectorShell, pool: frozenset[str]) -> None:
+        self._nc, self._shell = nc, shell
+        self.pool = pool  # hosts whose heartbeats and slots count
+        self._subs: list[Any] = []
+        self._stops: set[asyncio.Task[None]] = set()
+
+    async def subscribe(self) -> None:
+        host = self._shell.host
+        for subject, pattern, handler in (
+            (wire.HEARTBEATS, wire.HEARTBEATS, self._heartbeat),
+            (wire.BEACON, wire.BEACON, self._beacon),
+            (wire.command_subject(host), "ha.cmd.<host>", self._command),
+            (wire.status_subject(host), "ha.status.<host>", self._status),
+        ):
+            self._subs.append(await self._nc.subscribe(subject, cb=self._guarded(pattern, handler)))
+
+    async def unsubscribe(self) -> None:
+        for sub in self._subs:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        self._subs.clear()
+
+    def _guarded(self, pattern: str, handler: Handler) -> Handler:
+        async def guarded(msg: Msg) -> None:
+            try:
+                await handler(msg)
+            except wire.Malformed as exc:
+                self._shell.metrics.malformed.labels(pattern).inc()
+                with log_context(subject=msg.subject):
+                    log.warning("malformed message dropped", reason=str(exc))
+            except Exception as exc:
+                # A bug, not the sender's fault; still never the end of the collector.
+                with log_context(subject=msg.subject):
+                    log.error("message handling failed", error=repr(exc))
+
+        return guarded
+
+    async def _heartbeat(self, msg: Msg) -> None:
+        hb = wire.decode_heartbeat(msg.subject, msg.data, self.pool)
+        self._shell.core.heard(time.monotonic(), hb)
+
+    async def _beacon(self, msg: Msg) -> None:
+        self._shell.core.beacon(wire.decode_beacon(msg.data))
+
+    async def _command(self, msg: Msg) -> None:
+        command = wire.decode_order(msg.data, self._shell.host)
+        if isinstance(command, JoinAccepted):
+            self._shell.join_accepted(command)
+        elif isinstance(command, StartOrder):
+            self._shell.start_order(command)
+        elif isinstance(command, StopOrder):
+            # Stopping takes a grace period; the subscription must not wait for it.
+            task = asyncio.create_task(self._shell.stop_order(command))
+            self._stops.add(task)
+            task.add_done_callback(self._stops.discard)
+
+    async def _status(self, msg: Msg) -> None:
+        report = self._shell.out.last_report
+        if msg.reply and report is not None:
+            await msg.respond(report.model_dump_json().encode())

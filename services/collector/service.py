@@ -1,0 +1,145 @@
+"""`haplan collector`: one host's collector, from start to SIGTERM or a fence.
+
+Start-up: serve metrics, connect to NATS (reconnecting for ever), read the event log for the
+pool (waiting, and saying why, until `haplan pool create` ran), check that this host is in
+it, then run one incarnation (services.collector.shell) until it fences (EXIT_FENCED) or
+SIGTERM / SIGINT stops it (0). Bad configuration is a ConfigError: one line, exit 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from services.collector.devices import DeviceError, VMDriverKind, WatchdogKind
+from services.collector.metrics import CollectorMetrics
+from services.collector.pool_watch import OnChange, PoolWatch
+from services.collector.shell import EXIT_FENCED, CollectorShell
+from services.common.bus import connect, stop_when_closed
+from services.common.logging import configure_logging, get_logger
+from services.common.metrics import DEFAULT_METRICS_ADDR, MetricsUnavailable, serve_metrics
+from services.common.settings import BusSettings
+from services.common.timers import Timers
+from services.state import PoolState
+
+log = get_logger("haplan.collector")
+
+T = TypeVar("T")
+
+__all__ = ["EXIT_FENCED", "CollectorOptions", "ConfigError", "run_collector"]
+
+
+class ConfigError(Exception):
+    """The collector cannot run as configured; the message says what to do (exit 2)."""
+
+
+@dataclass(frozen=True)
+class CollectorOptions:
+    host: str
+    store: Path
+    vm_driver: VMDriverKind = "process"
+    watchdog: WatchdogKind = "process"
+    bus: BusSettings = field(default_factory=BusSettings)
+    metrics_port: int | None = None
+    metrics_addr: str = DEFAULT_METRICS_ADDR
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def _until_stopped(work: asyncio.Future[T], stop: asyncio.Event) -> T | None:
+    """The result of `work`, or None (and `work` cancelled) if `stop` is set first."""
+    stopper = asyncio.ensure_future(stop.wait())
+    stopper.add_done_callback(lambda _: work.cancel())
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if stop.is_set():
+            return None
+        raise
+    finally:
+        stopper.cancel()
+
+
+def _check_host(options: CollectorOptions, state: PoolState) -> Timers:
+    if options.host not in state.hosts:
+        known = ", ".join(state.hosts)
+        raise ConfigError(
+            f"host {options.host!r} is not in pool {state.name!r} (its hosts: {known}); "
+            "give --host one of them, or add the host to the pool"
+        )
+    try:
+        return Timers.from_timeout(state.ha.timeout_s)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+async def run_collector(options: CollectorOptions) -> int:
+    """Run the collector; its exit status (0 stopped, EXIT_FENCED fenced)."""
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    metrics = CollectorMetrics()
+    try:
+        endpoint = serve_metrics(options.metrics_port, metrics.registry, options.metrics_addr)
+    except MetricsUnavailable as exc:
+        raise ConfigError(f"{exc}; pick another --metrics-port") from None
+    try:
+        name = f"haplan-collector-{options.host}"
+        connecting = asyncio.ensure_future(
+            connect(options.bus, name=name, on_closed=stop_when_closed(stop))
+        )
+        nc = await _until_stopped(connecting, stop)
+        if nc is None:
+            return 0
+        pool = PoolWatch(nc, options.bus)
+        follower = asyncio.create_task(pool.run())
+        try:
+            if not await pool.wait_for_pool(stop):
+                return 0
+            timers = _check_host(options, pool.state)
+            try:
+                shell = CollectorShell(
+                    nc, options.host, options.store, tuple(pool.state.hosts), timers,
+                    options.vm_driver, options.watchdog, metrics,
+                )  # fmt: skip
+            except DeviceError as exc:
+                raise ConfigError(str(exc)) from None
+            pool.on_change = _warn_on_pool_change(options.host, shell)
+            return await shell.run(stop)
+        except ConfigError:
+            # A collector that refuses to start says why in one line (the CLI's), not
+            # followed by the bus plumbing's goodbyes.
+            configure_logging("warning")
+            raise
+        finally:
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follower
+            with contextlib.suppress(Exception):
+                await nc.close()
+    finally:
+        if endpoint is not None:
+            endpoint.stop()
+
+
+def _warn_on_pool_change(host: str, shell: CollectorShell) -> OnChange:
+    def changed(before: PoolState, after: PoolState) -> None:
+        shell.inbound.pool = frozenset(after.hosts)
+        if tuple(before.hosts) != tuple(after.hosts) or before.ha.timeout_s != after.ha.timeout_s:
+            log.warning(
+                "the pool's hosts or ha.timeout_s changed; restart this collector to apply "
+                "them to its fencing rules",
+                hosts=list(after.hosts),
+                timeout_s=after.ha.timeout_s,
+            )
+        if host not in after.hosts:
+            log.warning("this host was removed from the pool", host=host)
+
+    return changed

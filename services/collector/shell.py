@@ -1,0 +1,332 @@
+"""The collector's imperative shell around its pure core, one incarnation from start to exit.
+
+Every heartbeat interval: if the watchdog's deadline has passed (the collector hung) the core
+hears that it fired; the lease renewal and the store's work (slot written and read back, every
+slot read) run side by side, each bounded by one interval; the VMs that stopped are reaped; the
+core's tick is carried out in the order its docstring gives: kill the VMs if it fences, pet the
+watchdog, start the ordered VMs, publish. A fence ends the incarnation with EXIT_FENCED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from pathlib import Path
+
+from nats.aio.client import Client
+
+from schemas.messages import FencedNotice, JoinAccepted, StartOrder
+from schemas.reports import HostReport, StopOrder
+from schemas.slot import Slot
+from services.collector.bounded import call_with_deadline
+from services.collector.core import Collector, Phase, Tick
+from services.collector.devices import VMDriverKind, WatchdogKind, make_driver, make_watchdog
+from services.collector.inbound import Inbound
+from services.collector.lease import LeaseKeeper
+from services.collector.leftovers import kill_leftover_vms
+from services.collector.metrics import CollectorMetrics
+from services.collector.outbound import Outbound
+from services.collector.store_worker import StoreWorker
+from services.collector.vms import VMRunner
+from services.common.heartbeat_store import HeartbeatStore
+from services.common.logging import get_logger
+from services.common.timers import Timers
+from services.drivers import ProcessVMDriver, ProcessWatchdog
+from services.drivers.vm_process import ensure_disks_dir
+from services.drivers.watchdog import WatchdogLost
+
+log = get_logger("haplan.collector")
+
+# sysexits EX_TEMPFAIL: the host fenced; its supervisor starts a new incarnation (spec/cli.md).
+EXIT_FENCED = 75
+# How long killing the VMs or stopping one may take before the shell stops waiting for it.
+KILL_DEADLINE_S = 5.0
+STOP_DEADLINE_S = 10.0
+
+clock = time.monotonic
+
+
+class CollectorShell:
+    def __init__(
+        self,
+        nc: Client,
+        host: str,
+        store: Path,
+        pool_hosts: tuple[str, ...],
+        timers: Timers,
+        vm_driver: VMDriverKind,
+        watchdog: WatchdogKind,
+        metrics: CollectorMetrics,
+    ) -> None:
+        self.host, self.timers, self.metrics = host, timers, metrics
+        self.incarnation = str(uuid.uuid4())
+        self.watchdog = make_watchdog(watchdog, timers, host)
+        self._wd_deadline: float | None = clock() + timers.watchdog_deadline_s
+        self.driver = make_driver(vm_driver, store, host, self.watchdog)
+        prepare = (lambda: ensure_disks_dir(store)) if vm_driver == "process" else None
+        self.vms = VMRunner(self.driver, keep_s=timers.timeout_s, prepare=prepare)
+        self.store_dir = store
+        self.store = StoreWorker(HeartbeatStore(store))
+        self.lease = LeaseKeeper(nc, host, self.incarnation, timers, timeout_s=timers.interval_s)
+        self.core = Collector(host, self.incarnation, pool_hosts, timers, booted_at=clock())
+        self.out = Outbound(nc, host, metrics)
+        self.inbound = Inbound(nc, self, frozenset(pool_hosts))
+        self._seen: tuple[object, ...] | None = None
+        self._store_problem: str | None = None
+        self._lease_ok: bool | None = None
+        self._asked = False
+        self._report_seq = 0
+
+    # Life -----------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> int:
+        if isinstance(self.driver, ProcessVMDriver):
+            # The JoinRequest promises every earlier incarnation of this host is fenced.
+            killed = await asyncio.to_thread(kill_leftover_vms, self.host, self.store_dir / "disks")
+            if killed:
+                log.warning("killed VMs an earlier incarnation left running", pids=killed)
+        await self.inbound.subscribe()
+        log.info(
+            "collector started",
+            host=self.host,
+            incarnation=self.incarnation,
+            timeout_s=self.timers.timeout_s,
+            interval_s=self.timers.interval_s,
+        )
+        try:
+            return await self._loop(stop)
+        except Exception as exc:
+            # A bug in the shell leaves the VMs without a collector: fence rather than let
+            # them run unwatched until the watchdog's deadline.
+            log.exception("the collector failed", error=repr(exc))
+            reason = f"the collector failed: {exc!r}"
+            notice = FencedNotice(host=self.host, incarnation=self.incarnation)
+            return await self._fence(reason, self.core.slot(clock(), fenced=True), notice, None)
+        finally:
+            await self.inbound.unsubscribe()
+
+    async def _loop(self, stop: asyncio.Event) -> int:
+        next_at = clock()
+        while not stop.is_set():
+            status = await self._interval()
+            if status is not None:
+                return status
+            next_at = max(next_at + self.timers.interval_s, clock())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), next_at - clock())
+        await self._stop_cleanly()
+        return 0
+
+    async def _interval(self) -> int | None:
+        now = clock()
+        if self._watchdog_fired(now):
+            self.core.watchdog_fired()
+        if self.core.phase is not Phase.FENCED:
+            await self._prove_life(now)
+        self._reap()
+        tick = self.core.tick(clock())
+        if tick.fence:
+            return await self._fence(tick.reason, tick.fenced_slot, tick.fenced_notice, tick)
+        await self._carry_out(tick)
+        return None
+
+    async def _prove_life(self, now: float) -> None:
+        deadline = self.timers.interval_s
+        slot = self.core.slot(now)
+        renewed, cycle = await asyncio.gather(
+            self._renew(deadline), self.store.cycle(slot, deadline)
+        )
+        if renewed is not None:
+            self.core.lease_renewed(renewed)
+        self.core.slot_written(now, cycle.written)
+        pool = self.inbound.pool
+        self.core.slots_read(
+            cycle.read_at if cycle.read_at is not None else clock(),
+            None if cycle.slots is None else [s for s in cycle.slots if s.host in pool],
+        )
+        self.metrics.slot_writes.labels("ok" if cycle.written else "failed").inc()
+        if cycle.problem != self._store_problem:
+            if cycle.problem is None:
+                log.info("the heartbeat store works again")
+            else:
+                log.warning("the heartbeat store fails", problem=cycle.problem)
+            self._store_problem = cycle.problem
+
+    async def _renew(self, deadline_s: float) -> float | None:
+        sent_at = clock()
+        try:
+            ok = await asyncio.wait_for(self.lease.renew(), deadline_s)
+        except TimeoutError:
+            ok = False
+        self.metrics.lease_renewals.labels("ok" if ok else "failed").inc()
+        if ok != self._lease_ok:
+            if ok:
+                log.info("host lease renewed", bucket="ha_leases")
+            elif self._lease_ok is not None:
+                log.warning("host lease renewal failed")
+            self._lease_ok = ok
+        return sent_at if ok else None
+
+    def _watchdog_fired(self, now: float) -> bool:
+        """The watchdog's deadline passed (the collector hung past it) or the watchdog is
+        gone: either way this incarnation's VMs may be dead without the core knowing."""
+        if self.core.phase is Phase.FENCED:
+            return False
+        if self._wd_deadline is not None and now >= self._wd_deadline:
+            return True
+        return isinstance(self.watchdog, ProcessWatchdog) and not self.watchdog.alive()
+
+    def _reap(self) -> None:
+        for e in self.vms.reap(clock()):
+            if e.vm not in self.driver.running():
+                self.core.vms.discard(e.vm)
+            self.metrics.vm_exits.labels(e.cause).inc()
+            log.info("VM stopped", vm=e.vm, instance=e.instance, cause=e.cause)
+
+    # Acting on a tick -----------------------------------------------------------------------
+
+    async def _carry_out(self, tick: Tick) -> None:
+        now = clock()
+        self._pet(tick, now)
+        for order in tick.starts:
+            failure = self.vms.start(order, now)
+            if failure is None:
+                log.info("VM started", vm=order.vm, instance=order.order_id)
+            else:
+                self.core.vms.discard(order.vm)
+                log.error("VM start failed", vm=order.vm, instance=order.order_id,
+                          reason=failure.reason)  # fmt: skip
+        self._note(tick)
+        await self.out.tick(tick, self.report(tick))
+        if tick.join is not None and not self._asked:
+            self._asked = True
+            log.info("asking the arbiter to join the liveset")
+
+    def _pet(self, tick: Tick, now: float) -> None:
+        if tick.pet_until is not None:
+            valid = max(0.0, tick.pet_until - now)
+        elif tick.phase is Phase.JOINING:
+            # No VM runs while joining; the pets only keep the watchdog from firing for nothing.
+            valid = self.timers.watchdog_deadline_s
+        else:
+            return
+        try:
+            self.watchdog.pet(valid)
+        except WatchdogLost as exc:
+            log.error("the watchdog is gone", error=str(exc))
+            return
+        self._wd_deadline = now + valid
+
+    def report(self, tick: Tick) -> HostReport:
+        now = clock()
+        self._report_seq += 1
+        return HostReport(
+            host=self.host,
+            incarnation=self.incarnation,
+            seq=self._report_seq,
+            phase=tick.phase.value,
+            reason=tick.reason,
+            lease_ok=tick.heartbeat.lease_ok,
+            store_ok=tick.heartbeat.store_ok,
+            vms=self.vms.running(),
+            exits=self.vms.recent_exits(now),
+            failed_starts=self.vms.recent_failures(now),
+        )
+
+    def _note(self, tick: Tick) -> None:
+        """Log and export what changed: phase and the reason behind it."""
+        self.metrics.phase.state(tick.phase.value)
+        self.metrics.vms_running.set(len(self.driver.running()))
+        seen = (tick.phase, tick.reason)
+        if seen != self._seen:
+            log.info("collector phase", phase=tick.phase.value, reason=tick.reason)
+            self._seen = seen
+
+    # Commands (from Inbound) ----------------------------------------------------------------
+
+    def join_accepted(self, msg: JoinAccepted) -> None:
+        was = self.core.phase
+        self.core.join_accepted(msg)
+        if was is Phase.JOINING and self.core.phase is Phase.MEMBER:
+            log.info("joined the liveset", incarnation=self.incarnation)
+
+    def start_order(self, order: StartOrder) -> None:
+        if order.incarnation != self.incarnation:
+            log.info("start order for another incarnation ignored", vm=order.vm,
+                     order_id=order.order_id, incarnation=order.incarnation)  # fmt: skip
+        self.core.order(order)
+
+    async def stop_order(self, order: StopOrder) -> None:
+        if order.incarnation != self.incarnation:
+            log.info("stop order for another incarnation ignored", vm=order.vm,
+                     order_id=order.order_id, incarnation=order.incarnation)  # fmt: skip
+            return
+        log.info("admin shutdown of a VM", vm=order.vm, order_id=order.order_id)
+        try:
+            await call_with_deadline(
+                lambda: self.driver.shutdown(order.vm), STOP_DEADLINE_S, "vm-shutdown"
+            )
+        except TimeoutError:
+            log.error("the VM did not stop in time", vm=order.vm)
+
+    # Ending ---------------------------------------------------------------------------------
+
+    async def _kill_vms(self, fire: bool) -> None:
+        if fire:
+            try:
+                # The watchdog kills the VMs even when the driver is wedged.
+                await call_with_deadline(self.watchdog.fire, KILL_DEADLINE_S, "watchdog-fire")
+            except (WatchdogLost, TimeoutError) as exc:
+                log.warning("the watchdog could not be fired", error=str(exc) or "timeout")
+        try:
+            await call_with_deadline(self.driver.kill_all, KILL_DEADLINE_S, "vm-kill")
+        except TimeoutError:
+            log.error("the VMs did not die in time", vms=sorted(self.driver.running()))
+        self._reap()
+
+    async def _fence(
+        self, reason: str | None, slot: Slot | None, notice: FencedNotice | None, tick: Tick | None
+    ) -> int:
+        reason = reason or "fenced"
+        log.error("fencing this host", reason=reason, incarnation=self.incarnation)
+        self.metrics.fences.labels(reason).inc()
+        self.metrics.phase.state("fenced")
+        await self._kill_vms(fire=True)
+        self.metrics.vms_running.set(0)
+        await self._say_fenced(slot, notice, tick)
+        log.error("fenced: exiting for the supervisor to start a new incarnation",
+                  status=EXIT_FENCED)  # fmt: skip
+        return EXIT_FENCED
+
+    async def _stop_cleanly(self) -> None:
+        """SIGTERM: the host goes down. Its VMs die with it and it says so (the arbiter may
+        restart them elsewhere at once), then the watchdog stands down."""
+        log.info("stopping: killing this host's VMs", vms=sorted(self.driver.running()))
+        await self._kill_vms(fire=False)
+        self.core.vms.clear()
+        now = clock()
+        notice = FencedNotice(host=self.host, incarnation=self.incarnation)
+        await self._say_fenced(self.core.slot(now, fenced=True), notice, None)
+        try:
+            await call_with_deadline(self.watchdog.disarm, KILL_DEADLINE_S, "watchdog-disarm")
+        except TimeoutError:
+            log.warning("the watchdog did not stand down in time")
+        log.info("collector stopped", incarnation=self.incarnation)
+
+    async def _say_fenced(
+        self, slot: Slot | None, notice: FencedNotice | None, tick: Tick | None
+    ) -> None:
+        """Tell the store and the bus, each if it can be reached."""
+        if slot is not None:
+            problem = await self.store.write(slot, self.timers.interval_s)
+            if problem is None:
+                log.info("slot marked fenced")
+            else:
+                log.warning("cannot mark the slot fenced", problem=problem)
+        if tick is not None:
+            await self.out.tick(tick, self.report(tick))
+        if notice is not None:
+            await self.out.fenced(notice)
+        await self.out.flush(self.timers.interval_s)

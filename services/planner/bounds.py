@@ -52,7 +52,7 @@ import numpy as np
 import numpy.typing as npt
 
 from services.planner.instance import Instance
-from services.planner.profile import guarantee_rows, profile
+from services.planner.profile import counts_by_size, group_rows, guarantee_rows, profile, tail
 
 Matrix = npt.NDArray[np.int64]
 Vector = npt.NDArray[np.int64]
@@ -85,25 +85,27 @@ def proof_rows(inst: Instance) -> Rows:
 
 def refutation_rows(inst: Instance) -> Rows:
     """Rows whose excess proves a set infeasible (see the module docstring)."""
+    prof = profile(inst)
     free = np.array(inst.free, dtype=np.int64)
-    weights: list[Vector] = []
-    limits: list[int] = []
-    sizes = sorted({s for vms in inst.vms for s, _ in vms})
-    for s in sizes:
-        room = free * (free >= s)
-        weights.append(_load_at_least(inst, s) + room)
-        limits.append(int(room.sum()))
-        slots = free // s
-        weights.append(_count_at_least(inst, s) + slots)
-        limits.append(int(slots.sum()))
-    groups = sorted({g for vms in inst.vms for _, g in vms if g is not None})
-    for y in groups:
-        outside = np.array([y not in gs for gs in inst.groups], dtype=np.int64)
-        for s in sorted({size for vms in inst.vms for size, g in vms if g == y}):
-            open_hosts = outside * (free >= s)
-            weights.append(_count_at_least(inst, s, y) + open_hosts)
-            limits.append(int(open_hosts.sum()))
-    return _rows(inst.n, weights, limits, [])
+    sizes = prof.sizes
+    n, m = prof.plain.shape
+    counts = counts_by_size(prof, n)
+    if m == 0:
+        return _rows(n, [], [], [])
+    room = free[:, None] * (free[:, None] >= sizes[None, :])  # hosts x m
+    slots = free[:, None] // sizes[None, :]
+    count_tail = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]
+    weights = [(tail(counts, sizes) + room).T, (count_tail + slots).T]
+    limits = [room.sum(axis=0), slots.sum(axis=0)]
+    if prof.grouped.host.size:
+        rg = group_rows(prof.grouped, n, m)
+        open_hosts = (prof.outside[rg.group] & (free[None, :] >= sizes[rg.col][:, None])).astype(
+            np.int64
+        )
+        weights.append(rg.ahead + open_hosts)
+        limits.append(open_hosts.sum(axis=1))
+    w = np.vstack(weights)
+    return Rows(w, np.concatenate(limits), np.ones_like(w))
 
 
 def largest_proven(rows: Rows, n: int) -> int:
@@ -137,18 +139,6 @@ def dangerous(rows: Rows, k: int) -> Rows:
     """The rows that some set of size k fails: the others hold for every such set."""
     tops = -np.sort(-rows.weights, axis=1)[:, :k].sum(axis=1)
     return rows.take(np.nonzero(tops > rows.limits)[0])
-
-
-def _load_at_least(inst: Instance, s: int) -> Vector:
-    return np.array([sum(size for size, _ in vms if size >= s) for vms in inst.vms], np.int64)
-
-
-def _count_at_least(inst: Instance, s: int, group: str | None = None) -> Vector:
-    """Per host, how many of its items have size >= s (and belong to `group`, if given)."""
-    return np.array(
-        [sum(1 for size, g in vms if size >= s and group in (None, g)) for vms in inst.vms],
-        np.int64,
-    )
 
 
 def _rows(

@@ -15,6 +15,7 @@ from enum import Enum
 from ortools.sat.python import cp_model
 
 from services.planner.budget import Budget
+from services.planner.fit import fit
 from services.planner.instance import Instance, Vm
 
 CPSAT_CALL_CAP = 5.0
@@ -54,23 +55,11 @@ def survivors_of(inst: Instance, failed: Sequence[int]) -> list[int]:
 
 
 def greedy_packs(inst: Instance, items: Sequence[Vm], survivors: Sequence[int], best: bool) -> bool:
-    """Any-fit decreasing: each item (largest first) goes to the survivor with the least room
-    that fits it (best fit) or the most (worst fit). True when every item is placed."""
+    """Any-fit in the order given: each item to the survivor with the least room that fits it
+    (best fit) or the most (worst fit). True when every item is placed."""
     room = [inst.free[h] for h in survivors]
     groups = [set(inst.groups[h]) for h in survivors]
-    for size, group in items:
-        chosen = -1
-        for j, r in enumerate(room):
-            if r < size or (group is not None and group in groups[j]):
-                continue
-            if chosen < 0 or (r < room[chosen] if best else r > room[chosen]):
-                chosen = j
-        if chosen < 0:
-            return False
-        room[chosen] -= size
-        if group is not None:
-            groups[chosen].add(group)
-    return True
+    return fit(items, room, groups, best=best) is not None
 
 
 def cpsat_packs(

@@ -82,6 +82,10 @@ class GuaranteeRows:
     """rows x hosts: 1 when the host has a VM of the row's size (and kind): a set needs the
     row only if one of its hosts does."""
 
+    @classmethod
+    def empty(cls, n: int) -> GuaranteeRows:
+        return cls(np.zeros((0, n), np.int64), np.zeros(0, np.int64), np.zeros((0, n), np.int64))
+
 
 def guarantee_rows(
     free: Vector, plain: Matrix, grouped: Grouped, outside: Mask, sizes: Vector
@@ -98,43 +102,62 @@ def guarantee_rows(
     n, m = plain.shape
     grouped_counts = np.zeros((n, m), dtype=np.int64)
     np.add.at(grouped_counts, (grouped.host, grouped.col), 1)
-    grouped_tail = _tail(grouped_counts, sizes)
+    grouped_tail = tail(grouped_counts, sizes)
     g = np.maximum(0, free[:, None] - sizes[None, :] + 1)  # hosts x m
     weights, limits, needs = [], [], []
     plain_cols = np.nonzero(plain.any(axis=0))[0]
     if plain_cols.size:
         all_grouped = grouped_tail[:, :1]  # column 0 is the smallest size: every grouped VM
-        weights.append((_tail(plain, sizes)[:, plain_cols] + all_grouped + g[:, plain_cols]).T)
+        weights.append((tail(plain, sizes)[:, plain_cols] + all_grouped + g[:, plain_cols]).T)
         limits.append(sizes[plain_cols] + g[:, plain_cols].sum(axis=0) - 1)
         needs.append((plain[:, plain_cols] > 0).T.astype(np.int64))
     if grouped.host.size:
-        # One row per (group, size) present; keys sort rows by group, then size.
-        keys = grouped.group * m + grouped.col
-        row_keys = np.unique(keys)
-        row_group, row_col = row_keys // m, row_keys % m
-        g_open = g[:, row_col].T * outside[row_group]  # rows x hosts
+        rg = group_rows(grouped, n, m)
+        g_open = g[:, rg.col].T * outside[rg.group]  # rows x hosts
         widest = g_open.max(axis=1)
-        # ahead[r, h]: VMs of the row's group on h of size >= the row's. Each VM counts for
-        # the rows of its group with a size up to its own: a contiguous run of rows.
-        first = np.searchsorted(row_keys, grouped.group * m, side="left")
-        last = np.searchsorted(row_keys, keys, side="right")
-        diff = np.zeros((row_keys.size + 1, n), dtype=np.int64)
-        np.add.at(diff, (first, grouped.host), 1)
-        np.add.at(diff, (last, grouped.host), -1)
-        ahead = np.cumsum(diff, axis=0)[:-1]
-        weights.append(grouped_tail[:, row_col].T + g_open + ahead * widest[:, None])
-        limits.append(sizes[row_col] + g_open.sum(axis=1) + widest - 1)
-        has = np.zeros((row_keys.size, n), dtype=np.int64)
-        has[np.searchsorted(row_keys, keys), grouped.host] = 1
-        needs.append(has)
+        weights.append(grouped_tail[:, rg.col].T + g_open + rg.ahead * widest[:, None])
+        limits.append(sizes[rg.col] + g_open.sum(axis=1) + widest - 1)
+        needs.append(rg.has)
     if not weights:
-        return GuaranteeRows(
-            np.zeros((0, n), np.int64), np.zeros(0, np.int64), np.zeros((0, n), np.int64)
-        )
+        return GuaranteeRows.empty(n)
     return GuaranteeRows(np.vstack(weights), np.concatenate(limits), np.vstack(needs))
 
 
-def _tail(counts: Matrix, sizes: Vector) -> Matrix:
+@dataclass(frozen=True, slots=True)
+class GroupRows:
+    """One row per (group, size) some grouped VM has, sorted by group then size."""
+
+    group: Vector
+    col: Vector
+    ahead: Matrix
+    """rows x hosts: the VMs of the row's group on the host with a size >= the row's."""
+    has: Matrix
+    """rows x hosts: 1 when the host has a VM of the row's group and size."""
+
+
+def group_rows(grouped: Grouped, n: int, m: int) -> GroupRows:
+    keys = grouped.group * m + grouped.col
+    row_keys = np.unique(keys)
+    # Each VM counts in `ahead` for the rows of its group with a size up to its own: a
+    # contiguous run of rows, added as +1 at its start and -1 past its end, then summed.
+    first = np.searchsorted(row_keys, grouped.group * m, side="left")
+    last = np.searchsorted(row_keys, keys, side="right")
+    diff = np.zeros((row_keys.size + 1, n), dtype=np.int64)
+    np.add.at(diff, (first, grouped.host), 1)
+    np.add.at(diff, (last, grouped.host), -1)
+    has = np.zeros((row_keys.size, n), dtype=np.int64)
+    has[np.searchsorted(row_keys, keys), grouped.host] = 1
+    return GroupRows(row_keys // m, row_keys % m, np.cumsum(diff, axis=0)[:-1], has)
+
+
+def counts_by_size(prof: Profile, n: int) -> Matrix:
+    """hosts x m: every protected VM (grouped or not) counted by size."""
+    counts = prof.plain.copy()
+    np.add.at(counts, (prof.grouped.host, prof.grouped.col), 1)
+    return counts
+
+
+def tail(counts: Matrix, sizes: Vector) -> Matrix:
     """hosts x m: the memory of the VMs of size >= sizes[j], from counts by size."""
     by_size = counts * sizes[None, :]
     return np.cumsum(by_size[:, ::-1], axis=1)[:, ::-1]

@@ -28,13 +28,17 @@ from services.planner.decide import (
     survivors_of,
 )
 from services.planner.instance import Instance
-from services.planner.profile import Profile, profile
-from services.planner.twostage import completions_proven
+from services.planner.profile import GuaranteeRows, Profile, profile
+from services.planner.twostage import StageTwo, extend, initial, stage_two
 
 NODE_UNITS = 2
 """Work units charged per search node (a few vector operations)."""
 GREEDY_PLACEMENTS_PER_UNIT = 50
 """Host scans of a greedy packing that make one work unit."""
+STAGE_ONE_UNITS_PER_VM = 1
+"""Work units per VM placed by stage 1 of the two-stage proof (a bisection and an insert)."""
+STAGE_TWO_UNITS = 40
+"""Work units to derive the stage-2 rows (a few dozen vector operations)."""
 
 
 class Outcome(Enum):
@@ -105,7 +109,11 @@ class _Level:
             start += len(m)
         self.remaining.append(0)
 
-    def visit(self, i: int, r: int, chosen: list[int], acc: Vector, mult: int) -> None:
+    def visit(
+        self, i: int, r: int, chosen: list[int], acc: Vector, mult: int, base: StageTwo | None
+    ) -> None:
+        """Node i (next class to decide) with `chosen` failed so far and r hosts still to pick.
+        `base` is the two-stage state of the nearest ancestor (None once stage 1 failed)."""
         if not self.budget.spend(NODE_UNITS):
             self.out_of_budget = True
             raise _Stop
@@ -117,7 +125,10 @@ class _Level:
         if bool(np.all(acc + self.tops[i][:, r] <= self.proofs.limits)):
             self.covered(comb(self.remaining[i], r) * mult, by_bounds=True)
             return
-        if chosen and self.two_stage(chosen, i, r):
+        derived = base
+        if base is not None and len(base.packing.chosen) < len(chosen):
+            derived = self.stage_one(base, chosen[len(base.packing.chosen) :])
+        if derived is not None and chosen and derived.proves(self.hosts_left[self.start[i] :], r):
             self.covered(comb(self.remaining[i], r) * mult, by_bounds=True)
             return
         size = len(self.members[i])
@@ -130,17 +141,19 @@ class _Level:
                 chosen + list(self.members[i][:c]),
                 acc + c * self.weight[i],
                 mult * comb(size, c),
+                derived,
             )
 
-    def two_stage(self, chosen: list[int], i: int, r: int) -> bool:
-        """The two-stage proof (twostage.py) for every completion of `chosen` at node i."""
+    def stage_one(self, base: StageTwo, new: list[int]) -> StageTwo | None:
+        """Stage 1 of the two-stage proof (twostage.py) for F0 = base's F0 + `new`, grown
+        from base's packing; the nodes below that keep this F0 (they skip hosts) reuse it."""
         inst = self.inst
-        load = sum(len(inst.vms[h]) for h in chosen) * (inst.n - len(chosen))
-        if not self.budget.spend(load / GREEDY_PLACEMENTS_PER_UNIT + NODE_UNITS):
+        items = sum(len(inst.vms[h]) + len(base.packing.placed[h]) for h in new)
+        if not self.budget.spend(items * STAGE_ONE_UNITS_PER_VM + STAGE_TWO_UNITS):
             self.out_of_budget = True
             raise _Stop
-        candidates = self.hosts_left[self.start[i] :]
-        return completions_proven(inst, self.prof, chosen, candidates, r)
+        packing = extend(inst, base.packing, new)
+        return None if packing is None else stage_two(inst, self.prof, packing)
 
     def leaf(self, chosen: list[int], acc: Vector, mult: int) -> None:
         relevant = self.proofs.needs[:, chosen].sum(axis=1) > 0
@@ -204,7 +217,8 @@ def search_level(
     level = _Level(inst, k, proofs, refutations, budget, tally, on_covered, profile(inst))
     level.prepare()
     with contextlib.suppress(_Stop):
-        level.visit(0, k, [], np.zeros(len(proofs), dtype=np.int64), 1)
+        root = StageTwo(initial(inst), GuaranteeRows.empty(inst.n))
+        level.visit(0, k, [], np.zeros(len(proofs), dtype=np.int64), 1, root)
     if level.witness is not None:
         return LevelResult(Outcome.REFUTED, level.witness)
     if level.unknown or level.out_of_budget:

@@ -48,7 +48,7 @@ def sim(
         float, typer.Option("--timeout", metavar="T", help="ha.timeout_s of the simulated pools.")
     ] = 30.0,
     workers: Annotated[
-        int, typer.Option("--workers", help="Worker processes (default: up to 2).")
+        int, typer.Option("--workers", help="Worker processes; 0 uses up to 2.")
     ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     report: Annotated[

@@ -32,6 +32,7 @@ from services.planner.results import NotPlaced, Placement, RestartPlan
 
 NO_SURVIVOR = "no surviving host"
 NOT_PROTECTED = "not protected: its ha_restart_priority is empty"
+SURVIVORS = ("survivors", "a survivor", "every survivor")
 
 
 def restart_plan(pool: Pool, failed: Iterable[str], *, work_limit: float = 10.0) -> RestartPlan:
@@ -117,9 +118,16 @@ def _plan(items: Sequence[Item], bins: Sequence[Bin], work_limit: float) -> tupl
 
 
 def left_out_reason(
-    item: Item, bins: Sequence[Bin], assignment: Assignment, items: Sequence[Item]
+    item: Item,
+    bins: Sequence[Bin],
+    assignment: Assignment,
+    items: Sequence[Item],
+    *,
+    targets: tuple[str, str, str] = SURVIVORS,
 ) -> str:
-    """Why `item` is not in the plan, from what each survivor has left once the plan is done."""
+    """Why `item` is not in the plan, from what each target host has left once the plan is
+    done. `targets` names the target hosts in the message: all, one, each."""
+    many, one, each = targets
     if not bins:
         return NO_SURVIVOR
     room = [b.free for b in bins]
@@ -132,16 +140,16 @@ def left_out_reason(
                 groups[j].add(group)
     if max(b.free for b in bins) < item.size:
         return (
-            f"insufficient memory on survivors: needs {item.size} MiB, the most free on a "
-            f"survivor is {max(b.free for b in bins)} MiB"
+            f"insufficient memory on {many}: needs {item.size} MiB, the most free on "
+            f"{one} is {max(b.free for b in bins)} MiB"
         )
     with_room = [j for j in range(len(bins)) if room[j] >= item.size]
     if not with_room:
         return (
-            f"insufficient memory on survivors: needs {item.size} MiB, at most {max(room)} MiB "
-            "left on a survivor once the VMs ahead of it are placed"
+            f"insufficient memory on {many}: needs {item.size} MiB, at most {max(room)} MiB "
+            f"left on {one} once the VMs ahead of it are placed"
         )
     if item.group is not None and all(item.group in groups[j] for j in with_room):
-        return f"anti-affinity group {item.group}: every survivor with room already runs a member"
+        return f"anti-affinity group {item.group}: {each} with room already runs a member"
     # It would fit somewhere as the plan stands: only possible when optimality was not proven.
     return "not placed within the planner's work limit (the plan is not proven optimal)"

@@ -8,8 +8,9 @@ import dataclasses
 from services.collector.table import FENCE_TABLE, Row, StaysOnlyIf
 from services.common.timers import Timers
 from services.sim.batch import Variant, exhaustive_batch, random_batch, run_schedules
+from services.sim.engine import Sim
 from services.sim.faults import Arbiters, Fault, Kind, Schedule
-from services.sim.generate import uniform_pool
+from services.sim.generate import lab_pool, single_fault, uniform_pool
 from services.sim.shrink import shrink
 
 
@@ -99,3 +100,14 @@ def test_shrinking_drops_the_faults_that_do_not_matter() -> None:
     assert not outcome.ok and len(outcome.trace) <= len(original.trace)
     again = NO_BUS_STAYS.run(shrunk, trace=True)
     assert again.violations == outcome.violations and again.trace == outcome.trace
+
+
+def test_an_arbiter_that_never_declares_anyone_dead_is_caught_by_the_restart_deadline() -> None:
+    """With no dead rule at all, lab1's power loss leaves Minion 1 down: invariant 2 fires at
+    the restart deadline (T_dead + restart time after the kill), not only at the end."""
+    schedule = single_fault(lab_pool(30.0), Kind.POWER, ("lab1",), arbiters=Arbiters(("lab2",)))
+    outcome = Sim(schedule, rules=()).run()
+    [violation] = outcome.violations
+    assert violation.invariant == 2 and "Minion 1" in violation.what
+    assert violation.at < schedule.heal_at
+    assert Sim(schedule).run().ok

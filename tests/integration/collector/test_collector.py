@@ -143,6 +143,20 @@ async def test_losing_its_store_while_a_peer_still_has_it_fences_it(lab: Lab) ->
     assert lab.arbiter.fenced == [{"host": "lab1", "incarnation": run.incarnation}]
 
 
+async def test_a_hung_store_fences_it_without_hanging_it(lab: Lab) -> None:
+    """A store read that never returns (a FIFO where a slot should be, like a hung NFS mount)
+    counts as a lost store: the collector keeps its interval (it reports the store lost while
+    its store thread is stuck), fences since the peer still reaches the store, and exits 75
+    although that thread never returns."""
+    run = await member_running_a_vm(lab)
+    os.mkfifo(lab.store / "ha" / "lab3.slot")
+    await run.collector.report(lambda r: not r.store_ok, FENCE_WITHIN, "the store lost")
+    status = await run.collector.exit_status(FENCE_WITHIN)
+    assert status == EXIT_FENCED, run.collector.tail()
+    assert not pid_alive(run.vm_pid)
+    assert "no answer from the store" in run.collector.log()
+
+
 async def test_losing_the_store_everywhere_fences_no_one(lab: Lab) -> None:
     """When the peer has lost the store too (a global storage outage), fencing would help no
     one: the collector stays a member and its VM keeps running."""
@@ -173,8 +187,9 @@ async def test_a_hung_collector_is_fenced_by_its_watchdog(lab: Lab) -> None:
 
 async def test_malformed_messages_are_counted_and_it_keeps_working(lab: Lab) -> None:
     """Garbage and lies on ha.hb.* and ha.cmd.<host> are dropped and counted per subject; the
-    collector keeps heartbeating and still carries out a good order afterwards."""
-    collector = await lab.spawn()
+    collector keeps heartbeating and still carries out a good order afterwards (here with the
+    in-memory `sim` VM driver)."""
+    collector = await lab.spawn("lab1", "--vm-driver", "sim")
     incarnation = (await collector.member()).incarnation
     for subject, payload in (
         ("ha.hb.lab2", b"{not json"),
@@ -197,6 +212,7 @@ async def test_malformed_messages_are_counted_and_it_keeps_working(lab: Lab) -> 
     await eventually(counted, 5, "3 heartbeats and 2 commands counted as malformed")
     order_id = await lab.arbiter.start_vm("lab1", incarnation, "Minion 1")
     await collector.report(lambda r: any(v.instance == order_id for v in r.vms), 5, "VM up")
+    assert collector.vm_pids() == []  # a sim VM is no process
     assert "malformed message dropped" in collector.log()
     assert collector.metrics()["haplan_collector_heartbeats_sent_total"] > 0
 

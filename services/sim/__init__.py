@@ -6,11 +6,12 @@ schedule down to the faults that matter.
 """
 
 from services.sim.batch import Failure, Summary, Variant, exhaustive_batch, random_batch
-from services.sim.engine import Outcome, Sim, run
+from services.sim.engine import Sim, run
 from services.sim.faults import Arbiters, Fault, Kind, Schedule
 from services.sim.generate import exhaustive, lab_pool, random_schedule, single_fault
 from services.sim.invariants import Violation
 from services.sim.shrink import shrink
+from services.sim.world import Outcome
 
 __all__ = [
     "Arbiters",

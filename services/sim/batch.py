@@ -15,11 +15,12 @@ from typing import Any
 
 from services.collector.table import FENCE_TABLE, Row
 from services.common.timers import Timers
-from services.sim.engine import Outcome, Sim
+from services.sim.engine import Sim
 from services.sim.faults import Schedule
 from services.sim.generate import exhaustive, random_schedule
 from services.sim.invariants import Violation
 from services.sim.shrink import shrink
+from services.sim.world import Outcome
 
 CHUNK = 25
 

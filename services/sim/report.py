@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from services.common.timers import Timers
-from services.sim.engine import Outcome, run
+from services.sim.engine import run
 from services.sim.faults import Arbiters, Kind
 from services.sim.generate import lab_pool, single_fault
+from services.sim.world import Outcome
 
 FAULTS: tuple[tuple[str, Kind], ...] = (
     ("power", Kind.POWER),

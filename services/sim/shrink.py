@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from services.sim.engine import Outcome
 from services.sim.faults import Schedule
+from services.sim.world import Outcome
 
 Runner = Callable[[Schedule], Outcome]
 

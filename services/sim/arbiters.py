@@ -1,0 +1,90 @@
+"""The arbiter shell of each simulated leader candidate: leader election on the KV model, the
+pure arbiter core's tick, appending its decisions (revoking dead incarnations' leases) and
+sending its orders."""
+
+from __future__ import annotations
+
+from services.arbiter.view import Decision, DeclaredDead, RestartOrdered
+from services.sim.world import NodeSim, World, accepted_by, beacon_to, ordered_to
+
+
+class ArbiterShells(World):
+    # The arbiter shell -------------------------------------------------------------------------
+
+    def _node_tick(self, name: str, version: int) -> None:
+        node = self.nodes[name]
+        if not node.alive or version != node.tick_version:
+            return
+        self._lead_or_follow(node)
+        if node.core.is_leader:
+            now = self.now + node.offset
+            out = node.core.tick(now)
+            for d in out.decisions:
+                self._append(node, d)
+            for order in out.orders:
+                self._send(node.endpoint, order.host, self._to_host, ordered_to(order))
+            for acc in out.accepted:
+                self._send(node.endpoint, acc.host, self._to_host, accepted_by(acc))
+            if out.beacon is not None:
+                for host in self.host_names:
+                    self._send(node.endpoint, host, self._to_host, beacon_to(out.beacon))
+        self.at(self.t.interval_s, self._node_tick, name, version)
+
+    def _lead_or_follow(self, node: NodeSim) -> None:
+        kv = self.kv
+        if not self.net.reaches_quorum(node.endpoint):
+            if node.core.is_leader:
+                node.core.lose_leadership()
+                self._trace(f"{node.name} cannot renew the leader lease: steps down")
+            return
+        if kv.leader == node.name and node.core.is_leader:
+            kv.leader_until = self.now + self.t.leader_lease_s
+            return
+        if node.core.is_leader:
+            node.core.lose_leadership()
+        free = kv.leader is None or kv.leader_until <= self.now or kv.leader == node.name
+        if free and self.now >= node.resigned_until:
+            kv.term += 1
+            kv.leader, kv.leader_until, kv.leader_since = (
+                node.name,
+                self.now + self.t.leader_lease_s,
+                self.now,
+            )
+            node.term = kv.term
+            node.core.gain_leadership(self.now + node.offset, kv.term, list(self.log))
+            self._trace(f"{node.name} leads (term {kv.term})")
+
+    def _append(self, node: NodeSim, d: Decision) -> None:
+        self.log.append(d)
+        if isinstance(d, DeclaredDead):
+            inc = d.evidence.incarnation
+            self.kv.revoked.add((d.host, inc))
+            self.milestones.append((self.now, "dead", d.host))
+            running = self.hosts[d.host].vms
+            alive = self.hosts[d.host].collector
+            warn = ""
+            if running and alive is not None and alive.incarnation == inc:
+                warn = f" WHILE IT STILL RUNS {sorted(running)}"
+            self._trace(
+                f"{node.name}: {d.host} ({inc}) declared dead, rule {d.evidence.rule}{warn}"
+            )
+        elif isinstance(d, RestartOrdered):
+            self.milestones.append((self.now, "ordered", d.vm))
+            self._trace(f"{node.name}: restart {d.vm} on {d.host} ({d.incarnation})")
+        else:
+            self._trace(f"{node.name}: {_describe(d)}")
+
+    def _leader_change(self) -> None:
+        node = self._leader()
+        if node is None:
+            return
+        node.core.lose_leadership()
+        node.resigned_until = self.now + 2 * self.t.interval_s
+        self.kv.leader = None
+        self._trace(f"{node.name} hands over the leadership")
+
+
+def _describe(d: Decision) -> str:
+    name = type(d).__name__
+    fields = ", ".join(f"{k}={getattr(d, k)}" for k in d.__dataclass_fields__ if k != "evidence")
+    return f"{name}({fields})"

@@ -1,0 +1,137 @@
+"""The collector shell of each simulated host: lease renewals through the KV model, slot writes
+and reads, the pure collector core's tick, its watchdog, fencing and reboots."""
+
+from __future__ import annotations
+
+from services.collector.core import WATCHDOG_FIRED, Collector, Phase, Tick
+from services.sim.world import HostSim, World, heard_by
+
+
+class HostShells(World):
+    # Leases ------------------------------------------------------------------------------------
+
+    def _renew(self, h: HostSim, incarnation: str, sent_at: float) -> None:
+        if not self.net.reaches_quorum(h.name):
+            return
+        delays = self.net.delays(h.name, h.name)
+        if delays:
+            self._apply_renewal(h.name, incarnation, sent_at, delays[0])
+
+    def _apply_renewal(self, host: str, incarnation: str, sent_at: float, delay: float) -> None:
+        if delay:
+            self.at(delay, self._apply_renewal, host, incarnation, sent_at, 0.0)
+            return
+        if not self.net.quorum_ok or not self.kv.renew(host, incarnation):
+            return
+        leader = self._leader()
+        if leader is not None and self.net.reaches_quorum(leader.endpoint):
+            leader.core.lease_renewed(host, incarnation, self.now + leader.offset)
+        delays = self.net.delays(host, host)
+        if delays:
+            self.at(delays[0], self._ack_renewal, host, incarnation, sent_at)
+
+    def _ack_renewal(self, host: str, incarnation: str, sent_at: float) -> None:
+        h = self.hosts[host]
+        c = h.collector
+        if c is None or c.incarnation != incarnation or not self.net.reaches_quorum(host):
+            return
+        self._to_host(host, host, lambda col, now: col.lease_renewed(sent_at))
+
+    # The collector shell -----------------------------------------------------------------------
+
+    def _collector_tick(self, host: str, version: int) -> None:
+        h = self.hosts[host]
+        c = h.collector
+        if version != h.tick_version or c is None or h.hung:
+            return
+        now = self.now + h.offset
+        if c.phase is not Phase.FENCED:
+            self._renew(h, c.incarnation, now)
+        slot = c.slot(now)
+        store_ok = self.store_up[host]
+        if store_ok:
+            self.slots[host] = slot
+        c.slot_written(now, store_ok)
+        c.slots_read(now, list(self.slots.values()) if store_ok else None)
+        out = c.tick(now)
+        if out.fence:
+            self._fence(h, c, out)
+            return
+        if out.pet_until is not None:
+            self._pet(h, out.pet_until - h.offset)
+        for order in out.starts:
+            self._start_vm(h, order.vm)
+        self._publish(h, c, out)
+        self.at(self.t.interval_s, self._collector_tick, host, version)
+
+    def _publish(self, h: HostSim, c: Collector, out: Tick) -> None:
+        hb = out.heartbeat
+        for peer in self.host_names:
+            if peer != h.name and self.hosts[peer].collector is not None:
+                self._send(h.name, peer, self._to_host, heard_by(hb))
+        self._to_leader(h.name, "heartbeat", hb)
+        self._to_leader(h.name, "store_observation", out.observation)
+        if out.join is not None:
+            self._to_leader(h.name, "join_request", out.join)
+
+    def _fence(self, h: HostSim, c: Collector, out: Tick) -> None:
+        if c.incarnation not in self._fenced_incarnations and out.reason != WATCHDOG_FIRED:
+            self._fenced_incarnations.add(c.incarnation)
+            self.checker.fenced(h.name, self.now, "fenced")
+        self._kill_vms(h)
+        self._trace(f"{h.name} ({c.incarnation}) fences: {out.reason}")
+        self.milestones.append((self.now, "fence", h.name))
+        if self.store_up[h.name] and out.fenced_slot is not None:
+            self.slots[h.name] = out.fenced_slot
+        if out.fenced_notice is not None:
+            self._to_leader(h.name, "fenced_notice", out.fenced_notice)
+        self._shutdown(h)
+        self.at(self.reboot_s, self._boot, h.name, h.tick_version)
+
+    def _shutdown(self, h: HostSim) -> None:
+        h.collector = None
+        h.tick_version += 1
+        h.wd_version += 1
+        h.queue.clear()
+
+    def _boot(self, host: str, version: int) -> None:
+        h = self.hosts[host]
+        if not h.powered or version != h.tick_version or h.collector is not None:
+            return
+        h.boots += 1
+        h.offset = self.rng.uniform(0, 1000)
+        c = Collector(
+            host, self._incarnation(h), self.host_names, self.t, self.now + h.offset, self.table
+        )
+        h.collector = c
+        self._trace(f"{host} boots as {c.incarnation}")
+        self.at(self.rng.uniform(0, self.t.interval_s), self._collector_tick, host, h.tick_version)
+
+    def _resume(self, h: HostSim) -> None:
+        c = h.collector
+        queued, h.queue = h.queue, []
+        if c is None:
+            return
+        now = self.now + h.offset
+        for deliver in queued:
+            deliver(c, now)
+        self._collector_tick(h.name, h.tick_version)
+
+    # Watchdog and VMs --------------------------------------------------------------------------
+
+    def _pet(self, h: HostSim, deadline: float) -> None:
+        h.wd_version += 1
+        self.at(max(0.0, deadline - self.now), self._watchdog, h.name, h.wd_version)
+
+    def _watchdog(self, host: str, version: int) -> None:
+        h = self.hosts[host]
+        c = h.collector
+        if version != h.wd_version or c is None:
+            return
+        if c.incarnation not in self._fenced_incarnations:
+            self._fenced_incarnations.add(c.incarnation)
+            self.checker.fenced(host, self.now, "was fenced by its watchdog")
+        self._trace(f"{host} ({c.incarnation}) watchdog fires, killing {sorted(h.vms) or 'no VM'}")
+        self.milestones.append((self.now, "watchdog", host))
+        self._kill_vms(h)
+        c.watchdog_fired()

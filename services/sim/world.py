@@ -1,0 +1,221 @@
+"""The simulated world's state and plumbing: hosts, arbiter processes, the bus, the KV, the
+store, VMs and the event heap. The shells (hosts.py, arbiters.py) and the fault model
+(engine.py) act on it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas.messages import Beacon, JoinAccepted, NetworkHeartbeat, StartOrder
+from schemas.slot import Slot
+from services.arbiter.core import Arbiter
+from services.arbiter.rules import DEAD_RULES, DeadRule
+from services.arbiter.view import Decision
+from services.collector.core import Collector
+from services.collector.table import FENCE_TABLE, Row
+from services.common.timers import Timers
+from services.sim.faults import Schedule
+from services.sim.invariants import Checker, Obligation, Violation
+from services.sim.net import Leases, Network
+from services.sim.trace import Trace
+
+Deliver = Callable[[Collector, float], None]
+
+
+@dataclass(slots=True)
+class HostSim:
+    name: str
+    powered: bool = True
+    hung: bool = False
+    collector: Collector | None = None
+    boots: int = 0
+    offset: float = 0.0
+    tick_version: int = 0
+    wd_version: int = 0
+    vms: dict[str, int] = field(default_factory=dict)  # vm -> instance
+    queue: list[Deliver] = field(default_factory=list)  # delivered while hung
+
+
+@dataclass(slots=True)
+class NodeSim:
+    name: str
+    endpoint: str
+    host: str | None
+    core: Arbiter
+    alive: bool = True
+    offset: float = 0.0
+    term: int = -1
+    tick_version: int = 0
+    resigned_until: float = float("-inf")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    schedule: Schedule
+    violations: tuple[Violation, ...]
+    trace: tuple[str, ...]
+    milestones: tuple[tuple[float, str, str], ...]
+    settled_at: float | None
+    events: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+class World:
+    def __init__(
+        self,
+        schedule: Schedule,
+        *,
+        table: Mapping[tuple[bool, bool], Row] = FENCE_TABLE,
+        rules: tuple[DeadRule, ...] = DEAD_RULES,
+        timers: Timers | None = None,
+        trace: bool = True,
+    ) -> None:
+        self.s = schedule
+        self.t = timers or Timers.from_timeout(schedule.timeout_s)
+        self.table, self.rules = table, rules
+        self.rng = random.Random(schedule.seed * 7919 + 17)
+        self.now = 0.0
+        self._heap: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []
+        self._seq = itertools.count()
+        self.trace = Trace(enabled=trace)
+        self.milestones: list[tuple[float, str, str]] = []
+        i = self.t.interval_s
+        self.reboot_s = schedule.reboot_s or 2 * i
+        self.boot_s = schedule.boot_s or i
+        budget = self.t.t_dead_s + self.boot_s + 6 * i
+        self.checker = Checker(schedule.pool, self.t, budget)
+        self.net = Network(self.rng)
+        self.kv = Leases()
+        self.store_up: dict[str, bool] = {}
+        self.slots: dict[str, Slot] = {}
+        self.log: list[Decision] = []
+        self.hosts = {h.name: HostSim(h.name) for h in schedule.pool.hosts}
+        self.host_names = tuple(self.hosts)
+        self.nodes: dict[str, NodeSim] = {}
+        for name in schedule.arbiters.on_hosts:
+            self.nodes[f"arbiter@{name}"] = NodeSim(
+                f"arbiter@{name}", name, name, self._arbiter(f"arbiter@{name}")
+            )
+        for name in schedule.arbiters.witnesses:
+            self.nodes[name] = NodeSim(name, name, None, self._arbiter(name))
+        self.endpoints = [*self.host_names, *schedule.arbiters.witnesses]
+        self._instances = itertools.count(1)
+        self._fenced_incarnations: set[str] = set()
+        self.settled_at: float | None = None
+        self._stop = False
+        self.events = 0
+
+    def _arbiter(self, name: str) -> Arbiter:
+        return Arbiter(name, self.s.pool, self.t, self.rules)
+
+    # Scheduling --------------------------------------------------------------------------------
+
+    def at(self, delay: float, action: Callable[..., None], *args: Any) -> None:
+        heapq.heappush(self._heap, (self.now + delay, next(self._seq), action, args))
+
+    def _incarnation(self, h: HostSim) -> str:
+        return f"{h.name}#{h.boots}"
+
+    def _trace(self, what: str) -> None:
+        self.trace.add(self.now, what)
+
+    # Messages ----------------------------------------------------------------------------------
+
+    def _send(self, src: str, dst: str, action: Callable[..., None], *args: Any) -> None:
+        if not self.net.can_talk(src, dst):
+            return
+        for d in self.net.delays(src, dst):
+            if d == 0.0:
+                action(src, dst, *args)
+            else:
+                self.at(d, self._arrive, src, dst, action, args)
+
+    def _arrive(
+        self, src: str, dst: str, action: Callable[..., None], args: tuple[Any, ...]
+    ) -> None:
+        if self.net.can_talk(src, dst):
+            action(src, dst, *args)
+
+    def _to_host(self, src: str, dst: str, deliver: Deliver) -> None:
+        h = self.hosts[dst]
+        if h.collector is None:
+            return
+        if h.hung:
+            h.queue.append(deliver)
+        else:
+            deliver(h.collector, self.now + h.offset)
+
+    def _leader(self) -> NodeSim | None:
+        node = self.nodes.get(self.kv.leader) if self.kv.leader else None
+        if node is None or not node.alive or not node.core.is_leader:
+            return None
+        return node
+
+    def _to_leader(self, src: str, method: str, msg: Any) -> None:
+        node = self._leader()
+        if node is not None:
+            self._send(src, node.endpoint, self._at_node, node.name, node.term, method, msg)
+
+    def _at_node(self, src: str, dst: str, name: str, term: int, method: str, msg: Any) -> None:
+        node = self.nodes[name]
+        if node.alive and node.core.is_leader and node.term == term:
+            getattr(node.core, method)(msg, self.now + node.offset)
+
+    # VMs ---------------------------------------------------------------------------------------
+
+    def _start_vm(self, h: HostSim, vm: str) -> None:
+        self.checker.vm_started(vm, h.name, self.now)
+        inst = next(self._instances)
+        h.vms[vm] = inst
+        self._trace(f"{h.name} starts {vm}")
+        self.at(self.boot_s, self._vm_up, h.name, vm, inst)
+
+    def _vm_up(self, host: str, vm: str, inst: int) -> None:
+        if self.hosts[host].vms.get(vm) == inst:
+            self.checker.vm_up(vm, host, self.now)
+            self.milestones.append((self.now, "up", vm))
+
+    def _kill_vms(self, h: HostSim) -> None:
+        for vm in sorted(h.vms):
+            ob = self.checker.vm_killed(vm, h.name, self.now)
+            if ob is not None:
+                self.at(self.checker.budget_s, self._obligation, ob)
+        h.vms.clear()
+
+    def _obligation(self, ob: Obligation) -> None:
+        if self.checker.satisfied(ob):
+            return
+        leader = self._leader()
+        if leader is None:
+            self.at(self.t.interval_s, self._obligation, ob)  # no leader: the clock pauses
+            return
+        due = max(ob.killed_at, self.kv.leader_since) + self.checker.budget_s
+        if self.now < due - 1e-9:
+            self.at(due - self.now, self._obligation, ob)
+            return
+        self.checker.check_deadline(ob, self.endpoints, self.now)
+
+
+def heard_by(hb: NetworkHeartbeat) -> Deliver:
+    return lambda c, now: c.heard(now, hb)
+
+
+def ordered_to(order: StartOrder) -> Deliver:
+    return lambda c, now: c.order(order)
+
+
+def accepted_by(msg: JoinAccepted) -> Deliver:
+    return lambda c, now: c.join_accepted(msg)
+
+
+def beacon_to(b: Beacon) -> Deliver:
+    return lambda c, now: c.beacon(b)

@@ -122,6 +122,7 @@ def decode_command(data: bytes) -> Command:
     first = min(errors, key=lambda e: e.error_count()).errors(include_url=False)[0]
     where = ".".join(str(p) for p in first["loc"])
     raise CommandDecodeError(
-        "not a StartOrder, StopOrder or JoinAccepted: " + (f"{where}: " if where else "")
+        "not a StartOrder, StopOrder or JoinAccepted: "
+        + (f"{where}: " if where else "")
         + str(first["msg"])
     )

@@ -18,6 +18,7 @@ from nats.aio.msg import Msg
 from schemas.messages import JoinAccepted, StartOrder
 from schemas.reports import StopOrder
 from services.collector import wire
+from services.collector.core import Phase
 from services.common.logging import get_logger, log_context
 
 if TYPE_CHECKING:
@@ -75,13 +76,24 @@ class Inbound:
 
     async def _command(self, msg: Msg) -> None:
         command = wire.decode_order(msg.data, self._shell.host)
+        core = self._shell.core
         if isinstance(command, JoinAccepted):
-            self._shell.join_accepted(command)
-        elif isinstance(command, StartOrder):
-            self._shell.start_order(command)
+            was = core.phase
+            core.join_accepted(command)
+            if was is Phase.JOINING and core.phase is Phase.MEMBER:
+                log.info("joined the liveset", incarnation=core.incarnation)
+            return
+        if command.incarnation != core.incarnation:
+            # Orders belong to one incarnation (DESIGN.md): an earlier one's are void.
+            log.info("order for another incarnation ignored", vm=command.vm,
+                     order_id=command.order_id, incarnation=command.incarnation)  # fmt: skip
+            return
+        if isinstance(command, StartOrder):
+            core.order(command)  # carried out at the next "stay" verdict
         elif isinstance(command, StopOrder):
+            log.info("admin shutdown of a VM", vm=command.vm, order_id=command.order_id)
             # Stopping takes a grace period; the subscription must not wait for it.
-            task = asyncio.create_task(self._shell.stop_order(command))
+            task = asyncio.create_task(self._shell.vms.shutdown(command.vm))
             self._stops.add(task)
             task.add_done_callback(self._stops.discard)
 

@@ -17,33 +17,25 @@ from pathlib import Path
 
 from nats.aio.client import Client
 
-from schemas.messages import FencedNotice, JoinAccepted, StartOrder
-from schemas.reports import HostReport, StopOrder
+from schemas.messages import FencedNotice
+from schemas.reports import HostReport
 from schemas.slot import Slot
-from services.collector.bounded import call_with_deadline
 from services.collector.core import Collector, Phase, Tick
-from services.collector.devices import VMDriverKind, WatchdogKind, make_driver, make_watchdog
+from services.collector.devices import VMDriverKind, WatchdogKind
+from services.collector.guarded_vms import GuardedVMs
 from services.collector.inbound import Inbound
-from services.collector.lease import LeaseKeeper
-from services.collector.leftovers import kill_leftover_vms
+from services.collector.lease import LEASE_BUCKET, LeaseKeeper
 from services.collector.metrics import CollectorMetrics
 from services.collector.outbound import Outbound
 from services.collector.store_worker import StoreWorker
-from services.collector.vms import VMRunner
 from services.common.heartbeat_store import HeartbeatStore
 from services.common.logging import get_logger
 from services.common.timers import Timers
-from services.drivers import ProcessVMDriver, ProcessWatchdog
-from services.drivers.vm_process import ensure_disks_dir
-from services.drivers.watchdog import WatchdogLost
 
 log = get_logger("haplan.collector")
 
 # sysexits EX_TEMPFAIL: the host fenced; its supervisor starts a new incarnation (spec/cli.md).
 EXIT_FENCED = 75
-# How long killing the VMs or stopping one may take before the shell stops waiting for it.
-KILL_DEADLINE_S = 5.0
-STOP_DEADLINE_S = 10.0
 
 clock = time.monotonic
 
@@ -62,12 +54,7 @@ class CollectorShell:
     ) -> None:
         self.host, self.timers, self.metrics = host, timers, metrics
         self.incarnation = str(uuid.uuid4())
-        self.watchdog = make_watchdog(watchdog, timers, host)
-        self._wd_deadline: float | None = clock() + timers.watchdog_deadline_s
-        self.driver = make_driver(vm_driver, store, host, self.watchdog)
-        prepare = (lambda: ensure_disks_dir(store)) if vm_driver == "process" else None
-        self.vms = VMRunner(self.driver, keep_s=timers.timeout_s, prepare=prepare)
-        self.store_dir = store
+        self.vms = GuardedVMs(host, store, timers, vm_driver, watchdog, now=clock())
         self.store = StoreWorker(HeartbeatStore(store))
         self.lease = LeaseKeeper(nc, host, self.incarnation, timers, timeout_s=timers.interval_s)
         self.core = Collector(host, self.incarnation, pool_hosts, timers, booted_at=clock())
@@ -82,11 +69,8 @@ class CollectorShell:
     # Life -----------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> int:
-        if isinstance(self.driver, ProcessVMDriver):
-            # The JoinRequest promises every earlier incarnation of this host is fenced.
-            killed = await asyncio.to_thread(kill_leftover_vms, self.host, self.store_dir / "disks")
-            if killed:
-                log.warning("killed VMs an earlier incarnation left running", pids=killed)
+        # Before any join request: it promises every earlier incarnation's VMs are dead.
+        await self.vms.kill_leftovers()
         await self.inbound.subscribe()
         log.info(
             "collector started",
@@ -121,7 +105,7 @@ class CollectorShell:
 
     async def _interval(self) -> int | None:
         now = clock()
-        if self._watchdog_fired(now):
+        if self.core.phase is not Phase.FENCED and self.vms.fired(now):
             self.core.watchdog_fired()
         if self.core.phase is not Phase.FENCED:
             await self._prove_life(now)
@@ -163,27 +147,18 @@ class CollectorShell:
         self.metrics.lease_renewals.labels("ok" if ok else "failed").inc()
         if ok != self._lease_ok:
             if ok:
-                log.info("host lease renewed", bucket="ha_leases")
+                log.info("host lease renewed", bucket=LEASE_BUCKET)
             elif self._lease_ok is not None:
                 log.warning("host lease renewal failed")
             self._lease_ok = ok
         return sent_at if ok else None
 
-    def _watchdog_fired(self, now: float) -> bool:
-        """The watchdog's deadline passed (the collector hung past it) or the watchdog is
-        gone: either way this incarnation's VMs may be dead without the core knowing."""
-        if self.core.phase is Phase.FENCED:
-            return False
-        if self._wd_deadline is not None and now >= self._wd_deadline:
-            return True
-        return isinstance(self.watchdog, ProcessWatchdog) and not self.watchdog.alive()
-
     def _reap(self) -> None:
         for e in self.vms.reap(clock()):
-            if e.vm not in self.driver.running():
+            if e.vm not in self.vms.running():
+                # The core has no input for a VM that stopped; its set is what it heartbeats.
                 self.core.vms.discard(e.vm)
             self.metrics.vm_exits.labels(e.cause).inc()
-            log.info("VM stopped", vm=e.vm, instance=e.instance, cause=e.cause)
 
     # Acting on a tick -----------------------------------------------------------------------
 
@@ -191,13 +166,8 @@ class CollectorShell:
         now = clock()
         self._pet(tick, now)
         for order in tick.starts:
-            failure = self.vms.start(order, now)
-            if failure is None:
-                log.info("VM started", vm=order.vm, instance=order.order_id)
-            else:
+            if self.vms.start(order, now) is not None:
                 self.core.vms.discard(order.vm)
-                log.error("VM start failed", vm=order.vm, instance=order.order_id,
-                          reason=failure.reason)  # fmt: skip
         self._note(tick)
         await self.out.tick(tick, self.report(tick))
         if tick.join is not None and not self._asked:
@@ -212,12 +182,7 @@ class CollectorShell:
             valid = self.timers.watchdog_deadline_s
         else:
             return
-        try:
-            self.watchdog.pet(valid)
-        except WatchdogLost as exc:
-            log.error("the watchdog is gone", error=str(exc))
-            return
-        self._wd_deadline = now + valid
+        self.vms.pet(valid, now)
 
     def report(self, tick: Tick) -> HostReport:
         now = clock()
@@ -230,60 +195,24 @@ class CollectorShell:
             reason=tick.reason,
             lease_ok=tick.heartbeat.lease_ok,
             store_ok=tick.heartbeat.store_ok,
-            vms=self.vms.running(),
-            exits=self.vms.recent_exits(now),
-            failed_starts=self.vms.recent_failures(now),
+            vms=self.vms.runner.running(),
+            exits=self.vms.runner.recent_exits(now),
+            failed_starts=self.vms.runner.recent_failures(now),
         )
 
     def _note(self, tick: Tick) -> None:
         """Log and export what changed: phase and the reason behind it."""
         self.metrics.phase.state(tick.phase.value)
-        self.metrics.vms_running.set(len(self.driver.running()))
+        self.metrics.vms_running.set(len(self.vms.running()))
         seen = (tick.phase, tick.reason)
         if seen != self._seen:
             log.info("collector phase", phase=tick.phase.value, reason=tick.reason)
             self._seen = seen
 
-    # Commands (from Inbound) ----------------------------------------------------------------
-
-    def join_accepted(self, msg: JoinAccepted) -> None:
-        was = self.core.phase
-        self.core.join_accepted(msg)
-        if was is Phase.JOINING and self.core.phase is Phase.MEMBER:
-            log.info("joined the liveset", incarnation=self.incarnation)
-
-    def start_order(self, order: StartOrder) -> None:
-        if order.incarnation != self.incarnation:
-            log.info("start order for another incarnation ignored", vm=order.vm,
-                     order_id=order.order_id, incarnation=order.incarnation)  # fmt: skip
-        self.core.order(order)
-
-    async def stop_order(self, order: StopOrder) -> None:
-        if order.incarnation != self.incarnation:
-            log.info("stop order for another incarnation ignored", vm=order.vm,
-                     order_id=order.order_id, incarnation=order.incarnation)  # fmt: skip
-            return
-        log.info("admin shutdown of a VM", vm=order.vm, order_id=order.order_id)
-        try:
-            await call_with_deadline(
-                lambda: self.driver.shutdown(order.vm), STOP_DEADLINE_S, "vm-shutdown"
-            )
-        except TimeoutError:
-            log.error("the VM did not stop in time", vm=order.vm)
-
     # Ending ---------------------------------------------------------------------------------
 
     async def _kill_vms(self, fire: bool) -> None:
-        if fire:
-            try:
-                # The watchdog kills the VMs even when the driver is wedged.
-                await call_with_deadline(self.watchdog.fire, KILL_DEADLINE_S, "watchdog-fire")
-            except (WatchdogLost, TimeoutError) as exc:
-                log.warning("the watchdog could not be fired", error=str(exc) or "timeout")
-        try:
-            await call_with_deadline(self.driver.kill_all, KILL_DEADLINE_S, "vm-kill")
-        except TimeoutError:
-            log.error("the VMs did not die in time", vms=sorted(self.driver.running()))
+        await self.vms.kill_all(fire)
         self._reap()
 
     async def _fence(
@@ -303,16 +232,13 @@ class CollectorShell:
     async def _stop_cleanly(self) -> None:
         """SIGTERM: the host goes down. Its VMs die with it and it says so (the arbiter may
         restart them elsewhere at once), then the watchdog stands down."""
-        log.info("stopping: killing this host's VMs", vms=sorted(self.driver.running()))
+        log.info("stopping: killing this host's VMs", vms=self.vms.running())
         await self._kill_vms(fire=False)
         self.core.vms.clear()
         now = clock()
         notice = FencedNotice(host=self.host, incarnation=self.incarnation)
         await self._say_fenced(self.core.slot(now, fenced=True), notice, None)
-        try:
-            await call_with_deadline(self.watchdog.disarm, KILL_DEADLINE_S, "watchdog-disarm")
-        except TimeoutError:
-            log.warning("the watchdog did not stand down in time")
+        await self.vms.disarm()
         log.info("collector stopped", incarnation=self.incarnation)
 
     async def _say_fenced(

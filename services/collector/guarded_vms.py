@@ -1,0 +1,121 @@
+"""The host's VMs and the watchdog that guards them, as the collector shell drives them.
+
+The watchdog is armed from the start (T + margin) and petted every interval: with the core's
+validity while a member, with its full timeout while joining (no VM runs then; the pets only
+keep it from firing for nothing). The shell asks `fired(now)` before each evaluation: a
+deadline that passed means the collector hung past it, and a watchdog process that is gone
+means nothing guards the VMs any more; either way the incarnation must count as fenced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from schemas.messages import StartOrder
+from schemas.reports import StartFailure
+from services.collector.bounded import call_with_deadline
+from services.collector.devices import (
+    VMDriverKind,
+    WatchdogKind,
+    disks_dir,
+    make_driver,
+    make_watchdog,
+)
+from services.collector.leftovers import kill_leftover_vms
+from services.collector.vms import VMRunner
+from services.common.logging import get_logger
+from services.common.timers import Timers
+from services.drivers import ProcessVMDriver, ProcessWatchdog, VMExit
+from services.drivers.vm_process import ensure_disks_dir
+from services.drivers.watchdog import WatchdogLost
+
+log = get_logger("haplan.collector")
+
+# How long killing the VMs or stopping one may take before the shell stops waiting for it.
+KILL_DEADLINE_S = 5.0
+STOP_DEADLINE_S = 10.0
+
+
+class GuardedVMs:
+    def __init__(
+        self,
+        host: str,
+        store: Path,
+        timers: Timers,
+        vm_driver: VMDriverKind,
+        watchdog: WatchdogKind,
+        now: float,
+    ) -> None:
+        self.host, self.store, self.timers = host, store, timers
+        self.watchdog = make_watchdog(watchdog, timers, host)
+        self.deadline: float | None = now + timers.watchdog_deadline_s
+        self.driver = make_driver(vm_driver, store, host, self.watchdog)
+        prepare = (lambda: ensure_disks_dir(store)) if vm_driver == "process" else None
+        self.runner = VMRunner(self.driver, keep_s=timers.timeout_s, prepare=prepare)
+
+    async def kill_leftovers(self) -> None:
+        """Kill the VMs an earlier incarnation of this host left running (before joining)."""
+        if isinstance(self.driver, ProcessVMDriver):
+            killed = await asyncio.to_thread(kill_leftover_vms, self.host, disks_dir(self.store))
+            if killed:
+                log.warning("killed VMs an earlier incarnation left running", pids=killed)
+
+    def running(self) -> list[str]:
+        return sorted(self.driver.running())
+
+    def fired(self, now: float) -> bool:
+        if self.deadline is not None and now >= self.deadline:
+            return True
+        return isinstance(self.watchdog, ProcessWatchdog) and not self.watchdog.alive()
+
+    def pet(self, valid_for_s: float, now: float) -> None:
+        try:
+            self.watchdog.pet(valid_for_s)
+        except WatchdogLost as exc:
+            log.error("the watchdog is gone", error=str(exc))
+            return
+        self.deadline = now + valid_for_s
+
+    def start(self, order: StartOrder, now: float) -> StartFailure | None:
+        failure = self.runner.start(order, now)
+        if failure is None:
+            log.info("VM started", vm=order.vm, instance=order.order_id)
+        else:
+            log.error("VM start failed", vm=order.vm, instance=order.order_id,
+                      reason=failure.reason)  # fmt: skip
+        return failure
+
+    def reap(self, now: float) -> list[VMExit]:
+        exits = self.runner.reap(now)
+        for e in exits:
+            log.info("VM stopped", vm=e.vm, instance=e.instance, cause=e.cause)
+        return exits
+
+    async def shutdown(self, vm: str) -> None:
+        """Admin shutdown of one VM (its driver gives it a grace period)."""
+        try:
+            await call_with_deadline(lambda: self.driver.shutdown(vm), STOP_DEADLINE_S,
+                                     "vm-shutdown")  # fmt: skip
+        except TimeoutError:
+            log.error("the VM did not stop in time", vm=vm)
+
+    async def kill_all(self, fire: bool) -> None:
+        """Kill every VM now; with `fire`, through the watchdog too, which kills them even
+        when the driver is wedged."""
+        if fire:
+            try:
+                await call_with_deadline(self.watchdog.fire, KILL_DEADLINE_S, "watchdog-fire")
+            except (WatchdogLost, TimeoutError) as exc:
+                log.warning("the watchdog could not be fired", error=str(exc) or "timeout")
+        try:
+            await call_with_deadline(self.driver.kill_all, KILL_DEADLINE_S, "vm-kill")
+        except TimeoutError:
+            log.error("the VMs did not die in time", vms=self.running())
+
+    async def disarm(self) -> None:
+        """Clean stop: the watchdog stands down without killing anything."""
+        try:
+            await call_with_deadline(self.watchdog.disarm, KILL_DEADLINE_S, "watchdog-disarm")
+        except TimeoutError:
+            log.warning("the watchdog did not stand down in time")

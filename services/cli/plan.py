@@ -410,7 +410,11 @@ def _capacity_table(c: FailureCapacity, title: str) -> Table:
     table.add_row("configured (ntol)", f"{c.host_failures_to_tolerate}: {state}")
     if c.worst_failure_set is not None:
         names = escape(", ".join(c.worst_failure_set))
-        worst = f"{names} (their protected VMs cannot all restart on the other hosts)"
+        worst = (
+            f"{names}: failing together, their protected VMs cannot all restart on the others"
+            if len(c.worst_failure_set) > 1
+            else f"{names}: its protected VMs cannot all restart on the other hosts"
+        )
     elif c.method == "xapi" and not c.exact:
         worst = "none: a packing heuristic cannot prove that a failure set breaks the pool"
     else:
@@ -466,19 +470,24 @@ def _restart_tables(pool: Pool, plan: RestartPlan) -> list[Table | str]:
 
 
 def _evacuation_tables(pool: Pool, result: EvacuationPlan) -> list[Table | str]:
-    out: list[Table | str] = []
-    verdict = "possible" if result.possible else "NOT possible"
-    moves = _table(f"Evacuation of {result.host}: {verdict}", "VM", "memory MiB", "to")
+    host = escape(result.host)
+    verdict = "[green]possible[/]" if result.possible else "[red]NOT possible[/]"
+    out: list[Table | str] = [f"Evacuation of {host}: {verdict}"]
+    moves = _table("Moves", "VM", "memory MiB", "to")
     for m in result.moves:
         moves.add_row(escape(m.vm), str(pool.vm(m.vm).footprint), escape(m.host))
-    out.append(moves if result.moves else escape(f"{result.host} runs no VM that has to move."))
+    if result.moves:
+        out.append(moves)
+    elif not result.cannot_move:
+        out.append(f"{host} runs no VM: nothing to move.")
     if result.cannot_move:
         stuck = _table("Cannot move", "VM", "reason")
         for n in result.cannot_move:
             stuck.add_row(escape(n.vm), escape(n.reason))
         out.append(stuck)
     if result.capacity_after is not None:
-        out.append(_capacity_table(result.capacity_after, f"The pool once {result.host} is empty"))
+        title = f"The pool once {result.host} is empty"
+        out.append(_capacity_table(result.capacity_after, title))
         holds = "[green]still holds[/green]" if result.ntol_holds else "[red]no longer holds[/red]"
         out.append(f"The configured host_failures_to_tolerate {holds} during the maintenance.")
     return out

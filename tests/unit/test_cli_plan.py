@@ -310,3 +310,70 @@ def test_entry_point_error_has_no_traceback() -> None:
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "unknown host 'mars'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# --- evacuate -------------------------------------------------------------------------------
+
+EVACUATION_KEYS = {"host", "possible", "moves", "cannot_move", "capacity_after", "ntol_holds"}
+
+STUCK = """\
+name: Stuck
+hosts:
+  - {name: a, memory_mib: 8192}
+  - {name: b, memory_mib: 4096}
+vms:
+  - {name: big, memory_mib: 6144, host: a, ha_restart_priority: restart}
+  - {name: local, memory_mib: 1024, host: a, ha_restart_priority: best-effort, agile: false}
+  - {name: small, memory_mib: 512, host: a}
+"""
+
+
+def test_evacuation_json_contract_and_valid_moves(haplan: Any) -> None:
+    """big1's 12 GiB of VMs fill small1 and small2 exactly (the packing worst fit misses): the
+    evacuation is possible (exit 0), every move fits, and without big1 the pool tolerates no
+    failure, so the configured ntol of 1 does not hold during the maintenance."""
+    run = haplan("evacuate", TRAP, "big1", "--json")
+    assert run.code == 0
+    data = run.json()
+    assert data.keys() >= EVACUATION_KEYS
+    assert (data["pool"], data["host"], data["possible"]) == ("Worst-fit trap", "big1", True)
+    pool = load_pool(TRAP)
+    assert {m["vm"] for m in data["moves"]} == {v.name for v in pool.vms_on("big1")}
+    for host in ("small1", "small2"):
+        used = sum(pool.vm(m["vm"]).footprint for m in data["moves"] if m["host"] == host)
+        assert used <= pool.free_mib(host)
+    assert data["cannot_move"] == []
+    assert data["capacity_after"]["max_host_failures_to_tolerate"] == 0
+    assert data["ntol_holds"] is False
+
+
+def test_evacuation_that_cannot_be_done_exits_1_with_reasons(haplan: Any, tmp_path: Path) -> None:
+    """A VM too big for the other host and a VM with local disks cannot move: not possible,
+    exit 1, each with its reason; what can move is still listed."""
+    pool_file = tmp_path / "stuck.yaml"
+    pool_file.write_text(STUCK)
+    run = haplan("evacuate", pool_file, "a", "--json")
+    assert run.code == 1
+    data = run.json()
+    assert data["possible"] is False
+    assert data["moves"] == [{"vm": "small", "host": "b"}]
+    reasons = {n["vm"]: n["reason"] for n in data["cannot_move"]}
+    assert reasons.keys() == {"big", "local"}
+    assert "memory" in reasons["big"] and "agile" in reasons["local"]
+    table = haplan("evacuate", pool_file, "a")
+    assert table.code == 1
+    assert "Evacuation of a: NOT possible" in table.out and "Cannot move" in table.out
+
+
+def test_evacuation_tables(haplan: Any) -> None:
+    """Without --json: the verdict, the moves and the pool's capacity once the host is empty."""
+    run = haplan("evacuate", TRAP, "small1")
+    assert run.code == 0
+    for text in ("Evacuation of small1: possible", "scratch", "small2",
+                 "The pool once small1 is empty", "no longer holds"):  # fmt: skip
+        assert text in run.out
+
+
+def test_evacuating_an_unknown_host_is_one_line(haplan: Any) -> None:
+    """An unknown host: exit 2, one line naming it and the pool's hosts."""
+    assert_one_line_error(haplan("evacuate", TRAP, "mars"), "unknown host 'mars'", "big1")

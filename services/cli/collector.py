@@ -12,7 +12,8 @@ from services.cli.app import app
 from services.cli.events import NatsServers, bus_settings
 from services.cli.output import fail
 from services.collector.devices import VMDriverKind, WatchdogKind
-from services.collector.service import CollectorOptions, ConfigError, run_collector
+from services.collector.options import CollectorOptions
+from services.collector.service import ConfigError, run_collector
 from services.common.logging import configure_logging
 from services.common.metrics import DEFAULT_METRICS_ADDR
 

@@ -46,7 +46,8 @@ def host_lease_key(host: str) -> str:
     return f"host.{encode_token(host)}"
 
 
-def lease_bucket_config(timers: Timers) -> KeyValueConfig:
+def lease_bucket_config(timers: Timers, replicas: int = 1) -> KeyValueConfig:
+    """Replicated like the event log (3 on a cluster): a renewal then needs the quorum."""
     # Markers need a whole number of seconds; at least one.
     ttl = float(max(1, math.ceil(timers.timeout_s)))
     return KeyValueConfig(
@@ -55,10 +56,11 @@ def lease_bucket_config(timers: Timers) -> KeyValueConfig:
         history=1,
         ttl=ttl,
         limit_marker_ttl=ttl,
+        replicas=replicas,
     )
 
 
-async def open_lease_bucket(nc: Client, timers: Timers, timeout_s: float) -> None:
+async def open_lease_bucket(nc: Client, timers: Timers, timeout_s: float, replicas: int) -> None:
     """Create `ha_leases` unless it exists (an existing bucket is used as it is)."""
     js = nc.jetstream(timeout=timeout_s)
     try:
@@ -67,8 +69,11 @@ async def open_lease_bucket(nc: Client, timers: Timers, timeout_s: float) -> Non
     except nats.js.errors.NotFoundError:
         pass
     try:
-        await js.create_key_value(lease_bucket_config(timers))
-        log.info("lease bucket created", bucket=LEASE_BUCKET, max_age_s=timers.timeout_s)
+        await js.create_key_value(lease_bucket_config(timers, replicas))
+        log.info(
+            "lease bucket created", bucket=LEASE_BUCKET, max_age_s=timers.timeout_s,
+            replicas=replicas,
+        )  # fmt: skip
     except nats.js.errors.BadRequestError:
         # Created meanwhile by another collector or the arbiter, maybe with other limits.
         await js.stream_info(_STREAM)
@@ -90,12 +95,19 @@ class LeaseKeeper:
     """Renews one incarnation's host lease; `renew()` says whether it was acknowledged."""
 
     def __init__(
-        self, nc: Client, host: str, incarnation: str, timers: Timers, timeout_s: float
+        self,
+        nc: Client,
+        host: str,
+        incarnation: str,
+        timers: Timers,
+        timeout_s: float,
+        replicas: int = 1,
     ) -> None:
         self.host, self.incarnation, self.timers = host, incarnation, timers
         self._nc = nc
         self._js = nc.jetstream(timeout=timeout_s)
         self._timeout = timeout_s
+        self._replicas = replicas
         self._subject = f"$KV.{LEASE_BUCKET}.{host_lease_key(host)}"
         self._bucket_ready = False
         self._revision: int | None = None  # None until this incarnation first wrote
@@ -108,7 +120,7 @@ class LeaseKeeper:
             return False
         try:
             if not self._bucket_ready:
-                await open_lease_bucket(self._nc, self.timers, self._timeout)
+                await open_lease_bucket(self._nc, self.timers, self._timeout, self._replicas)
                 self._bucket_ready = True
             return await self._renew()
         except nats.errors.NoRespondersError:

@@ -11,18 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
 from typing import TypeVar
 
-from services.collector.devices import DeviceError, VMDriverKind, WatchdogKind
+from services.collector.devices import DeviceError
 from services.collector.metrics import CollectorMetrics
+from services.collector.options import CollectorOptions
 from services.collector.pool_watch import OnChange, PoolWatch
 from services.collector.shell import EXIT_FENCED, CollectorShell
 from services.common.bus import connect, stop_when_closed
 from services.common.logging import configure_logging, get_logger
-from services.common.metrics import DEFAULT_METRICS_ADDR, MetricsUnavailable, serve_metrics
-from services.common.settings import BusSettings
+from services.common.metrics import MetricsUnavailable, serve_metrics
 from services.common.timers import Timers
 from services.state import PoolState
 
@@ -37,29 +36,31 @@ class ConfigError(Exception):
     """The collector cannot run as configured; the message says what to do (exit 2)."""
 
 
-@dataclass(frozen=True)
-class CollectorOptions:
-    host: str
-    store: Path
-    vm_driver: VMDriverKind = "process"
-    watchdog: WatchdogKind = "process"
-    bus: BusSettings = field(default_factory=BusSettings)
-    metrics_port: int | None = None
-    metrics_addr: str = DEFAULT_METRICS_ADDR
-
-
 def _stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
 
-async def _until_stopped(work: asyncio.Future[T], stop: asyncio.Event) -> T | None:
-    """The result of `work`, or None (and `work` cancelled) if `stop` is set first."""
+async def _until_stopped(
+    work: asyncio.Future[T],
+    stop: asyncio.Event,
+    say_waiting: Callable[[], None],
+    quiet_s: float = 2.0,
+    every_s: float = 10.0,
+) -> T | None:
+    """The result of `work`, or None (and `work` cancelled) if `stop` is set first. After
+    `quiet_s`, and every `every_s`, `say_waiting()` tells the operator what it waits for."""
     stopper = asyncio.ensure_future(stop.wait())
     stopper.add_done_callback(lambda _: work.cancel())
+    timeout = quiet_s
     try:
-        return await work
+        while True:
+            try:
+                return await asyncio.wait_for(asyncio.shield(work), timeout)
+            except TimeoutError:
+                say_waiting()
+                timeout = every_s
     except asyncio.CancelledError:
         if stop.is_set():
             return None
@@ -95,7 +96,11 @@ async def run_collector(options: CollectorOptions) -> int:
         connecting = asyncio.ensure_future(
             connect(options.bus, name=name, on_closed=stop_when_closed(stop))
         )
-        nc = await _until_stopped(connecting, stop)
+        nc = await _until_stopped(
+            connecting,
+            stop,
+            lambda: log.info("waiting for NATS", servers=options.bus.servers),
+        )
         if nc is None:
             return 0
         pool = PoolWatch(nc, options.bus)
@@ -105,10 +110,7 @@ async def run_collector(options: CollectorOptions) -> int:
                 return 0
             timers = _check_host(options, pool.state)
             try:
-                shell = CollectorShell(
-                    nc, options.host, options.store, tuple(pool.state.hosts), timers,
-                    options.vm_driver, options.watchdog, metrics,
-                )  # fmt: skip
+                shell = CollectorShell(nc, options, tuple(pool.state.hosts), timers, metrics)
             except DeviceError as exc:
                 raise ConfigError(str(exc)) from None
             pool.on_change = _warn_on_pool_change(options.host, shell)

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import time
 import uuid
-from pathlib import Path
 
 from nats.aio.client import Client
 
@@ -21,11 +20,11 @@ from schemas.messages import FencedNotice
 from schemas.reports import HostReport
 from schemas.slot import Slot
 from services.collector.core import Collector, Phase, Tick
-from services.collector.devices import VMDriverKind, WatchdogKind
 from services.collector.guarded_vms import GuardedVMs
 from services.collector.inbound import Inbound
 from services.collector.lease import LEASE_BUCKET, LeaseKeeper
 from services.collector.metrics import CollectorMetrics
+from services.collector.options import CollectorOptions
 from services.collector.outbound import Outbound
 from services.collector.store_worker import StoreWorker
 from services.common.heartbeat_store import HeartbeatStore
@@ -44,19 +43,22 @@ class CollectorShell:
     def __init__(
         self,
         nc: Client,
-        host: str,
-        store: Path,
+        options: CollectorOptions,
         pool_hosts: tuple[str, ...],
         timers: Timers,
-        vm_driver: VMDriverKind,
-        watchdog: WatchdogKind,
         metrics: CollectorMetrics,
     ) -> None:
+        host = options.host
         self.host, self.timers, self.metrics = host, timers, metrics
         self.incarnation = str(uuid.uuid4())
-        self.vms = GuardedVMs(host, store, timers, vm_driver, watchdog, now=clock())
-        self.store = StoreWorker(HeartbeatStore(store))
-        self.lease = LeaseKeeper(nc, host, self.incarnation, timers, timeout_s=timers.interval_s)
+        self.vms = GuardedVMs(
+            host, options.store, timers, options.vm_driver, options.watchdog, now=clock()
+        )
+        self.store = StoreWorker(HeartbeatStore(options.store))
+        self.lease = LeaseKeeper(
+            nc, host, self.incarnation, timers, timeout_s=timers.interval_s,
+            replicas=options.bus.stream_replicas,
+        )  # fmt: skip
         self.core = Collector(host, self.incarnation, pool_hosts, timers, booted_at=clock())
         self.out = Outbound(nc, host, metrics)
         self.inbound = Inbound(nc, self, frozenset(pool_hosts))

@@ -1,0 +1,21 @@
+"""How a collector is told to run (`haplan collector`'s options)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.collector.devices import VMDriverKind, WatchdogKind
+from services.common.metrics import DEFAULT_METRICS_ADDR
+from services.common.settings import BusSettings
+
+
+@dataclass(frozen=True)
+class CollectorOptions:
+    host: str
+    store: Path  # this host's mount of the shared storage: DIR/ha/ and DIR/disks/
+    vm_driver: VMDriverKind = "process"
+    watchdog: WatchdogKind = "process"
+    bus: BusSettings = field(default_factory=BusSettings)
+    metrics_port: int | None = None  # None: no metrics endpoint
+    metrics_addr: str = DEFAULT_METRICS_ADDR

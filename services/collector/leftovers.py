@@ -15,7 +15,7 @@ import signal
 import time
 from pathlib import Path
 
-from services.drivers import vm_instance
+from services.drivers.base import VM_INSTANCE_MODULE
 
 _PROC = Path("/proc")
 
@@ -43,7 +43,7 @@ def leftover_vms(host: str, disks_dir: Path) -> list[int]:
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         argv = _cmdline(int(entry.name))
-        if not argv or vm_instance.__name__ not in argv or _arg(argv, "--host") != host:
+        if not argv or VM_INSTANCE_MODULE not in argv or _arg(argv, "--host") != host:
             continue
         disk = _arg(argv, "--disk")
         if disk is not None and Path(disk).resolve().parent == disks:

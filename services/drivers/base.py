@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
+
+# The driver programs run as `python -m MODULE`. Parents name them by string and never import
+# them: a module imported before runpy executes it prints a RuntimeWarning into the service's
+# JSON log.
+VM_INSTANCE_MODULE = "services.drivers.vm_instance"
+WATCHDOG_MODULE = "services.drivers.watchdog_process"
+
+# Exit statuses of a VM instance, and the stop signals it handles (blocked until it is ready).
+EXIT_STOPPED = 0
+EXIT_STORAGE_LOST = 3
+EXIT_GUEST_HALT = 4
+HANDLED_SIGNALS = frozenset({signal.SIGTERM, signal.SIGUSR1})
 
 ExitCause = Literal["guest-halt", "admin-shutdown", "killed", "crashed", "storage-lost"]
 

@@ -19,11 +19,14 @@ import sys
 import time
 from types import FrameType
 
-EXIT_STOPPED = 0
-EXIT_GUEST_HALT = 4
-EXIT_STORAGE_LOST = 3
+from services.drivers.base import (
+    EXIT_GUEST_HALT,
+    EXIT_STOPPED,
+    EXIT_STORAGE_LOST,
+    HANDLED_SIGNALS,
+)
+
 WRITE_INTERVAL_S = 0.05
-HANDLED_SIGNALS = {signal.SIGTERM, signal.SIGUSR1}
 
 _stop: int | None = None
 

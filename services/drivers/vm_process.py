@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -10,9 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.drivers import vm_instance
-from services.drivers.base import ExitCause, VMExit
-from services.drivers.watchdog import Watchdog
+from services.drivers.base import (
+    EXIT_GUEST_HALT,
+    EXIT_STORAGE_LOST,
+    HANDLED_SIGNALS,
+    VM_INSTANCE_MODULE,
+    ExitCause,
+    VMExit,
+)
+from services.drivers.watchdog import Watchdog, WatchdogLost
 
 _GRACE_S = 2.0
 
@@ -43,7 +50,7 @@ class ProcessVMDriver:
             raise RuntimeError(f"VM {vm!r} already runs here as instance {self._vms[vm].instance}")
         disk = self.disk_path(vm)
         proc = subprocess.Popen(
-            [sys.executable, "-m", vm_instance.__name__, "--disk", str(disk),
+            [sys.executable, "-m", VM_INSTANCE_MODULE, "--disk", str(disk),
              "--host", self._host, "--instance", instance],
             stdin=subprocess.DEVNULL,
             # Its own session: a Ctrl-C or signal aimed at the collector's group must not
@@ -94,21 +101,23 @@ class ProcessVMDriver:
                 continue
             del self._vms[vm]
             if self._watchdog is not None:
-                self._watchdog.unwatch(inst.proc.pid)
+                # A watchdog that fired is gone; the exit must still be reported.
+                with contextlib.suppress(WatchdogLost):
+                    self._watchdog.unwatch(inst.proc.pid)
             exits.append(VMExit(vm, inst.instance, _cause(code, inst.admin_stop)))
         return exits
 
 
 def _block_stop_signals() -> None:
-    signal.pthread_sigmask(signal.SIG_BLOCK, vm_instance.HANDLED_SIGNALS)
+    signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
 
 
 def _cause(code: int, admin_stop: bool) -> ExitCause:
     if admin_stop:
         return "admin-shutdown"
-    if code == vm_instance.EXIT_GUEST_HALT:
+    if code == EXIT_GUEST_HALT:
         return "guest-halt"
-    if code == vm_instance.EXIT_STORAGE_LOST:
+    if code == EXIT_STORAGE_LOST:
         return "storage-lost"
     if code < 0 or code == 128 + signal.SIGKILL:
         return "killed"

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import IO, Protocol
 
-from services.drivers import watchdog_process
+from services.drivers.base import WATCHDOG_MODULE
 
 
 class WatchdogLost(RuntimeError):
@@ -36,7 +36,7 @@ class ProcessWatchdog:
 
     def __init__(self, timeout_s: float, name: str = "watchdog") -> None:
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", watchdog_process.__name__, "--timeout", str(timeout_s),
+            [sys.executable, "-m", WATCHDOG_MODULE, "--timeout", str(timeout_s),
              "--name", name],
             stdin=subprocess.PIPE,
             # Its own session, so that signals aimed at the collector (SIGSTOP, Ctrl-C) do not

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from services.drivers import ProcessWatchdog
+from services.drivers import ProcessVMDriver, ProcessWatchdog
 from services.drivers.watchdog import LinuxWatchdog
 
 
@@ -150,3 +150,17 @@ def test_linux_watchdog_pets_and_closes_with_the_magic_character(tmp_path: Path)
     dog.pet()
     dog.disarm()
     assert device.read_bytes() == b"\0\0V"
+
+
+def test_exits_are_still_reported_after_the_watchdog_fired(tmp_path: Path) -> None:
+    """Once the watchdog has fired (and is gone), reaping the killed VMs reports them."""
+    dog = ProcessWatchdog(timeout_s=60)
+    driver = ProcessVMDriver(tmp_path, "lab1", dog)
+    driver.start("Minion 1", "i-1")
+    dog.fire()
+    deadline = time.monotonic() + 5
+    exits = []
+    while not exits and time.monotonic() < deadline:
+        exits = driver.reap()
+        time.sleep(0.05)
+    assert [(e.vm, e.cause) for e in exits] == [("Minion 1", "killed")]

@@ -13,6 +13,7 @@ from services.planner.results import (
     RestartPlan,
     SearchStats,
 )
+from services.planner.xapi import XapiCheck, plan_exists_for, xapi_max_failures
 
 __all__ = [
     "EvacuationPlan",
@@ -22,8 +23,11 @@ __all__ = [
     "PoolChange",
     "RestartPlan",
     "SearchStats",
+    "XapiCheck",
     "apply_change",
     "evacuation_plan",
     "max_failures",
+    "plan_exists_for",
     "restart_plan",
+    "xapi_max_failures",
 ]

@@ -117,40 +117,55 @@ def best_placement(
     """The placement with the best `score` (lexicographic: tier 0 count, tier 1 count, then the
     smallest sum of order ranks), by CP-SAT. `optimal` is False when the deterministic work
     limit ran out before optimality was proven; the best placement found is returned then (it
-    is always valid, and never worse than `hint`)."""
-    model = cp_model.CpModel()
+    is always valid, and never worse than `hint`).
+
+    Interchangeable VMs (same size, tier and order, no anti-affinity group) form one type and
+    the model counts how many of a type go to each host, so a failure of many hosts with
+    hundreds of VMs stays a small model; VMs of a type are handed out by name.
+    """
     ranks = order_ranks(items)
+    types: dict[tuple[object, ...], list[int]] = {}
+    for i, it in enumerate(items):
+        key = (it.size, it.tier, ranks[i]) if it.group is None else (i,)
+        types.setdefault(key, []).append(i)
+    kinds = [sorted(members, key=lambda i: items[i].name) for members in types.values()]
     rank_total = sum(ranks) + 1
     n_tier1 = sum(1 for it in items if it.tier != 0)
-    weight_tier1 = rank_total
-    weight_tier0 = (n_tier1 + 1) * rank_total
-    x: dict[tuple[int, int], cp_model.IntVar] = {}
-    for i, it in enumerate(items):
+    weight = {0: (n_tier1 + 1) * rank_total, 1: rank_total}
+    model = cp_model.CpModel()
+    y: dict[tuple[int, int], cp_model.IntVar] = {}
+    most: dict[tuple[int, int], int] = {}
+    for t, members in enumerate(kinds):
+        first = items[members[0]]
         for j, b in enumerate(bins):
-            if fits(it, b.free, b.groups):
-                x[i, j] = model.new_bool_var(f"x{i}_{j}")
-    for i in range(len(items)):
-        model.add_at_most_one(x[i, j] for j in range(len(bins)) if (i, j) in x)
+            if fits(first, b.free, b.groups):
+                cap = min(len(members), b.free // first.size)
+                y[t, j] = model.new_int_var(0, cap, f"y{t}_{j}")
+                most[t, j] = cap
+        placed = [v for (tt, _), v in y.items() if tt == t]
+        if sum(most[tt, j] for (tt, j) in y if tt == t) > len(members):
+            model.add(sum(placed) <= len(members))
     for j, b in enumerate(bins):
-        on_j = [(i, x[i, j]) for i in range(len(items)) if (i, j) in x]
-        if sum(items[i].size for i, _ in on_j) > b.free:
-            model.add(sum(items[i].size * v for i, v in on_j) <= b.free)
+        on_j = [(t, v) for (t, jj), v in y.items() if jj == j]
+        size = [items[kinds[t][0]].size for t, _ in on_j]
+        if sum(sz * most[t, j] for sz, (t, _) in zip(size, on_j, strict=True)) > b.free:
+            model.add(sum(sz * v for sz, (_, v) in zip(size, on_j, strict=True)) <= b.free)
         by_group: dict[str, list[cp_model.IntVar]] = {}
-        for i, v in on_j:
-            group = items[i].group
+        for t, v in on_j:
+            group = items[kinds[t][0]].group
             if group is not None:
                 by_group.setdefault(group, []).append(v)
-        for members in by_group.values():
-            if len(members) > 1:
-                model.add_at_most_one(members)
+        for rivals in by_group.values():
+            if len(rivals) > 1:
+                model.add(sum(rivals) <= 1)
     objective = []
-    for (i, _), v in x.items():
-        weight = weight_tier0 if items[i].tier == 0 else weight_tier1
-        objective.append((weight - ranks[i]) * v)
+    for (t, _), v in y.items():
+        first_i = kinds[t][0]
+        objective.append((weight[min(items[first_i].tier, 1)] - ranks[first_i]) * v)
     model.maximize(sum(objective))
     if hint is not None:
-        for (i, j), v in x.items():
-            model.add_hint(v, hint[i] == j)
+        for (t, j), v in y.items():
+            model.add_hint(v, sum(1 for i in kinds[t] if hint[i] == j))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = 0
@@ -160,9 +175,12 @@ def best_placement(
         # Nothing found within the limit: the hint (or leaving everything out) is still valid.
         return Solved(hint if hint is not None else (None,) * len(items), False)
     out: list[int | None] = [None] * len(items)
-    for (i, j), v in x.items():
-        if solver.boolean_value(v):
-            out[i] = j
+    for t, members in enumerate(kinds):
+        queue = iter(members)
+        for j in range(len(bins)):
+            if (t, j) in y:
+                for _ in range(solver.value(y[t, j])):
+                    out[next(queue)] = j
     found = tuple(out)
     if hint is not None and score(items, hint) > score(items, found):
         found = hint

@@ -21,12 +21,14 @@ from collections.abc import Iterable, Sequence
 
 from schemas import BEST_EFFORT, RESTART, VM, Pool
 from services.planner.errors import unknown_host
+from services.planner.most import most_placed
 from services.planner.placement import (
     Assignment,
     Bin,
     Item,
     best_placement,
     greedy_decreasing,
+    score,
 )
 from services.planner.results import NotPlaced, Placement, RestartPlan
 
@@ -112,7 +114,10 @@ def _plan(items: Sequence[Item], bins: Sequence[Bin], work_limit: float) -> tupl
     for assignment in tries:
         if all(j is not None for j in assignment):
             return assignment, True
-    hint = max(tries, key=lambda a: sum(j is not None for j in a))
+    most, proven = most_placed(items, bins)
+    if proven:
+        return most, True
+    hint = max([*tries, most], key=lambda a: score(items, a))
     solved = best_placement(items, bins, work_limit=work_limit, hint=hint)
     return solved.assignment, solved.optimal
 

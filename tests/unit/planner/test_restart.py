@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from itertools import combinations
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas import Pool, load_pool
 from services.planner import RestartPlan, restart_plan
+from services.planner.most import most_placed
+from services.planner.placement import Bin, Item, score
 from tests.unit.planner import oracle
 from tests.unit.planner.pools import pool, small_pools, vm
 
@@ -141,3 +145,62 @@ def test_restart_plans_are_valid_optimal_and_deterministic(p: Pool, data: st.Dat
     assert plan.optimal
     assert plan_score(p, failed, plan) == oracle.best_restart_score(p, failed)
     assert restart_plan(p, sorted(failed, reverse=True)) == plan
+
+
+@st.composite
+def short_of_room(draw: st.DrawFn) -> tuple[list[Item], list[Bin]]:
+    """A few VMs of both tiers and orders, and hosts with less room than they need."""
+    items = [
+        Item(
+            f"v{i}",
+            draw(st.integers(1, 9)),
+            draw(st.sampled_from([None, None, "g"])),
+            draw(st.integers(0, 1)),
+            draw(st.integers(0, 2)),
+        )
+        for i in range(draw(st.integers(1, 7)))
+    ]
+    bins = [
+        Bin(f"b{j}", draw(st.integers(0, 12)), frozenset(draw(st.sampled_from([(), ("g",)]))))
+        for j in range(draw(st.integers(1, 3)))
+    ]
+    return items, bins
+
+
+def brute_best(items: list[Item], bins: list[Bin]) -> tuple[int, int, int]:
+    """The best score over every subset of the VMs that packs (oracle search)."""
+    distinct = sorted({it.order for it in items})
+    hosts = [(b.free, b.groups) for b in bins]
+    best = (0, 0, 0)
+    for r in range(len(items) + 1):
+        for subset in combinations(items, r):
+            if oracle.packs([(it.size, it.group) for it in subset], hosts):
+                candidate = (
+                    sum(it.tier == 0 for it in subset),
+                    sum(it.tier == 1 for it in subset),
+                    -sum(distinct.index(it.order) for it in subset),
+                )
+                best = max(best, candidate)
+    return best
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=short_of_room())
+def test_most_placed_is_valid_and_right_when_it_claims_proof(
+    case: tuple[list[Item], list[Bin]],
+) -> None:
+    """The count-first greedy places VMs validly, and when it claims to be the best plan its
+    score equals the best over every packable subset."""
+    items, bins = case
+    assignment, proven = most_placed(items, bins)
+    room = [b.free for b in bins]
+    groups = [set(b.groups) for b in bins]
+    for it, j in zip(items, assignment, strict=True):
+        if j is not None:
+            room[j] -= it.size
+            assert room[j] >= 0
+            assert it.group is None or it.group not in groups[j]
+            if it.group is not None:
+                groups[j].add(it.group)
+    if proven:
+        assert score(items, assignment) == brute_best(items, bins)

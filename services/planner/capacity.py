@@ -85,6 +85,7 @@ def max_failures(
             failure_sets_decided_by_cpsat=tally.cpsat,
             cpsat_calls=tally.cpsat_calls,
             symmetry_classes=len(inst.classes),
+            failure_sets_decided_by_dominance=tally.dominance,
         ),
     )
 

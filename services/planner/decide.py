@@ -15,7 +15,7 @@ from enum import Enum
 from ortools.sat.python import cp_model
 
 from services.planner.budget import Budget
-from services.planner.fit import fit
+from services.planner.fit import fill, fit
 from services.planner.instance import Instance, Vm
 
 CPSAT_CALL_CAP = 5.0
@@ -60,6 +60,20 @@ def greedy_packs(inst: Instance, items: Sequence[Vm], survivors: Sequence[int], 
     room = [inst.free[h] for h in survivors]
     groups = [set(inst.groups[h]) for h in survivors]
     return fit(items, room, groups, best=best) is not None
+
+
+def fill_packs(inst: Instance, items: Sequence[Vm], survivors: Sequence[int]) -> bool:
+    """Grouped VMs by best fit decreasing, then the others host by host with the combination
+    that fills each best (fit.fill). True only with a packing."""
+    room = [inst.free[h] for h in survivors]
+    groups = [set(inst.groups[h]) for h in survivors]
+    grouped = [vm for vm in items if vm[1] is not None]
+    spots = fit(grouped, room, groups, best=True)
+    if spots is None:
+        return False
+    for (size, _), j in zip(grouped, spots, strict=True):
+        room[j] -= size
+    return fill([size for size, group in items if group is None], room)
 
 
 def cpsat_packs(

@@ -19,6 +19,8 @@ class SearchStats:
     failure_sets_decided_by_cpsat: int = 0
     cpsat_calls: int = 0
     symmetry_classes: int = 0
+    failure_sets_decided_by_dominance: int = 0
+    """Sets implied feasible by a worse set (a dominating host in place of a dominated one)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -27,6 +29,7 @@ class SearchStats:
             "failure_sets_decided_by_cpsat": self.failure_sets_decided_by_cpsat,
             "cpsat_calls": self.cpsat_calls,
             "symmetry_classes": self.symmetry_classes,
+            "failure_sets_decided_by_dominance": self.failure_sets_decided_by_dominance,
         }
 
 

@@ -23,10 +23,12 @@ from services.planner.budget import Budget
 from services.planner.decide import (
     Verdict,
     cpsat_packs,
+    fill_packs,
     greedy_packs,
     items_of,
     survivors_of,
 )
+from services.planner.dominance import dominates
 from services.planner.instance import Instance
 from services.planner.profile import GuaranteeRows, Profile, profile
 from services.planner.twostage import StageTwo, extend, initial, stage_two
@@ -37,6 +39,8 @@ GREEDY_PLACEMENTS_PER_UNIT = 50
 """Host scans of a greedy packing that make one work unit."""
 STAGE_ONE_UNITS_PER_VM = 1
 """Work units per VM placed by stage 1 of the two-stage proof (a bisection and an insert)."""
+FILL_UNITS_PER_VM = 2
+"""Work units per VM for the host-by-host fill (fit.fill) tried before CP-SAT."""
 STAGE_TWO_UNITS = 40
 """Work units to derive the stage-2 rows (a few dozen vector operations)."""
 
@@ -54,6 +58,7 @@ class Tally:
     bounds: int = 0
     greedy: int = 0
     cpsat: int = 0
+    dominance: int = 0
     cpsat_calls: int = 0
 
 
@@ -84,6 +89,13 @@ class _Level:
     remaining: list[int] = field(default_factory=list)
     tops: list[np.ndarray] = field(default_factory=list)
     weight: list[Vector] = field(default_factory=list)
+    above: list[list[int]] = field(default_factory=list)
+    """Per class (in search order), the classes that dominate it (dominance.py)."""
+    below: list[list[int]] = field(default_factory=list)
+    taken: list[int] = field(default_factory=list)
+    """Per class, how many of its hosts the current path fails (-1: not decided yet)."""
+    decided: int = 0
+    """Failure sets of size k decided one way or another so far (dominance aside)."""
     unknown: bool = False
     witness: tuple[int, ...] | None = None
     out_of_budget: bool = False
@@ -108,6 +120,14 @@ class _Level:
             self.weight.append(w[:, m[0]].copy())
             start += len(m)
         self.remaining.append(0)
+        heads = [m[0] for m in self.members]
+        count = len(heads)
+        self.above = [
+            [a for a in range(count) if a != b and dominates(inst, heads[a], heads[b])]
+            for b in range(count)
+        ]
+        self.below = [[b for b in range(count) if a in self.above[b]] for a in range(count)]
+        self.taken = [-1] * count
 
     def visit(
         self, i: int, r: int, chosen: list[int], acc: Vector, mult: int, base: StageTwo | None
@@ -122,19 +142,29 @@ class _Level:
             return
         if self.remaining[i] < r:
             return
-        if bool(np.all(acc + self.tops[i][:, r] <= self.proofs.limits)):
-            self.covered(comb(self.remaining[i], r) * mult, by_bounds=True)
+        candidates = self.admissible(i)
+        if len(candidates) < r:
+            return  # no completion is closed under dominance: each is implied by a worse one
+        completions = comb(len(candidates), r) * mult
+        if len(candidates) == self.remaining[i]:
+            worst = self.tops[i][:, r]
+        else:
+            w = self.proofs.weights[:, candidates]
+            worst = -np.partition(-w, r - 1, axis=1)[:, :r].sum(axis=1)
+        if bool(np.all(acc + worst <= self.proofs.limits)):
+            self.covered(completions, by_bounds=True)
             return
         derived = base
         if base is not None and len(base.packing.chosen) < len(chosen):
             derived = self.stage_one(base, chosen[len(base.packing.chosen) :])
-        if derived is not None and chosen and derived.proves(self.hosts_left[self.start[i] :], r):
-            self.covered(comb(self.remaining[i], r) * mult, by_bounds=True)
+        if derived is not None and chosen and derived.proves(candidates, r):
+            self.covered(completions, by_bounds=True)
             return
         size = len(self.members[i])
         for c in range(min(r, size), -1, -1):
-            if self.remaining[i + 1] < r - c:
+            if self.remaining[i + 1] < r - c or not self.closed(i, c):
                 continue
+            self.taken[i] = c
             self.visit(
                 i + 1,
                 r - c,
@@ -143,6 +173,25 @@ class _Level:
                 mult * comb(size, c),
                 derived,
             )
+        self.taken[i] = -1
+
+    def admissible(self, i: int) -> list[int]:
+        """Hosts of classes i.. that a closed completion may still fail: a class with a
+        dominating class already decided and not entirely failed may not."""
+        out: list[int] = []
+        for j in range(i, len(self.members)):
+            if all(
+                self.taken[a] < 0 or self.taken[a] == len(self.members[a]) for a in self.above[j]
+            ):
+                out.extend(self.members[j])
+        return out
+
+    def closed(self, i: int, c: int) -> bool:
+        """Whether failing c hosts of class i keeps the set closed under dominance so far:
+        a class may only fail if every class dominating it fails entirely."""
+        if c > 0 and any(0 <= self.taken[a] < len(self.members[a]) for a in self.above[i]):
+            return False
+        return c == len(self.members[i]) or all(self.taken[b] <= 0 for b in self.below[i])
 
     def stage_one(self, base: StageTwo, new: list[int]) -> StageTwo | None:
         """Stage 1 of the two-stage proof (twostage.py) for F0 = base's F0 + `new`, grown
@@ -175,6 +224,13 @@ class _Level:
                 self.tally.greedy += mult
                 self.covered(mult, by_bounds=False)
                 return
+        if not self.budget.spend(len(items) * FILL_UNITS_PER_VM):
+            self.out_of_budget = True
+            raise _Stop
+        if fill_packs(inst, items, survivors):
+            self.tally.greedy += mult
+            self.covered(mult, by_bounds=False)
+            return
         self.tally.cpsat_calls += 1
         verdict = cpsat_packs(inst, items, survivors, self.budget)
         if verdict is Verdict.FEASIBLE:
@@ -187,6 +243,7 @@ class _Level:
             self.unknown = True
 
     def covered(self, count: int, *, by_bounds: bool) -> None:
+        self.decided += count
         if by_bounds:
             self.tally.bounds += count
         if self.on_covered is not None:
@@ -223,4 +280,9 @@ def search_level(
         return LevelResult(Outcome.REFUTED, level.witness)
     if level.unknown or level.out_of_budget:
         return LevelResult(Outcome.UNKNOWN)
+    # The sets never visited are not closed under dominance: each is implied by a closed one.
+    implied = comb(inst.n, k) - level.decided
+    tally.dominance += implied
+    if on_covered is not None:
+        on_covered(implied)
     return LevelResult(Outcome.ALL_FEASIBLE)

@@ -7,7 +7,7 @@ small pools, tight ones and ones with anti-affinity groups included.
 
 from __future__ import annotations
 
-from itertools import combinations
+from itertools import combinations, permutations
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -20,11 +20,12 @@ from services.planner.bounds import (
     refutation_rows,
     smallest_refuted,
 )
+from services.planner.dominance import dominates
 from services.planner.instance import instance
 from services.planner.profile import profile
 from services.planner.twostage import stage_one
 from tests.unit.planner import oracle
-from tests.unit.planner.pools import small_pools, tight_pools
+from tests.unit.planner.pools import pool, small_pools, tight_pools, vm
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 pools = st.one_of(small_pools(), tight_pools())
@@ -93,3 +94,42 @@ def test_two_stage_proof_covers_only_feasible_completions(p: Pool, data: st.Data
     if derived is not None and derived.proves(candidates, r):
         for t in combinations(candidates, r):
             assert oracle.feasible(p, names(p, (*chosen, *t))), (chosen, t)
+
+
+@SETTINGS
+@given(p=pools)
+def test_a_dominating_host_fails_at_least_as_badly(p: Pool) -> None:
+    """When host a dominates host b, any set F0 + a feasible implies F0 + b feasible (oracle),
+    for every F0 containing neither."""
+    inst = instance(p)
+    for a, b in permutations(range(inst.n), 2):
+        if not dominates(inst, a, b):
+            continue
+        rest = [h for h in range(inst.n) if h not in (a, b)]
+        for k in range(len(rest) + 1):
+            for f0 in combinations(rest, k):
+                if oracle.feasible(p, names(p, (*f0, a))):
+                    assert oracle.feasible(p, names(p, (*f0, b))), (a, b, f0)
+
+
+def test_dominance_needs_room_items_and_groups() -> None:
+    """Dominance asks for at least the free memory, VMs at least as large (same group for
+    grouped ones) and no anti-affinity group the other host lacks."""
+    p = pool(
+        {"big": 20, "small": 13, "roomy": 30, "grouped": 20},
+        [
+            vm("b1", 6, "big"),
+            vm("b2", 4, "big"),
+            vm("s1", 5, "small"),
+            vm("r1", 3, "roomy"),
+            vm("g1", 6, "grouped", anti_affinity="web"),
+            vm("g2", 4, "grouped"),
+        ],
+    )
+    inst = instance(p)
+    big, small, roomy, grouped = range(4)
+    assert dominates(inst, big, small)
+    assert not dominates(inst, small, big)  # fewer and smaller VMs
+    assert not dominates(inst, big, roomy)  # less free memory (10 against 27)
+    assert not dominates(inst, grouped, big)  # runs group web, which big does not
+    assert dominates(inst, big, big)

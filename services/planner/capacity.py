@@ -28,7 +28,7 @@ from services.planner.bounds import (
 from services.planner.budget import Budget
 from services.planner.instance import instance
 from services.planner.results import FailureCapacity, SearchStats
-from services.planner.search import Outcome, Tally, search_level
+from services.planner.search import Outcome, Tally, plan_search, search_level
 
 Progress = Callable[[int, int], None]
 PROGRESS_STEPS = 1000
@@ -56,11 +56,12 @@ def max_failures(
     tally = Tally(bounds=sum(comb(n, k) for k in range(1, lower + 1)))
     budget = Budget.of(work_limit)
     progress = _Progress(on_progress, upper - lower)
+    plan = plan_search(inst) if lower < upper else None
     k = lower + 1
-    while k <= upper:
+    while plan is not None and k <= upper:
         progress.start_level(comb(n, k))
         level = search_level(
-            inst, k, dangerous(proofs, k), refutations, budget, tally, progress.covered
+            plan, k, dangerous(proofs, k), refutations, budget, tally, progress.covered
         )
         if level.outcome is Outcome.REFUTED:
             upper, witness = k - 1, level.witness

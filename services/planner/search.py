@@ -1,11 +1,17 @@
 """Branch and bound over the failure sets of one size k: are they all feasible?
 
 Sets are built class by class (identical hosts form a class, so a set is a count per class,
-never a permutation of identical hosts), heaviest classes first so the worst sets come first.
-At each node the proof rows (bounds.py) are checked against the worst completion, the k - |F0|
-heaviest remaining hosts per row: if every row holds, every completion is feasible and the
-whole subtree is decided at once. Only the leaves no row can prove are packed: refutation rows,
-then greedy packings, then CP-SAT. The first infeasible leaf refutes k.
+never a permutation of identical hosts), heaviest classes first so the worst sets come first,
+and only sets closed under dominance are built (dominance.py: the others are implied). At
+each node F0 (the hosts failed so far) with r hosts left to pick:
+- the proof rows (bounds.py) are checked against the worst completion, the r heaviest
+  admissible hosts per row: if every row holds, every completion is feasible and the whole
+  subtree is decided at once;
+- else the two-stage proof (twostage.py) tries the same with F0's VMs already packed.
+Only the leaves nothing above decided are looked at one by one: proof rows restricted to the
+sizes the set has, refutation rows, greedy packings, the host-by-host fill, then CP-SAT. The
+first infeasible leaf refutes k; a leaf CP-SAT cannot decide in its budget leaves k unknown
+unless another leaf refutes it.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from math import comb
 
 import numpy as np
 
-from services.planner.bounds import Rows, Vector
+from services.planner.bounds import Matrix, Rows, Vector
 from services.planner.budget import Budget
 from services.planner.decide import (
     Verdict,
@@ -73,25 +79,49 @@ class _Stop(Exception):
     """Unwinds the search: a refutation was found or the budget ran out."""
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What every size's search shares: the class order and the dominance between classes."""
+
+    inst: Instance
+    prof: Profile
+    members: tuple[tuple[int, ...], ...]
+    """The hosts of each class, classes heaviest first (protected load + free memory)."""
+    above: tuple[tuple[int, ...], ...]
+    """Per class, the classes that dominate it (dominance.py)."""
+    below: tuple[tuple[int, ...], ...]
+    """Per class, the classes it dominates."""
+
+
+def plan_search(inst: Instance) -> Plan:
+    order = sorted(
+        inst.classes,
+        key=lambda c: (-(inst.load[c.hosts[0]] + inst.free[c.hosts[0]]), c.hosts[0]),
+    )
+    heads = [c.hosts[0] for c in order]
+    count = len(heads)
+    above = tuple(
+        tuple(a for a in range(count) if a != b and dominates(inst, heads[a], heads[b]))
+        for b in range(count)
+    )
+    below = tuple(tuple(b for b in range(count) if a in above[b]) for a in range(count))
+    return Plan(inst, profile(inst), tuple(c.hosts for c in order), above, below)
+
+
 @dataclass(slots=True)
 class _Level:
-    inst: Instance
+    plan: Plan
     k: int
     proofs: Rows
     refutations: Rows
     budget: Budget
     tally: Tally
     on_covered: Callable[[int], None] | None
-    prof: Profile
-    members: list[tuple[int, ...]] = field(default_factory=list)
-    hosts_left: list[int] = field(default_factory=list)
     start: list[int] = field(default_factory=list)
     remaining: list[int] = field(default_factory=list)
-    tops: list[np.ndarray] = field(default_factory=list)
+    tops: list[Matrix] = field(default_factory=list)
+    """Per class i, rows x (r+1): the sum of the r heaviest weights among classes i.."""
     weight: list[Vector] = field(default_factory=list)
-    above: list[list[int]] = field(default_factory=list)
-    """Per class (in search order), the classes that dominate it (dominance.py)."""
-    below: list[list[int]] = field(default_factory=list)
     taken: list[int] = field(default_factory=list)
     """Per class, how many of its hosts the current path fails (-1: not decided yet)."""
     decided: int = 0
@@ -100,43 +130,36 @@ class _Level:
     witness: tuple[int, ...] | None = None
     out_of_budget: bool = False
 
-    def prepare(self) -> None:
-        inst = self.inst
+    def __post_init__(self) -> None:
         w = self.proofs.weights
-        order = sorted(
-            inst.classes,
-            key=lambda c: (-(inst.load[c.hosts[0]] + inst.free[c.hosts[0]]), c.hosts[0]),
-        )
-        self.members = [c.hosts for c in order]
-        self.hosts_left = hosts_left = [h for c in order for h in c.hosts]
+        hosts = [h for m in self.plan.members for h in m]
         start = 0
-        for m in self.members:
+        for m in self.plan.members:
             self.start.append(start)
-            suffix = hosts_left[start:]
-            self.remaining.append(len(suffix))
-            sorted_w = -np.sort(-w[:, suffix], axis=1)
+            self.remaining.append(len(hosts) - start)
+            sorted_w = -np.sort(-w[:, hosts[start:]], axis=1)
             zeros = np.zeros((w.shape[0], 1), dtype=np.int64)
             self.tops.append(np.hstack([zeros, np.cumsum(sorted_w, axis=1)]))
             self.weight.append(w[:, m[0]].copy())
             start += len(m)
         self.remaining.append(0)
-        heads = [m[0] for m in self.members]
-        count = len(heads)
-        self.above = [
-            [a for a in range(count) if a != b and dominates(inst, heads[a], heads[b])]
-            for b in range(count)
-        ]
-        self.below = [[b for b in range(count) if a in self.above[b]] for a in range(count)]
-        self.taken = [-1] * count
+        self.taken = [-1] * len(self.plan.members)
+
+    @property
+    def members(self) -> tuple[tuple[int, ...], ...]:
+        return self.plan.members
+
+    def charge(self, units: float) -> None:
+        if not self.budget.spend(units):
+            self.out_of_budget = True
+            raise _Stop
 
     def visit(
         self, i: int, r: int, chosen: list[int], acc: Vector, mult: int, base: StageTwo | None
     ) -> None:
         """Node i (next class to decide) with `chosen` failed so far and r hosts still to pick.
         `base` is the two-stage state of the nearest ancestor (None once stage 1 failed)."""
-        if not self.budget.spend(NODE_UNITS):
-            self.out_of_budget = True
-            raise _Stop
+        self.charge(NODE_UNITS)
         if r == 0:
             self.leaf(chosen, acc, mult)
             return
@@ -180,29 +203,28 @@ class _Level:
         dominating class already decided and not entirely failed may not."""
         out: list[int] = []
         for j in range(i, len(self.members)):
-            if all(
-                self.taken[a] < 0 or self.taken[a] == len(self.members[a]) for a in self.above[j]
-            ):
+            if all(self.undecided_or_full(a) for a in self.plan.above[j]):
                 out.extend(self.members[j])
         return out
+
+    def undecided_or_full(self, a: int) -> bool:
+        return self.taken[a] < 0 or self.taken[a] == len(self.members[a])
 
     def closed(self, i: int, c: int) -> bool:
         """Whether failing c hosts of class i keeps the set closed under dominance so far:
         a class may only fail if every class dominating it fails entirely."""
-        if c > 0 and any(0 <= self.taken[a] < len(self.members[a]) for a in self.above[i]):
+        if c > 0 and not all(self.undecided_or_full(a) for a in self.plan.above[i]):
             return False
-        return c == len(self.members[i]) or all(self.taken[b] <= 0 for b in self.below[i])
+        return c == len(self.members[i]) or all(self.taken[b] <= 0 for b in self.plan.below[i])
 
     def stage_one(self, base: StageTwo, new: list[int]) -> StageTwo | None:
         """Stage 1 of the two-stage proof (twostage.py) for F0 = base's F0 + `new`, grown
         from base's packing; the nodes below that keep this F0 (they skip hosts) reuse it."""
-        inst = self.inst
+        inst = self.plan.inst
         items = sum(len(inst.vms[h]) + len(base.packing.placed[h]) for h in new)
-        if not self.budget.spend(items * STAGE_ONE_UNITS_PER_VM + STAGE_TWO_UNITS):
-            self.out_of_budget = True
-            raise _Stop
+        self.charge(items * STAGE_ONE_UNITS_PER_VM + STAGE_TWO_UNITS)
         packing = extend(inst, base.packing, new)
-        return None if packing is None else stage_two(inst, self.prof, packing)
+        return None if packing is None else stage_two(inst, self.plan.prof, packing)
 
     def leaf(self, chosen: list[int], acc: Vector, mult: int) -> None:
         relevant = self.proofs.needs[:, chosen].sum(axis=1) > 0
@@ -213,20 +235,16 @@ class _Level:
         if bool(np.any(ref.weights[:, chosen].sum(axis=1) > ref.limits)):
             self.tally.bounds += 1
             self.refuted(chosen)
-        inst = self.inst
+        inst = self.plan.inst
         items = items_of(inst, chosen)
         survivors = survivors_of(inst, chosen)
         for best in (True, False):
-            if not self.budget.spend(len(items) * len(survivors) / GREEDY_PLACEMENTS_PER_UNIT):
-                self.out_of_budget = True
-                raise _Stop
+            self.charge(len(items) * len(survivors) / GREEDY_PLACEMENTS_PER_UNIT)
             if greedy_packs(inst, items, survivors, best):
                 self.tally.greedy += mult
                 self.covered(mult, by_bounds=False)
                 return
-        if not self.budget.spend(len(items) * FILL_UNITS_PER_VM):
-            self.out_of_budget = True
-            raise _Stop
+        self.charge(len(items) * FILL_UNITS_PER_VM)
         if fill_packs(inst, items, survivors):
             self.tally.greedy += mult
             self.covered(mult, by_bounds=False)
@@ -255,7 +273,7 @@ class _Level:
 
 
 def search_level(
-    inst: Instance,
+    plan: Plan,
     k: int,
     proofs: Rows,
     refutations: Rows,
@@ -266,13 +284,13 @@ def search_level(
     """Decide whether every failure set of size k is feasible. `proofs` need only hold the rows
     that some k-set fails (the others hold for all of them). `on_covered(count)` is told each
     time `count` more k-sets have been decided feasible."""
+    inst = plan.inst
     if len(proofs) == 0:
         tally.bounds += comb(inst.n, k)
         if on_covered is not None:
             on_covered(comb(inst.n, k))
         return LevelResult(Outcome.ALL_FEASIBLE)
-    level = _Level(inst, k, proofs, refutations, budget, tally, on_covered, profile(inst))
-    level.prepare()
+    level = _Level(plan, k, proofs, refutations, budget, tally, on_covered)
     with contextlib.suppress(_Stop):
         root = StageTwo(initial(inst), GuaranteeRows.empty(inst.n))
         level.visit(0, k, [], np.zeros(len(proofs), dtype=np.int64), 1, root)

@@ -88,7 +88,13 @@ class GuaranteeRows:
 
 
 def guarantee_rows(
-    free: Vector, plain: Matrix, grouped: Grouped, outside: Mask, sizes: Vector
+    free: Vector,
+    plain: Matrix,
+    grouped: Grouped,
+    outside: Mask,
+    sizes: Vector,
+    *,
+    most_plain_rows: int | None = None,
 ) -> GuaranteeRows:
     """Rows for the hosts given (host indices into `free`, `plain` and `outside` columns).
 
@@ -98,24 +104,46 @@ def guarantee_rows(
     one per group y and size s of a VM of y: a host weighs its grouped VMs of size >= s, g_s if
     it runs no VM of y, and M_s per VM of y of size >= s it has (M_s: the largest g_s of a host
     that runs no VM of y).
+
+    With `most_plain_rows`, consecutive plain sizes are merged into at most that many rows:
+    the row for sizes lo..hi weighs VMs of size >= lo and g_hi, with limit lo + sum g_hi - 1.
+    It still proves what the rows it replaces do (a VM of size s in lo..hi that gets stuck
+    means D_s >= s + sum_S g_s, and D_lo >= D_s, s >= lo, g_hi <= g_s), only less sharply; it
+    keeps pools with thousands of distinct VM sizes cheap inside the search.
     """
     n, m = plain.shape
-    grouped_counts = np.zeros((n, m), dtype=np.int64)
-    np.add.at(grouped_counts, (grouped.host, grouped.col), 1)
-    grouped_tail = tail(grouped_counts, sizes)
-    g = np.maximum(0, free[:, None] - sizes[None, :] + 1)  # hosts x m
     weights, limits, needs = [], [], []
+    # Grouped VMs are few: their loads come from the VM list, not from hosts x sizes tables.
+    grouped_size = sizes[grouped.col]
+    grouped_total = np.zeros(n, dtype=np.int64)
+    np.add.at(grouped_total, grouped.host, grouped_size)
     plain_cols = np.nonzero(plain.any(axis=0))[0]
     if plain_cols.size:
-        all_grouped = grouped_tail[:, :1]  # column 0 is the smallest size: every grouped VM
-        weights.append((tail(plain, sizes)[:, plain_cols] + all_grouped + g[:, plain_cols]).T)
-        limits.append(sizes[plain_cols] + g[:, plain_cols].sum(axis=0) - 1)
-        needs.append((plain[:, plain_cols] > 0).T.astype(np.int64))
+        if most_plain_rows is None or plain_cols.size <= most_plain_rows:
+            starts = np.arange(plain_cols.size)
+        else:  # near-equal runs of consecutive sizes
+            starts = np.arange(most_plain_rows) * plain_cols.size // most_plain_rows
+        ends = np.append(starts[1:], plain_cols.size) - 1
+        lo, hi = plain_cols[starts], plain_cols[ends]
+        counts = plain[:, plain_cols]
+        bucket_load = np.add.reduceat(counts * sizes[plain_cols][None, :], starts, axis=1)
+        load_from = np.cumsum(bucket_load[:, ::-1], axis=1)[:, ::-1]  # VMs of size >= lo
+        g_hi = np.maximum(0, free[:, None] - sizes[hi][None, :] + 1)
+        weights.append((load_from + grouped_total[:, None] + g_hi).T)
+        limits.append(sizes[lo] + g_hi.sum(axis=0) - 1)
+        needs.append((np.add.reduceat(counts, starts, axis=1) > 0).T.astype(np.int64))
     if grouped.host.size:
         rg = group_rows(grouped, n, m)
-        g_open = g[:, rg.col].T * outside[rg.group]  # rows x hosts
+        cols, at = np.unique(grouped.col, return_inverse=True)
+        by_col = np.zeros((n, cols.size), dtype=np.int64)
+        np.add.at(by_col, (grouped.host, at), grouped_size)
+        grouped_from = np.cumsum(by_col[:, ::-1], axis=1)[:, ::-1]  # grouped VMs >= cols[j]
+        g = np.maximum(0, free[:, None] - sizes[rg.col][None, :] + 1)  # hosts x rows
+        g_open = g.T * outside[rg.group]  # rows x hosts
         widest = g_open.max(axis=1)
-        weights.append(grouped_tail[:, rg.col].T + g_open + rg.ahead * widest[:, None])
+        weights.append(
+            grouped_from[:, np.searchsorted(cols, rg.col)].T + g_open + rg.ahead * widest[:, None]
+        )
         limits.append(sizes[rg.col] + g_open.sum(axis=1) + widest - 1)
         needs.append(rg.has)
     if not weights:

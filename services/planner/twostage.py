@@ -25,6 +25,9 @@ from services.planner.fit import fit
 from services.planner.instance import Instance, Vm
 from services.planner.profile import Grouped, GuaranteeRows, Profile, guarantee_rows
 
+STAGE_TWO_PLAIN_ROWS = 256
+"""Plain rows of a stage-2 problem at most (profile.guarantee_rows merges sizes past it)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Packing:
@@ -119,7 +122,10 @@ def stage_two(inst: Instance, prof: Profile, packing: Packing) -> StageTwo:
         np.concatenate([own.col[stay], np.array(moved_col, np.int64)]),
     )
     free = np.array(packing.room, dtype=np.int64)
-    return StageTwo(packing, guarantee_rows(free, plain, grouped, outside, prof.sizes))
+    rows = guarantee_rows(
+        free, plain, grouped, outside, prof.sizes, most_plain_rows=STAGE_TWO_PLAIN_ROWS
+    )
+    return StageTwo(packing, rows)
 
 
 def stage_one(inst: Instance, prof: Profile, chosen: Sequence[int]) -> StageTwo | None:

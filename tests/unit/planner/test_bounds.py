@@ -22,7 +22,7 @@ from services.planner.bounds import (
 )
 from services.planner.dominance import dominates
 from services.planner.instance import instance
-from services.planner.profile import profile
+from services.planner.profile import guarantee_rows, profile
 from services.planner.twostage import stage_one
 from tests.unit.planner import oracle
 from tests.unit.planner.pools import pool, small_pools, tight_pools, vm
@@ -133,3 +133,23 @@ def test_dominance_needs_room_items_and_groups() -> None:
     assert not dominates(inst, big, roomy)  # less free memory (10 against 27)
     assert not dominates(inst, grouped, big)  # runs group web, which big does not
     assert dominates(inst, big, big)
+
+
+@SETTINGS
+@given(p=pools, most=st.integers(1, 3))
+def test_merged_size_rows_are_still_sound(p: Pool, most: int) -> None:
+    """Proof rows with consecutive sizes merged (as the search's stage 2 builds them for pools
+    with many sizes) hold only for feasible sets."""
+    inst = instance(p)
+    prof = profile(inst)
+    free = np.array(inst.free, dtype=np.int64)
+    rows = guarantee_rows(
+        free, prof.plain, prof.grouped, prof.outside, prof.sizes, most_plain_rows=most
+    )
+    for k in range(1, inst.n):
+        for f in combinations(range(inst.n), k):
+            mask = np.zeros(inst.n, dtype=np.int64)
+            mask[list(f)] = 1
+            needed = rows.needs @ mask > 0
+            if np.all((rows.weights @ mask <= rows.limits) | ~needed):
+                assert oracle.feasible(p, names(p, f)), f

@@ -8,19 +8,19 @@ the collector's incarnation: `{"incarnation": "...", ...}` (other fields are the
 from __future__ import annotations
 
 import json
-import math
 from typing import NamedTuple
 
 import nats.js.errors
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
 
 from services.arbiter.wire import Malformed
+from services.collector.lease import LEASE_BUCKET, lease_bucket_config
 from services.common.logging import get_logger
 from services.common.subjects import decode_token, encode_token
+from services.common.timers import Timers
 
-BUCKET = "ha_leases"
+BUCKET = LEASE_BUCKET
 HOST_PREFIX = "host."
 
 log = get_logger("haplan.arbiter.leases")
@@ -52,28 +52,16 @@ def parse_host_lease(key: str, value: bytes | None, revision: int) -> HostLease:
     return HostLease(host, incarnation, revision)
 
 
-def bucket_config(timeout_s: float) -> KeyValueConfig:
-    """The bucket as the collectors create it too (services/collector/lease.py): max age T,
-    so an abandoned lease vanishes, leaving a marker that watchers see."""
-    ttl = float(max(1, math.ceil(timeout_s)))  # markers need whole seconds
-    return KeyValueConfig(
-        bucket=BUCKET,
-        description="haplan leases: host.<host> (collectors), arbiter (the leader)",
-        history=1,
-        ttl=ttl,
-        limit_marker_ttl=ttl,
-    )
-
-
-async def open_bucket(js: JetStreamContext, timeout_s: float) -> KeyValue:
-    """The `ha_leases` bucket, created if missing; an existing bucket is used as it is (the
-    collectors may have created it first)."""
+async def open_bucket(js: JetStreamContext, timers: Timers, replicas: int = 1) -> KeyValue:
+    """The `ha_leases` bucket, created if missing with the collectors' configuration (max age
+    T, expiry markers, replicated like the event log); an existing bucket is used as it is
+    (the collectors may have created it first)."""
     try:
         return await js.key_value(BUCKET)
     except nats.js.errors.BucketNotFoundError:
         pass
     try:
-        return await js.create_key_value(bucket_config(timeout_s))
+        return await js.create_key_value(lease_bucket_config(timers, replicas))
     except nats.js.errors.APIError:
         # Created concurrently (maybe with another max age): use that one.
         return await js.key_value(BUCKET)

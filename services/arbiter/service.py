@@ -100,7 +100,7 @@ class ArbiterService:
         self.timers = Timers.from_timeout(self.view.state.ha.timeout_s)
         self.core = Arbiter(self.ident, pool, self.timers)
         js = self.nc.jetstream(timeout=max(0.5, self.timers.leader_lease_s / 2))
-        kv = await open_bucket(js, self.timers.timeout_s)
+        kv = await open_bucket(js, self.timers, self.settings.stream_replicas)
         self.lease = LeaderLease(kv, self.ident, self.timers.leader_lease_s, self.clock)
         self.leases = LeaseWatch(kv, self.core, self.metrics, self.clock)
         await self.leases.start()

@@ -3,7 +3,10 @@ bucket, the shared heartbeat store, hosts and arbiter processes cleaned up whate
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+import asyncio
+import io
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,13 +50,26 @@ async def pool(nats_server: NatsServer) -> AsyncIterator[Pool]:
     try:
         store = await JetStreamEventStore.open(nc)
         await store.append([lab_pool_created()], 0)
-        kv = await open_bucket(nc.jetstream(), TIMERS.timeout_s)
+        kv = await open_bucket(nc.jetstream(), TIMERS)
         p = Pool(nats_server.url, nc, store, kv)
         yield p
         for host in p.hosts:
-            await host.stop()
+            await bounded(host.stop(), f"stopping host {host.name}")
     finally:
-        await nc.close()
+        await bounded(nc.close(), "closing the test's NATS client")
+
+
+async def bounded(step: Awaitable[None], what: str, timeout: float = 10) -> None:
+    """A teardown step that cannot hang the run: past `timeout` it is abandoned with a
+    warning naming it and where every task was."""
+    try:
+        await asyncio.wait_for(step, timeout)
+    except TimeoutError:
+        stacks = io.StringIO()
+        for task in asyncio.all_tasks():
+            task.print_stack(file=stacks)
+        message = f"teardown: {what} took over {timeout:g} s\n{stacks.getvalue()}"
+        warnings.warn(message, stacklevel=1)
 
 
 @pytest.fixture

@@ -82,7 +82,7 @@ async def first_event(
     return next(found, None)
 
 
-async def elected(store: JetStreamEventStore, arbiter: str, timeout: float = 10) -> LeaderElected:
+async def elected(store: JetStreamEventStore, arbiter: str, timeout: float = 30) -> LeaderElected:
     """The leader_elected of `arbiter`, once it is in the log."""
 
     def by_it(e: Event) -> bool:
@@ -103,7 +103,8 @@ async def ready(proc: ArbiterProcess) -> None:
     async def said_ready() -> bool:
         return any(line.get("event") == "arbiter ready" for line in proc.log_lines())
 
-    await eventually(said_ready, 10, f"arbiter {proc.ident} is ready")
+    # Generous: a process starting on a loaded CI machine.
+    await eventually(said_ready, 30, f"arbiter {proc.ident} is ready")
 
 
 async def both_joined(store: JetStreamEventStore, hosts: list[Host]) -> None:
@@ -113,7 +114,7 @@ async def both_joined(store: JetStreamEventStore, hosts: list[Host]) -> None:
         names = {r.event.host for r in await events(store) if isinstance(r.event, HostJoined)}
         return names == {"lab1", "lab2"} and all(h.joined for h in hosts)
 
-    await eventually(joined, 10, "lab1 and lab2 join the liveset")
+    await eventually(joined, 20, "lab1 and lab2 join the liveset")
 
 
 async def next_update(watcher: KeyValue.KeyWatcher, timeout: float = 5) -> KeyValue.Entry | None:

@@ -37,7 +37,7 @@ async def test_a_host_that_says_fenced_is_declared_dead_and_its_vm_restarted_els
     lab1's lease, orders Minion 1 onto lab2 for lab2's incarnation (on ha.cmd.lab2), and
     records vm_started once lab2 runs it. The audit re-derives every decision of the log."""
     a1 = spawn_arbiter("a1")
-    election = await eventually(lambda: first_event(pool.store, LeaderElected), 15, "a1 leads")
+    election = await eventually(lambda: first_event(pool.store, LeaderElected), 30, "a1 leads")
     elected_seen = time.monotonic()
     lab1 = await pool.host("lab1", ("Minion 1",))
     lab2 = await pool.host("lab2")

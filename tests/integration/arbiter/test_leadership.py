@@ -55,7 +55,7 @@ async def test_a_single_arbiter_leads_and_records_leader_elected_with_its_epoch(
         entry = await next_update(watcher)
         return entry if entry is not None and entry.operation is None else None
 
-    won = await eventually(first_write, 15, "someone writes the leader lease")
+    won = await eventually(first_write, 30, "someone writes the leader lease")
     await stop_watching(watcher)
     assert lease_holder(won.value) == "a1"
     event = await elected(pool.store, "a1")

@@ -38,7 +38,7 @@ async def test_malformed_messages_are_counted_and_the_arbiter_keeps_working(
     gets a one-line error, and afterwards hosts still join and status still answers; the
     spoofed fenced notice fences nobody."""
     a1 = spawn_arbiter("a1")
-    await eventually(lambda: first_event(pool.store, LeaderElected), 15, "a1 leads")
+    await eventually(lambda: first_event(pool.store, LeaderElected), 30, "a1 leads")
     await eventually(lambda: status(pool.nc), 5, "the leader answers status")
 
     for subject, payload, _ in GARBAGE:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-UNITS_PER_SECOND = 200_000
+UNITS_PER_SECOND = 400_000
 """Enumeration work units per deterministic second (about a second of CPython on one core)."""
 
 

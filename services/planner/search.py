@@ -48,7 +48,9 @@ STAGE_ONE_UNITS_PER_VM = 1
 FILL_UNITS_PER_VM = 2
 """Work units per VM for the host-by-host fill (fit.fill) tried before CP-SAT."""
 STAGE_TWO_UNITS = 40
-"""Work units to derive the stage-2 rows (a few dozen vector operations)."""
+"""Work units to derive the stage-2 rows (a few dozen vector operations), plus their cells."""
+MATRIX_CELLS_PER_UNIT = 200
+"""Cells of a rows x hosts matrix sorted or summed per work unit."""
 
 
 class Outcome(Enum):
@@ -172,6 +174,7 @@ class _Level:
         if len(candidates) == self.remaining[i]:
             worst = self.tops[i][:, r]
         else:
+            self.charge(len(self.proofs) * len(candidates) / MATRIX_CELLS_PER_UNIT)
             w = self.proofs.weights[:, candidates]
             worst = -np.partition(-w, r - 1, axis=1)[:, :r].sum(axis=1)
         if bool(np.all(acc + worst <= self.proofs.limits)):
@@ -180,6 +183,8 @@ class _Level:
         derived = base
         if base is not None and len(base.packing.chosen) < len(chosen):
             derived = self.stage_one(base, chosen[len(base.packing.chosen) :])
+        if derived is not None and chosen:
+            self.charge(derived.rows.limits.size * len(candidates) / MATRIX_CELLS_PER_UNIT)
         if derived is not None and chosen and derived.proves(candidates, r):
             self.covered(completions, by_bounds=True)
             return
@@ -224,7 +229,11 @@ class _Level:
         items = sum(len(inst.vms[h]) + len(base.packing.placed[h]) for h in new)
         self.charge(items * STAGE_ONE_UNITS_PER_VM + STAGE_TWO_UNITS)
         packing = extend(inst, base.packing, new)
-        return None if packing is None else stage_two(inst, self.plan.prof, packing)
+        if packing is None:
+            return None
+        derived = stage_two(inst, self.plan.prof, packing)
+        self.charge(derived.rows.limits.size * inst.n / MATRIX_CELLS_PER_UNIT)
+        return derived
 
     def leaf(self, chosen: list[int], acc: Vector, mult: int) -> None:
         relevant = self.proofs.needs[:, chosen].sum(axis=1) > 0

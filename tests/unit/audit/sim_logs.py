@@ -7,30 +7,10 @@ import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 
-from schemas.events import (
-    Event,
-    HostDeclaredDead,
-    HostFenced,
-    HostJoined,
-    HostRejoined,
-    HostSuspected,
-    PoolCreated,
-    VMRestartOrdered,
-    VMStarted,
-    VMUnplaceable,
-)
+from schemas.events import Event, PoolCreated
 from schemas.pool import Pool
-from services.arbiter import (
-    Decision,
-    DeclaredDead,
-    Fenced,
-    Joined,
-    Rejoined,
-    RestartOrdered,
-    Suspected,
-    VmRunning,
-    VmUnplaceable,
-)
+from services.arbiter import Decision
+from services.arbiter.record import to_event
 from services.audit import Entry
 from services.sim.engine import Sim
 from services.sim.faults import Schedule
@@ -38,25 +18,11 @@ from tests.fixtures.events import T0
 
 
 def as_event(seq: int, d: Decision) -> Event:
-    env = {"event_id": str(uuid.uuid4()), "at": T0 + timedelta(seconds=seq), "epoch": 1}
-    if isinstance(d, Joined):
-        return HostJoined(**env, host=d.host, incarnation=d.incarnation)
-    if isinstance(d, Suspected):
-        return HostSuspected(**env, host=d.host, evidence=d.evidence)
-    if isinstance(d, Rejoined):
-        return HostRejoined(**env, host=d.host, incarnation=d.incarnation)
-    if isinstance(d, Fenced):
-        return HostFenced(**env, host=d.host, mark=d.mark)
-    if isinstance(d, DeclaredDead):
-        return HostDeclaredDead(**env, host=d.host, evidence=d.evidence)
-    if isinstance(d, RestartOrdered):
-        return VMRestartOrdered(**env, vm=d.vm, host=d.host, incarnation=d.incarnation,
-                                plan=d.order_id)  # fmt: skip
-    if isinstance(d, VmRunning):
-        return VMStarted(**env, vm=d.vm, host=d.host, incarnation=d.incarnation,
-                         instance=f"i-{seq}")  # fmt: skip
-    assert isinstance(d, VmUnplaceable)
-    return VMUnplaceable(**env, vm=d.vm, reason=d.reason)
+    """The event the arbiter's shell appends for `d` (its own mapping, services.arbiter.record)."""
+    return to_event(
+        d, epoch=1, at=T0 + timedelta(seconds=seq), event_id=str(uuid.uuid4()),
+        instance=f"i-{seq}",
+    )
 
 
 def as_log(pool: Pool, decisions: Sequence[Decision]) -> list[Entry]:

@@ -141,3 +141,26 @@ def test_progress_reaches_its_total_and_never_goes_back() -> None:
     dones = [d for d, _ in seen]
     assert dones == sorted(dones)
     assert seen[-1][0] == seen[-1][1] > 0
+
+
+def test_same_pool_same_answer_and_stats() -> None:
+    """Two runs on the same pool give the same result, statistics included."""
+    p = pool(
+        {f"h{i}": 20 for i in range(7)},
+        [vm(f"v{i}-{j}", 3 + (i + j) % 4, f"h{i}") for i in range(7) for j in range(3)],
+    )
+    assert max_failures(p) == max_failures(p)
+
+
+def test_large_pool_of_identical_hosts_has_the_counted_answer() -> None:
+    """24 identical hosts, each with two 4 MiB protected VMs and 8 MiB free: k failures need
+    8k MiB of the 8(24-k) left, so 12 fail safely and 13 do not (too big for the oracle; the
+    answer follows from counting)."""
+    p = pool(
+        {f"h{i:02}": 16 for i in range(24)},
+        [vm(f"v{i}-{j}", 4, f"h{i:02}") for i in range(24) for j in range(2)],
+    )
+    got = max_failures(p)
+    assert (got.max_host_failures_to_tolerate, got.exact) == (12, True)
+    assert got.worst_failure_set is not None and len(got.worst_failure_set) == 13
+    assert got.stats.symmetry_classes == 1

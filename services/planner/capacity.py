@@ -26,9 +26,10 @@ from services.planner.bounds import (
     smallest_refuted,
 )
 from services.planner.budget import Budget
+from services.planner.dominance import plan_search
 from services.planner.instance import instance
 from services.planner.results import FailureCapacity, SearchStats
-from services.planner.search import Outcome, Tally, plan_search, search_level
+from services.planner.search import Outcome, Tally, search_level
 
 Progress = Callable[[int, int], None]
 PROGRESS_STEPS = 1000

@@ -1,23 +1,30 @@
 """Deciding one failure set: is there a home on the survivors for every protected VM of F?
 
-Cheapest first: the bound rows (bounds.py), then greedy packings (a packing that places every
-VM proves feasibility), then CP-SAT, which alone can prove that no packing exists when the
-bounds cannot.
+Cheapest first: the proof rows restricted to the sizes F has and the refutation rows
+(bounds.py), then packings (decreasing best fit and worst fit, then the host-by-host fill:
+a packing that places every VM proves feasibility), then CP-SAT, which alone can prove that no
+packing exists when the bounds cannot.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+import numpy as np
 from ortools.sat.python import cp_model
 
+from services.planner.bounds import Rows, Vector
 from services.planner.budget import Budget
 from services.planner.fit import fill, fit
 from services.planner.instance import Instance, Vm
 
+GREEDY_PLACEMENTS_PER_UNIT = 50
+"""Host scans of a greedy packing that make one work unit (budget.py)."""
+FILL_UNITS_PER_VM = 2
+"""Work units per VM for the host-by-host fill (fit.fill) tried before CP-SAT."""
 CPSAT_CALL_CAP = 5.0
 """Most deterministic seconds one failure set may take, so one hard set cannot eat the whole
 budget when others could still be decided."""
@@ -39,6 +46,34 @@ class By(Enum):
 class Decision:
     verdict: Verdict
     by: By
+
+
+def decide(
+    inst: Instance,
+    failed: Sequence[int],
+    load: Vector,
+    proofs: Rows,
+    refutations: Rows,
+    budget: Budget,
+    charge: Callable[[float], None],
+) -> Decision:
+    """Decide the failure set `failed`; `load` is its weight on each proof row (the sum of its
+    hosts' weights). `charge` is told the work done before each step (it may stop the caller)."""
+    needed = proofs.needs[:, failed].sum(axis=1) > 0
+    if bool(np.all((load <= proofs.limits) | ~needed)):
+        return Decision(Verdict.FEASIBLE, By.BOUNDS)
+    if bool(np.any(refutations.weights[:, failed].sum(axis=1) > refutations.limits)):
+        return Decision(Verdict.INFEASIBLE, By.BOUNDS)
+    items = items_of(inst, failed)
+    survivors = survivors_of(inst, failed)
+    for best in (True, False):
+        charge(len(items) * len(survivors) / GREEDY_PLACEMENTS_PER_UNIT)
+        if greedy_packs(inst, items, survivors, best):
+            return Decision(Verdict.FEASIBLE, By.GREEDY)
+    charge(len(items) * FILL_UNITS_PER_VM)
+    if fill_packs(inst, items, survivors):
+        return Decision(Verdict.FEASIBLE, By.GREEDY)
+    return Decision(cpsat_packs(inst, items, survivors, budget), By.CPSAT)
 
 
 def items_of(inst: Instance, failed: Sequence[int]) -> list[Vm]:

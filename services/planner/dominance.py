@@ -20,7 +20,10 @@ symmetry classes, so only dominance between different classes is used here.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from services.planner.instance import Instance, Vm
+from services.planner.profile import Profile, profile
 
 
 def dominates(inst: Instance, a: int, b: int) -> bool:
@@ -45,3 +48,32 @@ def _matches(smaller: tuple[Vm, ...], larger: tuple[Vm, ...]) -> bool:
     need = sorted((s for s, g in smaller if g is None), reverse=True)
     have = sorted((s for s, _ in left), reverse=True)
     return len(have) >= len(need) and all(n <= h for n, h in zip(need, have, strict=False))
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What every size's search shares: the class order and the dominance between classes."""
+
+    inst: Instance
+    prof: Profile
+    members: tuple[tuple[int, ...], ...]
+    """The hosts of each class, classes heaviest first (protected load + free memory)."""
+    above: tuple[tuple[int, ...], ...]
+    """Per class, the classes that dominate it (dominance.py)."""
+    below: tuple[tuple[int, ...], ...]
+    """Per class, the classes it dominates."""
+
+
+def plan_search(inst: Instance) -> Plan:
+    order = sorted(
+        inst.classes,
+        key=lambda c: (-(inst.load[c.hosts[0]] + inst.free[c.hosts[0]]), c.hosts[0]),
+    )
+    heads = [c.hosts[0] for c in order]
+    count = len(heads)
+    above = tuple(
+        tuple(a for a in range(count) if a != b and dominates(inst, heads[a], heads[b]))
+        for b in range(count)
+    )
+    below = tuple(tuple(b for b in range(count) if a in above[b]) for a in range(count))
+    return Plan(inst, profile(inst), tuple(c.hosts for c in order), above, below)

@@ -26,27 +26,15 @@ import numpy as np
 
 from services.planner.bounds import Matrix, Rows, Vector
 from services.planner.budget import Budget
-from services.planner.decide import (
-    Verdict,
-    cpsat_packs,
-    fill_packs,
-    greedy_packs,
-    items_of,
-    survivors_of,
-)
-from services.planner.dominance import dominates
-from services.planner.instance import Instance
-from services.planner.profile import GuaranteeRows, Profile, profile
+from services.planner.decide import By, Verdict, decide
+from services.planner.dominance import Plan
+from services.planner.profile import GuaranteeRows
 from services.planner.twostage import StageTwo, extend, initial, stage_two
 
 NODE_UNITS = 2
 """Work units charged per search node (a few vector operations)."""
-GREEDY_PLACEMENTS_PER_UNIT = 50
-"""Host scans of a greedy packing that make one work unit."""
 STAGE_ONE_UNITS_PER_VM = 1
 """Work units per VM placed by stage 1 of the two-stage proof (a bisection and an insert)."""
-FILL_UNITS_PER_VM = 2
-"""Work units per VM for the host-by-host fill (fit.fill) tried before CP-SAT."""
 STAGE_TWO_UNITS = 40
 """Work units to derive the stage-2 rows (a few dozen vector operations), plus their cells."""
 MATRIX_CELLS_PER_UNIT = 200
@@ -79,35 +67,6 @@ class LevelResult:
 
 class _Stop(Exception):
     """Unwinds the search: a refutation was found or the budget ran out."""
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """What every size's search shares: the class order and the dominance between classes."""
-
-    inst: Instance
-    prof: Profile
-    members: tuple[tuple[int, ...], ...]
-    """The hosts of each class, classes heaviest first (protected load + free memory)."""
-    above: tuple[tuple[int, ...], ...]
-    """Per class, the classes that dominate it (dominance.py)."""
-    below: tuple[tuple[int, ...], ...]
-    """Per class, the classes it dominates."""
-
-
-def plan_search(inst: Instance) -> Plan:
-    order = sorted(
-        inst.classes,
-        key=lambda c: (-(inst.load[c.hosts[0]] + inst.free[c.hosts[0]]), c.hosts[0]),
-    )
-    heads = [c.hosts[0] for c in order]
-    count = len(heads)
-    above = tuple(
-        tuple(a for a in range(count) if a != b and dominates(inst, heads[a], heads[b]))
-        for b in range(count)
-    )
-    below = tuple(tuple(b for b in range(count) if a in above[b]) for a in range(count))
-    return Plan(inst, profile(inst), tuple(c.hosts for c in order), above, below)
 
 
 @dataclass(slots=True)
@@ -236,35 +195,23 @@ class _Level:
         return derived
 
     def leaf(self, chosen: list[int], acc: Vector, mult: int) -> None:
-        relevant = self.proofs.needs[:, chosen].sum(axis=1) > 0
-        if bool(np.all((acc <= self.proofs.limits) | ~relevant)):
-            self.covered(mult, by_bounds=True)
-            return
-        ref = self.refutations
-        if bool(np.any(ref.weights[:, chosen].sum(axis=1) > ref.limits)):
-            self.tally.bounds += 1
-            self.refuted(chosen)
-        inst = self.plan.inst
-        items = items_of(inst, chosen)
-        survivors = survivors_of(inst, chosen)
-        for best in (True, False):
-            self.charge(len(items) * len(survivors) / GREEDY_PLACEMENTS_PER_UNIT)
-            if greedy_packs(inst, items, survivors, best):
+        """A whole failure set (`mult` host sets, by symmetry): decide it (decide.py)."""
+        decision = decide(
+            self.plan.inst, chosen, acc, self.proofs, self.refutations, self.budget, self.charge
+        )
+        if decision.by is By.CPSAT:
+            self.tally.cpsat_calls += 1
+        if decision.verdict is Verdict.FEASIBLE:
+            if decision.by is By.GREEDY:
                 self.tally.greedy += mult
-                self.covered(mult, by_bounds=False)
-                return
-        self.charge(len(items) * FILL_UNITS_PER_VM)
-        if fill_packs(inst, items, survivors):
-            self.tally.greedy += mult
-            self.covered(mult, by_bounds=False)
-            return
-        self.tally.cpsat_calls += 1
-        verdict = cpsat_packs(inst, items, survivors, self.budget)
-        if verdict is Verdict.FEASIBLE:
-            self.tally.cpsat += mult
-            self.covered(mult, by_bounds=False)
-        elif verdict is Verdict.INFEASIBLE:
-            self.tally.cpsat += 1
+            elif decision.by is By.CPSAT:
+                self.tally.cpsat += mult
+            self.covered(mult, by_bounds=decision.by is By.BOUNDS)
+        elif decision.verdict is Verdict.INFEASIBLE:
+            if decision.by is By.BOUNDS:
+                self.tally.bounds += 1
+            else:
+                self.tally.cpsat += 1
             self.refuted(chosen)
         else:
             self.unknown = True

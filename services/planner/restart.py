@@ -6,13 +6,18 @@ come back ("not protected" for VMs without a restart priority, so the operator s
 that goes down with the hosts, "not agile" for best-effort VMs with local disks). Halted VMs
 are not mentioned: nothing is lost for them.
 
-Which plan: the most restart VMs placed, then the most best-effort VMs, then the smallest sum of
-restart-order ranks over the VMs placed (rank = position of the VM's `order` among the distinct
-order values of the candidates), so that when room runs out the VMs that come first in restart
-order are the ones that get it. A greedy packing (worst fit, then best fit, largest first) that
-places every candidate is optimal at once; otherwise CP-SAT decides (fixed seed, one worker,
-deterministic time limit: the same input gives the same plan). If CP-SAT cannot prove
-optimality within `work_limit` the best plan found is returned with `optimal=False`.
+Which plan: the most restart VMs placed, then the most best-effort VMs, then, among plans
+placing as many, the smallest sum of restart-order ranks over the VMs placed (rank = position of
+the VM's `order` among the distinct order values of the candidates): when two plans restart as
+many VMs, the one restarting those that come first in restart order wins. Counting VMs first
+means that when room runs out, several small VMs are preferred to one large one.
+
+How: a greedy packing (worst fit decreasing, which spreads the load, then best fit decreasing)
+that places every candidate is optimal at once. Otherwise the count-first greedy (most.py)
+places the smallest VMs of each tier and is kept when capacity bounds prove it the best; else
+CP-SAT decides (fixed seed, one worker, deterministic time limit: the same input gives the same
+plan). If CP-SAT cannot prove optimality within `work_limit` the best plan found is returned
+with `optimal=False`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,10 @@
    set known infeasible, and that set.
 2. Every size in between is decided by branch and bound (search.py), smallest first: a size
    whose sets are all feasible raises the proven value; the first infeasible set found is the
-   certificate and the answer is exact.
+   certificate and the answer is exact. The search counts identical hosts instead of listing
+   them, skips sets a worse set implies (dominance.py), proves whole subtrees with the bounds
+   and with a two-stage packing-then-bounds argument (twostage.py), and packs one set at a
+   time (decide.py: greedy packings, then CP-SAT) only where nothing else decides.
 3. The work is bounded by `work_limit` in deterministic seconds (budget.py), never by a clock:
    when it runs out the answer is the proven value, the upper bound and exact=False.
 Feasibility is monotone (a subset of a feasible set is feasible: fewer VMs to place, more

@@ -55,7 +55,7 @@ def test_a_heartbeat_must_come_from_its_hosts_subject_and_the_pool() -> None:
         wire.decode_heartbeat(wire.heartbeat_subject("lab1"), data, POOL)
     with pytest.raises(wire.Malformed, match="not in the pool"):
         wire.decode_heartbeat(wire.heartbeat_subject("Minion host 1"), data, frozenset({"lab1"}))
-    with pytest.raises(wire.Malformed, match="not a NetworkHeartbeat"):
+    with pytest.raises(wire.Malformed, match="not a valid NetworkHeartbeat"):
         wire.decode_heartbeat("ha.hb.lab1", b'{"host": "lab1"}', POOL)
 
 

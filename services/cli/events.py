@@ -1,7 +1,11 @@
 """`haplan events`: the event log, as a table on a TTY or JSON lines for scripts.
 
 Also the bus plumbing the log commands share (settings, opening the store, replaying with a
-progress bar), used by `haplan pool`.
+progress bar), used by `haplan pool` and `haplan audit`.
+
+Every `haplan` command imports this module: the NATS client, the event store and the
+settings are imported where they are used, so that commands that never touch the bus start
+without them.
 """
 
 from __future__ import annotations
@@ -11,25 +15,19 @@ import contextlib
 import json
 import sys
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from services.cli.app import app
 from services.cli.output import UserError, console, err_console
-from services.common.bus import BusUnavailable, connect
-from services.common.eventstore import (
-    EventStoreError,
-    EventStoreUnavailable,
-    JetStreamEventStore,
-    Recorded,
-)
-from services.common.logging import configure_logging
-from services.common.replay import Rebuilt, rebuild_state
-from services.common.settings import BusSettings
+
+if TYPE_CHECKING:
+    from services.common.eventstore import JetStreamEventStore, Recorded
+    from services.common.replay import Rebuilt
+    from services.common.settings import BusSettings
 
 # sysexits EX_UNAVAILABLE: the bus is down, as opposed to bad input (2).
 EXIT_NATS_UNAVAILABLE = 69
@@ -51,6 +49,8 @@ class NatsUnreachable(UserError):
 
 def bus_settings(nats: str | None) -> BusSettings:
     """Settings from the environment, `--nats` overriding NATS_URL; one-line errors."""
+    from services.common.settings import BusSettings
+
     try:
         return BusSettings() if nats is None else BusSettings(nats_url=nats)
     except ValidationError as exc:
@@ -68,6 +68,14 @@ def bus_settings(nats: str | None) -> BusSettings:
 @contextlib.asynccontextmanager
 async def event_store(settings: BusSettings) -> AsyncIterator[JetStreamEventStore]:
     """The event log on the bus, for one command; unreachable NATS is a one-line error."""
+    from services.common.bus import BusUnavailable, connect
+    from services.common.eventstore import (
+        EventStoreError,
+        EventStoreUnavailable,
+        JetStreamEventStore,
+    )
+    from services.common.logging import configure_logging
+
     # Commands log warnings only (e.g. unreadable events), as JSON lines when piped.
     configure_logging("warning")
     try:
@@ -92,9 +100,13 @@ async def event_store(settings: BusSettings) -> AsyncIterator[JetStreamEventStor
 
 async def replay(store: JetStreamEventStore, *, show_progress: bool) -> Rebuilt:
     """The pool state from the whole log, with a progress bar on a TTY for long logs."""
+    from services.common.replay import rebuild_state
+
     total = await store.last_seq()
     if not (show_progress and total >= PROGRESS_FROM and console.is_terminal):
         return await rebuild_state(store)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     columns = (TextColumn("replaying the event log"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("replay", total=total)

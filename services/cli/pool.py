@@ -1,4 +1,7 @@
-"""`haplan pool create|export`: the pool file into the event log, and back out of it."""
+"""`haplan pool create|export`: the pool file into the event log, and back out of it.
+
+The event store (and NATS with it) is imported by the command that appends, not at startup.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,9 +18,10 @@ from schemas.events import PoolCreated
 from services.cli.app import app
 from services.cli.events import JsonFlag, NatsServers, bus_settings, event_store, replay
 from services.cli.output import console, emit_json, fail
-from services.common.eventstore import ConcurrencyConflict
-from services.common.settings import BusSettings
 from services.state import PoolState, to_pool
+
+if TYPE_CHECKING:
+    from services.common.settings import BusSettings
 
 pool_app = typer.Typer(
     help="The pool in the event log: load a pool file, export it back.", no_args_is_help=True
@@ -50,6 +54,8 @@ def _same_pool(state: PoolState, pool: Pool) -> bool:
 
 
 async def _create(settings: BusSettings, pool: Pool, source: str, progress: bool) -> dict[str, Any]:
+    from services.common.eventstore import ConcurrencyConflict
+
     async with event_store(settings) as store:
         # Two operators may load at once: the loser of the append re-reads and compares.
         for _ in range(5):

@@ -5,6 +5,8 @@ small-pool grid) against the real collector and arbiter cores and checks the inv
 every step. Exit 1 when any invariant broke; the first violation is printed with its seed, a
 shrunk schedule and the trace that reproduces it. `--report` prints how long the article's
 faults take to handle instead.
+
+The simulator is imported when a simulation runs, not when `haplan` starts.
 """
 
 from __future__ import annotations
@@ -12,17 +14,25 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from services.cli.app import app
 from services.cli.output import console, emit_json, fail
-from services.sim.batch import Summary, exhaustive_batch, random_batch
-from services.sim.generate import exhaustive_count
-from services.sim.report import TIMEOUTS, Figure, figures
+
+if TYPE_CHECKING:
+    from services.sim.batch import Summary, random_batch
+else:
+
+    def random_batch(*args: Any, **kwargs: Any) -> Any:
+        """services.sim.batch.random_batch, imported on first use. A name of this module so
+        that tests can plug in a simulator with a broken table."""
+        from services.sim.batch import random_batch as run
+
+        return run(*args, **kwargs)
+
 
 EXIT_VIOLATION = 1
 TRACE_LINES = 40
@@ -94,6 +104,9 @@ def sim(
 
 
 def _exhaustive(sizes: tuple[int, ...], timeout: float, workers: int, show: bool) -> Summary:
+    from services.sim.batch import Summary, exhaustive_batch
+    from services.sim.generate import exhaustive_count
+
     total = Summary("exhaustive", 0)
     for n in sizes:
         with _progress(f"exhaustive, {n} hosts", exhaustive_count(n), show) as tick:
@@ -111,6 +124,8 @@ def _progress(label: str, total: int, show: bool) -> Iterator[Callable[[int], No
     if not show:
         yield None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(label, total=total)
@@ -157,6 +172,8 @@ def _print_summary(summary: Summary, hosts: int | None, timeout: float) -> None:
 
 
 def _report(as_json: bool) -> None:
+    from services.sim.report import TIMEOUTS, figures
+
     rows = figures()
     if as_json:
         emit_json({"report": [f.to_json() for f in rows]})
@@ -194,6 +211,3 @@ def _report(as_json: bool) -> None:
 
 def _s(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}s"
-
-
-__all__ = ["Figure", "sim"]

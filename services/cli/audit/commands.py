@@ -1,4 +1,9 @@
-"""`haplan audit timeline|explain|verify|export`: thin commands over the pure audit core."""
+"""`haplan audit timeline|explain|verify|export`: thin commands over the pure audit core.
+
+Every `haplan` command imports this module to list these commands, so the audit core (and
+the planner under it) and the shells that use it (source, export, render) are imported
+inside the commands.
+"""
 
 from __future__ import annotations
 
@@ -9,34 +14,17 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from services.audit import (
-    BadTime,
-    Entry,
-    Explainer,
-    PlannerCache,
-    Snapshots,
-    TimelineFilter,
-    TimelineRow,
-    Verifier,
-    parse_when,
-    timeline_row,
-)
 from services.cli.app import app
-from services.cli.audit.export import export_log
-from services.cli.audit.render import (
-    explanation_tree,
-    timeline_line,
-    timeline_table,
-    verify_tables,
-    verify_verdict,
-)
-from services.cli.audit.source import LogSource, open_source, report_unreadable
 from services.cli.events import JsonFlag, NatsServers
 from services.cli.output import console, emit_json, fail
+
+if TYPE_CHECKING:
+    from services.audit import Entry, Explainer, TimelineRow, Verifier
+    from services.cli.audit.source import LogSource
 
 audit_app = typer.Typer(
     help="Audits of the event log: what happened, why a VM is where it is, and whether every "
@@ -60,6 +48,8 @@ TABLE_ROWS = 2000
 def _when(option: str, text: str | None, now: datetime) -> datetime | None:
     if text is None:
         return None
+    from services.audit import BadTime, parse_when
+
     try:
         return parse_when(text, now)
     except BadTime as exc:
@@ -96,6 +86,9 @@ def timeline(
 
     Filters combine: --host and --vm keep events naming one of the hosts AND one of the VMs.
     """
+    from services.audit import TimelineFilter, timeline_row
+    from services.cli.audit.source import open_source, report_unreadable
+
     now = datetime.now(UTC)
     only = TimelineFilter(
         since=_when("--since", since, now),
@@ -132,6 +125,8 @@ def timeline(
 
 
 def _print_timeline(rows: list[TimelineRow]) -> None:
+    from services.cli.audit.render import timeline_line, timeline_table
+
     if not rows:
         console.print("No event matches.")
     elif len(rows) <= TABLE_ROWS:
@@ -152,6 +147,10 @@ def explain(
 ) -> None:
     """Why the VM is where it is now: from the failure, its evidence and the decision,
     through the plan and the constraints that bound each order, to the start."""
+    from services.audit import Explainer
+    from services.cli.audit.render import explanation_tree
+    from services.cli.audit.source import open_source, report_unreadable
+
     source = open_source(file, nats)
     explainer = Explainer(vm)
     asyncio.run(
@@ -201,6 +200,10 @@ def verify(
     Exit 0 when every decision would be made again, 1 when some would not (listed with what
     differs). Decisions that cannot be re-checked are listed but do not fail the audit.
     """
+    from services.audit import PlannerCache, Verifier
+    from services.cli.audit.render import verify_tables, verify_verdict
+    from services.cli.audit.source import open_source, report_unreadable
+
     source = open_source(file, nats)
     verifier = Verifier(planner=PlannerCache(work_limit))
     asyncio.run(_verify(source, verifier, show_progress=not as_json))
@@ -218,6 +221,8 @@ def verify(
 
 
 async def _verify(source: LogSource, verifier: Verifier, *, show_progress: bool) -> None:
+    from services.audit import Snapshots
+
     await source.replay(verifier.feed, label="verifying the event log", show_progress=show_progress)
     bases = verifier.deferred_bases()
     if bases:
@@ -244,6 +249,8 @@ def export(
 ) -> None:
     """Write the event log as JSON lines (one event per line, with its sequence), for audits
     offline with --file."""
+    from services.cli.audit.export import export_log
+
     result = export_log(file, nats, show_progress=not as_json and str(file) != "-")
     if str(file) == "-":
         return

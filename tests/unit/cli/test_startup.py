@@ -1,0 +1,116 @@
+"""`haplan` starts light: importing the CLI loads neither the solver nor the audit core nor the
+simulator (the commands that need them import them), and the help still lists every command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+
+import services.cli.main  # noqa: F401  (attaches every command to the app, as `haplan` does)
+from services.cli.app import app
+
+ROOT = Path(__file__).resolve().parents[3]
+
+# What only some commands need, and every start would otherwise pay for.
+SOLVER_AND_CORES = ("ortools", "services.planner", "services.audit", "services.sim")
+BUS = ("nats", "services.common.eventstore")
+# The command modules that keep the bus out of the start too. (arbiter.py and collector.py
+# still import their services at the top, and with them the NATS client.)
+LIGHT_MODULES = (
+    "services.cli.plan",
+    "services.cli.events",
+    "services.cli.pool",
+    "services.cli.sim",
+    "services.cli.audit",
+    "services.cli.version",
+)
+# Commands the operator documentation names; the help must list at least these.
+KNOWN = {"plan", "what-if", "evacuate", "events", "pool", "audit", "sim", "version"}
+
+
+def _loaded_after_importing(modules: tuple[str, ...], watched: tuple[str, ...]) -> list[str]:
+    """The `watched` modules a fresh interpreter holds once it has imported `modules`."""
+    script = (
+        "import importlib, json, sys\n"
+        f"for m in {list(modules)!r}: importlib.import_module(m)\n"
+        f"print(json.dumps([w for w in {list(watched)!r} if w in sys.modules]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    loaded: list[str] = json.loads(result.stdout)
+    return loaded
+
+
+def _help(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli.main", *args, "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _first_words(help_text: str) -> set[str]:
+    """The first word of each line of a help screen, inside its box (drawn in Unicode or,
+    on an ASCII terminal, in ASCII)."""
+    words = set()
+    for line in help_text.splitlines():
+        word = next((t for t in line.split() if any(ch.isalnum() for ch in t)), None)
+        if word is not None:
+            words.add(word)
+    return words
+
+
+def _names(group: typer.Typer) -> set[str]:
+    commands = {
+        c.name or c.callback.__name__.replace("_", "-")
+        for c in group.registered_commands
+        if c.callback is not None
+    }
+    return commands | {g.name for g in group.registered_groups if g.name}
+
+
+def test_importing_the_cli_loads_no_solver_audit_core_or_simulator() -> None:
+    """`import services.cli.main` (what every `haplan` start does) leaves OR-Tools, the
+    planner, the audit core and the simulator unloaded."""
+    assert _loaded_after_importing(("services.cli.main",), SOLVER_AND_CORES) == []
+
+
+@pytest.mark.parametrize("module", LIGHT_MODULES)
+def test_command_modules_load_neither_the_bus_nor_the_cores(module: str) -> None:
+    """The planning, log, pool, audit, simulator and version commands import NATS, the event
+    store and the cores inside the commands, not when their module is imported."""
+    assert _loaded_after_importing(("services.cli.app", module), BUS + SOLVER_AND_CORES) == []
+
+
+def test_the_check_sees_a_heavy_import() -> None:
+    """The subprocess check does report a module that does load the planner."""
+    assert _loaded_after_importing(("services.planner",), SOLVER_AND_CORES) == [
+        "ortools",
+        "services.planner",
+    ]
+
+
+def test_help_lists_every_command() -> None:
+    """`haplan --help` names every command and group attached to the app, and each group's
+    help names its subcommands."""
+    registered = _names(app)
+    assert registered >= KNOWN
+    listed = _first_words(_help())
+    assert registered <= listed, registered - listed
+    for group in app.registered_groups:
+        assert group.name is not None and group.typer_instance is not None
+        missing = _names(group.typer_instance) - _first_words(_help(group.name))
+        assert not missing, (group.name, missing)

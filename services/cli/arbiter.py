@@ -7,20 +7,17 @@ import contextlib
 import signal
 import socket
 import uuid
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from services.arbiter.metrics import ArbiterMetrics
-from services.arbiter.service import ArbiterService
 from services.cli.app import app
 from services.cli.events import NatsServers, bus_settings
 from services.cli.output import fail
-from services.common.bus import connect, stop_when_closed
-from services.common.logging import configure_logging, get_logger
-from services.common.settings import BusSettings
 
-log = get_logger("haplan.arbiter")
+if TYPE_CHECKING:
+    from services.arbiter.metrics import ArbiterMetrics
+    from services.common.settings import BusSettings
 
 
 def default_ident() -> str:
@@ -52,6 +49,10 @@ def arbiter(
         fail("--id is empty", "give this arbiter a name, or leave --id out")
     if metrics_port is not None and not 0 < metrics_port < 65536:
         fail(f"--metrics-port {metrics_port} is not a TCP port", "give a port from 1 to 65535")
+    # The service (and NATS with it) is imported here: every `haplan` start imports this module.
+    from services.arbiter.metrics import ArbiterMetrics
+    from services.common.logging import configure_logging
+
     configure_logging("info")
     metrics = ArbiterMetrics()
     if metrics_port is not None:
@@ -66,6 +67,11 @@ def arbiter(
 
 
 async def _serve(settings: BusSettings, ident: str, metrics: ArbiterMetrics) -> None:
+    from services.arbiter.service import ArbiterService
+    from services.common.bus import connect, stop_when_closed
+    from services.common.logging import get_logger
+
+    log = get_logger("haplan.arbiter")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -12,9 +12,6 @@ from services.cli.app import app
 from services.cli.events import NatsServers, bus_settings
 from services.cli.output import fail
 from services.collector.devices import VMDriverKind, WatchdogKind
-from services.collector.options import CollectorOptions
-from services.collector.service import ConfigError, run_collector
-from services.common.logging import configure_logging
 from services.common.metrics import DEFAULT_METRICS_ADDR
 
 
@@ -54,6 +51,11 @@ def collector(
     supervisor to start it again as a rebooted host would be."""
     if not host.strip():
         fail("--host is empty", "give this host's name in the pool")
+    # The service (and NATS with it) is imported here: every `haplan` start imports this module.
+    from services.collector.options import CollectorOptions
+    from services.collector.service import ConfigError, run_collector
+    from services.common.logging import configure_logging
+
     options = CollectorOptions(
         host=host,
         store=store,

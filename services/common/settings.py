@@ -6,11 +6,29 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+
+
+_SCHEMES = ("nats", "tls", "ws", "wss")
+
+
+def _check_server(server: str) -> None:
+    """Refuse what the NATS client would only reject deep inside a connect, with a traceback."""
+    url = urlsplit(server if "://" in server else f"nats://{server}")
+    try:
+        port_ok = url.port is None or 0 < url.port < 65536
+    except ValueError:
+        port_ok = False
+    if url.scheme not in _SCHEMES or not url.hostname or " " in server or not port_ok:
+        raise ValueError(
+            f"NATS server {server!r} is not a URL like nats://HOST:PORT "
+            f"(schemes: {', '.join(_SCHEMES)})"
+        )
 
 
 class BusSettings(BaseSettings):
@@ -35,6 +53,8 @@ class BusSettings(BaseSettings):
         servers = [s.strip() for s in value.split(",") if s.strip()]
         if not servers:
             raise ValueError("NATS_URL names no server; give e.g. nats://127.0.0.1:4222")
+        for server in servers:
+            _check_server(server)
         return ",".join(servers)
 
     @property

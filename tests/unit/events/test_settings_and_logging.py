@@ -66,6 +66,15 @@ def json_log() -> Iterator[io.StringIO]:
     structlog.reset_defaults()
 
 
+@pytest.mark.parametrize(
+    "url", ["bad url::", "nats://127.0.0.1:notaport", "http://127.0.0.1:4222", "nats://:4222"]
+)
+def test_a_server_that_is_not_a_nats_url_is_refused(url: str) -> None:
+    """A URL the NATS client cannot use is refused up front, naming it, not deep in connect."""
+    with pytest.raises(ValidationError, match="is not a URL like nats://HOST:PORT"):
+        BusSettings(nats_url=f"nats://127.0.0.1:4222,{url}")
+
+
 def test_off_a_tty_logs_are_json_lines_with_bound_context(json_log: io.StringIO) -> None:
     """Each log call is one JSON object carrying level, timestamp and the subject/sequence/
     host bound around it; the binding ends with its block."""

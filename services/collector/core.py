@@ -145,6 +145,10 @@ class Collector:
         if order.incarnation == self.incarnation and order.host == self.host:
             self._orders.append(order)
 
+    def vm_stopped(self, vm: str) -> None:
+        """A VM of this host stopped or failed to start: it no longer runs here."""
+        self.vms.discard(vm)
+
     def watchdog_fired(self) -> None:
         """The watchdog killed this host's VMs: the incarnation is fenced, whatever it thinks."""
         self.vms.clear()

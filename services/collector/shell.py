@@ -158,8 +158,7 @@ class CollectorShell:
     def _reap(self) -> None:
         for e in self.vms.reap(clock()):
             if e.vm not in self.vms.running():
-                # The core has no input for a VM that stopped; its set is what it heartbeats.
-                self.core.vms.discard(e.vm)
+                self.core.vm_stopped(e.vm)
             self.metrics.vm_exits.labels(e.cause).inc()
 
     # Acting on a tick -----------------------------------------------------------------------
@@ -169,7 +168,7 @@ class CollectorShell:
         self._pet(tick, now)
         for order in tick.starts:
             if self.vms.start(order, now) is not None:
-                self.core.vms.discard(order.vm)
+                self.core.vm_stopped(order.vm)
         self._note(tick)
         await self.out.tick(tick, self.report(tick))
         if tick.join is not None and not self._asked:
@@ -236,7 +235,8 @@ class CollectorShell:
         restart them elsewhere at once), then the watchdog stands down."""
         log.info("stopping: killing this host's VMs", vms=self.vms.running())
         await self._kill_vms(fire=False)
-        self.core.vms.clear()
+        for vm in list(self.core.vms):
+            self.core.vm_stopped(vm)
         now = clock()
         notice = FencedNotice(host=self.host, incarnation=self.incarnation)
         await self._say_fenced(self.core.slot(now, fenced=True), notice, None)

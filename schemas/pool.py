@@ -32,6 +32,9 @@ class HAConfig(_Model):
     host_failures_to_tolerate: Annotated[int, Field(strict=True)] = 0
     timeout_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 30.0
     heartbeat_store: str | None = None
+    # XenServer's ha-allow-overcommit: operator actions that leave the plan below
+    # host_failures_to_tolerate are carried out (and reported) instead of refused.
+    allow_overcommit: bool = False
 
 
 class Host(_Model):

@@ -15,6 +15,7 @@ from schemas.events.config import (
     HostJoined,
     HostRemoved,
     NtolSet,
+    OvercommitAllowed,
     PoolCreated,
     VMCreated,
     VMProtectionSet,
@@ -31,6 +32,7 @@ from schemas.events.union import (
 )
 from schemas.events.upcasting import UPCASTERS, UpcastError, upcast, upcaster
 from schemas.events.vm import (
+    VMEvacuated,
     VMHaltedByGuest,
     VMRestartOrdered,
     VMShutDownByAdmin,
@@ -61,12 +63,14 @@ __all__ = [
     "HostSuspected",
     "LeaderElected",
     "NtolSet",
+    "OvercommitAllowed",
     "PlanComputed",
     "PlanRestored",
     "PoolCreated",
     "PoolOvercommitted",
     "UpcastError",
     "VMCreated",
+    "VMEvacuated",
     "VMEvent",
     "VMHaltedByGuest",
     "VMProtectionSet",

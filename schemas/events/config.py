@@ -121,6 +121,17 @@ class NtolSet(EventBase):
         return f"host failures to tolerate set to {self.host_failures_to_tolerate}"
 
 
+class OvercommitAllowed(EventBase):
+    """Whether operator actions may leave the plan below host_failures_to_tolerate changed."""
+
+    type: Literal["overcommit_allowed"] = "overcommit_allowed"
+    schema_version: Literal[1] = 1
+    allowed: bool
+
+    def summary(self) -> str:
+        return "overcommit " + ("allowed" if self.allowed else "refused by admission control")
+
+
 class HAEnabled(EventBase):
     """HA was switched on; settings left null keep their current value."""
 
@@ -151,6 +162,7 @@ __all__ = [
     "HostJoined",
     "HostRemoved",
     "NtolSet",
+    "OvercommitAllowed",
     "PoolCreated",
     "VMCreated",
     "VMProtectionSet",

@@ -15,6 +15,7 @@ from schemas.events.config import (
     HostJoined,
     HostRemoved,
     NtolSet,
+    OvercommitAllowed,
     PoolCreated,
     VMCreated,
     VMProtectionSet,
@@ -23,6 +24,7 @@ from schemas.events.leadership import LeaderElected
 from schemas.events.liveness import HostDeclaredDead, HostFenced, HostRejoined, HostSuspected
 from schemas.events.plans import PlanComputed, PlanRestored, PoolOvercommitted
 from schemas.events.vm import (
+    VMEvacuated,
     VMHaltedByGuest,
     VMRestartOrdered,
     VMShutDownByAdmin,
@@ -40,6 +42,7 @@ Event = Annotated[
     | VMCreated
     | VMProtectionSet
     | NtolSet
+    | OvercommitAllowed
     | HAEnabled
     | HADisabled
     | HostSuspected
@@ -55,6 +58,7 @@ Event = Annotated[
     | VMStartFailed
     | VMHaltedByGuest
     | VMShutDownByAdmin
+    | VMEvacuated
     | LeaderElected,
     Field(discriminator="type"),
 ]

@@ -80,7 +80,19 @@ class VMShutDownByAdmin(VMEvent):
         return f"VM {self.vm!r} shut down by an admin"
 
 
+class VMEvacuated(VMEvent):
+    """The VM was stopped on `host` to leave it for maintenance: it restarts elsewhere."""
+
+    type: Literal["vm_evacuated"] = "vm_evacuated"
+    schema_version: Literal[1] = 1
+    host: Name
+
+    def summary(self) -> str:
+        return f"VM {self.vm!r} stopped on {self.host} to move it off for maintenance"
+
+
 __all__ = [
+    "VMEvacuated",
     "VMHaltedByGuest",
     "VMRestartOrdered",
     "VMShutDownByAdmin",

@@ -20,6 +20,7 @@ from schemas.events import (
     HostRejoined,
     HostSuspected,
     PlanComputed,
+    VMEvacuated,
     VMEvent,
     VMHaltedByGuest,
     VMProtectionSet,
@@ -43,6 +44,7 @@ ROLES: dict[type[EventBase], str] = {
     VMUnplaceable: "unplaceable",
     VMHaltedByGuest: "halted by its guest",
     VMShutDownByAdmin: "shut down by an admin",
+    VMEvacuated: "moved off a host in maintenance",
 }
 
 

@@ -13,6 +13,7 @@ from schemas.events import (
     HostJoined,
     HostRemoved,
     NtolSet,
+    OvercommitAllowed,
     PoolCreated,
     VMCreated,
     VMProtectionSet,
@@ -112,6 +113,12 @@ def ntol_set(state: PoolState, e: NtolSet) -> PoolState:
         return skip(state)
     ha = state.ha.model_copy(update={"host_failures_to_tolerate": e.host_failures_to_tolerate})
     return advance(state, ha=ha)
+
+
+def overcommit_allowed(state: PoolState, e: OvercommitAllowed) -> PoolState:
+    if not state.exists:
+        return skip(state)
+    return advance(state, ha=state.ha.model_copy(update={"allow_overcommit": e.allowed}))
 
 
 def ha_enabled(state: PoolState, e: HAEnabled) -> PoolState:

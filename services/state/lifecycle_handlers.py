@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from schemas.events import (
+    VMEvacuated,
     VMHaltedByGuest,
     VMRestartOrdered,
     VMShutDownByAdmin,
@@ -68,4 +69,14 @@ def vm_shut_down_by_admin(state: PoolState, e: VMShutDownByAdmin) -> PoolState:
         return skip(state)
     return with_vm(
         state, vm._replace(host=None, power_state="halted", order=None, halted_by="admin")
+    )
+
+
+def vm_evacuated(state: PoolState, e: VMEvacuated) -> PoolState:
+    """Stopped to leave a host in maintenance: it waits for its start elsewhere."""
+    vm = state.vms.get(e.vm)
+    if vm is None:
+        return skip(state)
+    return with_vm(
+        state, vm._replace(host=None, power_state="restarting", order=None, halted_by=None)
     )

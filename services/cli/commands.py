@@ -5,4 +5,19 @@ Each area of the CLI lives in its own module; add new areas here.
 
 from __future__ import annotations
 
-from services.cli import arbiter, audit, collector, events, plan, pool, sim, version  # noqa: F401
+from services.cli import (  # noqa: F401
+    arbiter,
+    audit,
+    collector,
+    events,
+    fault,
+    host,
+    plan,
+    planner,
+    pool,
+    sim,
+    status,
+    up,
+    version,
+    vm,
+)

@@ -1,0 +1,1 @@
+"""haplan fault: being built (issue 5)."""

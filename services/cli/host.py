@@ -1,0 +1,1 @@
+"""haplan host: being built (issue 5)."""

@@ -1,0 +1,1 @@
+"""haplan planner: being built (issue 5)."""

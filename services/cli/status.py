@@ -1,0 +1,1 @@
+"""haplan status: being built (issue 5)."""

@@ -1,0 +1,1 @@
+"""haplan up: being built (issue 5)."""

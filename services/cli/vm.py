@@ -1,0 +1,1 @@
+"""haplan vm: being built (issue 5)."""

@@ -1,4 +1,5 @@
-"""`haplan pool create|export`: the pool file into the event log, and back out of it.
+"""`haplan pool create|export`: the pool file into the event log, and back out of it; and the
+xe-like HA verbs of the running pool (services.cli.pool_ha), registered on the same group.
 
 The event store (and NATS with it) is imported by the command that appends, not at startup.
 """
@@ -15,6 +16,7 @@ import typer
 
 from schemas import Pool, PoolError, dump_pool, load_pool
 from schemas.events import PoolCreated
+from services.cli import pool_ha
 from services.cli.app import app
 from services.cli.events import JsonFlag, NatsServers, bus_settings, event_store, replay
 from services.cli.output import console, emit_json, fail
@@ -24,7 +26,9 @@ if TYPE_CHECKING:
     from services.common.settings import BusSettings
 
 pool_app = typer.Typer(
-    help="The pool in the event log: load a pool file, export it back.", no_args_is_help=True
+    help="The pool: load a pool file into the event log, export it back; HA on or off, "
+    "its parameters, and max host failures live.",
+    no_args_is_help=True,
 )
 app.add_typer(pool_app, name="pool")
 
@@ -158,3 +162,10 @@ def export(
             f"Pool [bold]{pool.name}[/bold] (log sequence {seq}) written to {file}.",
             soft_wrap=True,
         )
+
+
+# The running pool's HA verbs, after create and export in the help.
+pool_app.command("ha-enable")(pool_ha.ha_enable)
+pool_app.command("ha-disable")(pool_ha.ha_disable)
+pool_app.command("set")(pool_ha.set_params)
+pool_app.command("compute-max-failures")(pool_ha.compute_max_failures)

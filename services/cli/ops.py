@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -186,19 +186,18 @@ def run_op(op: OpRequest, nats: str | None, as_json: bool) -> None:
 # Planner requests --------------------------------------------------------------------------------
 
 
-def planner_answer(msg: Msg) -> dict[str, Any]:
+def planner_answer(headers: Mapping[str, str] | None, data: bytes) -> dict[str, Any]:
     """The planner's JSON answer; a service error becomes the one-line error it describes."""
-    headers = msg.headers or {}
-    code = headers.get("Nats-Service-Error-Code")
+    code = (headers or {}).get("Nats-Service-Error-Code")
     if code:
-        why = headers.get("Nats-Service-Error") or f"the planner failed with code {code}"
+        why = (headers or {}).get("Nats-Service-Error") or f"the planner failed with code {code}"
         if code == "400":
             raise UserError(why, "see `haplan pool compute-max-failures --help`")
         if code == "503":
             raise NatsUnreachable(why, "load a pool with `haplan pool create POOL`")
         raise Refused(why, "see the planner's log")
     try:
-        answer = json.loads(msg.data)
+        answer = json.loads(data)
     except (ValueError, UnicodeDecodeError):
         answer = None
     if not isinstance(answer, dict):
@@ -216,4 +215,4 @@ async def ask_planner(
             )
         except Silent as exc:
             raise NatsUnreachable(f"no planner answers: {exc}", NO_PLANNER_HINT) from None
-    return planner_answer(msg)
+    return planner_answer(msg.headers, msg.data)

@@ -5,7 +5,8 @@
 """
 
 from services.arbiter.core import Arbiter, ArbiterTick
-from services.arbiter.restart import Placement, first_fit
+from services.arbiter.operator import OpRefused
+from services.arbiter.orchestrate import Orchestrator, waiting
 from services.arbiter.rules import (
     DEAD_RULES,
     SUSPICION,
@@ -44,7 +45,8 @@ __all__ = [
     "HostRecord",
     "Joined",
     "LivenessView",
-    "Placement",
+    "OpRefused",
+    "Orchestrator",
     "Rejoined",
     "RestartOrdered",
     "Suspected",
@@ -52,8 +54,8 @@ __all__ = [
     "VmRunning",
     "VmUnplaceable",
     "declare_dead",
-    "first_fit",
     "fold",
     "replay",
     "rule_holds",
+    "waiting",
 ]

@@ -25,24 +25,30 @@ from schemas.messages import (
     StoreObservation,
 )
 from schemas.pool import Pool
+from schemas.reports import HostReport, StopOrder
 from services.arbiter.evidence import NEVER, Evidence, Mark
-from services.arbiter.restart import first_fit, waiting
+from services.arbiter.operator import OpRefused, shutdown, start_order
+from services.arbiter.orchestrate import Orchestrator
 from services.arbiter.rules import DEAD_RULES, SUSPICION, DeadRule, HostEvidence, declare_dead
 from services.arbiter.view import (
+    Configured,
     Decision,
     DeclaredDead,
     Fenced,
     HostRecord,
     Joined,
     LivenessView,
+    PoolConfig,
     Rejoined,
     RestartOrdered,
     Suspected,
     VmRunning,
-    VmUnplaceable,
+    VmShutDownByAdmin,
+    VmStartFailed,
     fold,
     replay,
 )
+from services.arbiter.vm_reports import report_decision
 from services.common.timers import Timers
 
 _Decide = Callable[[Decision], None]
@@ -54,6 +60,7 @@ class ArbiterTick:
     orders: tuple[StartOrder, ...] = ()
     accepted: tuple[JoinAccepted, ...] = ()
     beacon: Beacon | None = None
+    stops: tuple[StopOrder, ...] = ()
 
 
 class Arbiter:
@@ -66,6 +73,11 @@ class Arbiter:
         self._joined_at: dict[str, float] = {}
         self._joins: dict[str, JoinRequest] = {}
         self._running: set[tuple[str, str, str]] = set()
+        self._reports: dict[str, HostReport] = {}
+        self.orchestra = Orchestrator(timers)
+        # Stop orders being carried out, by VM: the order and whether the VM then moves
+        # ("evacuate") or stays halted ("admin").
+        self._stops: dict[str, tuple[StopOrder, str]] = {}
 
     # Leadership -----------------------------------------------------------------------------
 
@@ -82,6 +94,8 @@ class Arbiter:
         self.view = replay(self.pool, log)
         self._ev = Evidence(self.ident, term, now)
         self._joined_at, self._joins, self._running = {}, {}, set()
+        self._reports, self._stops = {}, {}
+        self.orchestra = Orchestrator(self.timers)
 
     def lose_leadership(self) -> None:
         self._ev = None
@@ -99,6 +113,18 @@ class Arbiter:
         if self._ev is not None:
             for vm in hb.vms:
                 self._running.add((vm, hb.host, hb.incarnation))
+
+    def host_report(self, report: HostReport, now: float) -> None:
+        if self._ev is not None:
+            self._reports[report.host] = report
+
+    def configure(self, config: PoolConfig, now: float) -> None:
+        """The configuration the log holds changed (operators' appends): fold it in. HA
+        switched back on gives every host a full T_dead to show life, as a new leader does."""
+        was_enabled = self.view.ha_enabled
+        self.view = fold(self.view, Configured(config))
+        if self._ev is not None and config.ha_enabled and not was_enabled:
+            self._ev.since = now
 
     def join_request(self, request: JoinRequest, now: float) -> None:
         if self._ev is not None:
@@ -150,21 +176,87 @@ class Arbiter:
             if vm is not None and vm.state == "ordered" and (vm.host, vm.incarnation) == key[1:]:
                 decide(VmRunning(*key))
         self._running.clear()
+        self._vm_reports(now, decide)
         accepted = self._vouch_and_join(ev, now, decide)
-        fresh = ev.fresh_observations(now, self.timers.fresh_s)
-        for name in sorted(self.view.hosts):
-            host = self.view.hosts[name]
-            if host.incarnation is not None and not host.dead:
-                self._judge(ev, host, host.incarnation, now, fresh, decide)
-        accepted += self._vouch_and_join(ev, now, decide)
-        self._place(ev, now, decide)
+        if self.view.ha_enabled:  # HA off: nobody is suspected, declared dead or restarted
+            fresh = ev.fresh_observations(now, self.timers.fresh_s)
+            for name in sorted(self.view.hosts):
+                host = self.view.hosts[name]
+                if host.incarnation is not None and not host.dead:
+                    self._judge(ev, host, host.incarnation, now, fresh, decide)
+            accepted += self._vouch_and_join(ev, now, decide)
+            for d in self.orchestra.place(self.view, self.liveset(now), now):
+                decide(d)
         orders = tuple(
             StartOrder(order_id=v.order_id, vm=v.name, host=v.host, incarnation=v.incarnation)
             for v in self.view.vms.values()
             if v.state == "ordered" and v.order_id and v.host and v.incarnation
         )
         beacon = ev.next_beacon(now, keep_for=2 * self.timers.fresh_s)
-        return ArbiterTick(tuple(out), orders, tuple(accepted), beacon)
+        return ArbiterTick(tuple(out), orders, tuple(accepted), beacon, self._stop_orders())
+
+    def _vm_reports(self, now: float, decide: _Decide) -> None:
+        evacuating = {vm for vm, (_, why) in self._stops.items() if why == "evacuate"}
+        for name in sorted(self._reports):
+            report = self._reports[name]
+            while (d := report_decision(self.view, report, evacuating)) is not None:
+                decide(d)
+                if isinstance(d, VmStartFailed):
+                    self.orchestra.failed(self.view.vms[d.vm], now)
+        self._reports.clear()
+
+    def _stop_orders(self) -> tuple[StopOrder, ...]:
+        """Stops still to carry out, sent every interval until the VM's exit is recorded."""
+        for vm_name, (order, _) in list(self._stops.items()):
+            vm = self.view.vms.get(vm_name)
+            if vm is None or (vm.state, vm.host, vm.incarnation) != (
+                "running",
+                order.host,
+                order.incarnation,
+            ):
+                del self._stops[vm_name]
+        return tuple(order for order, _ in self._stops.values())
+
+    # Operator actions (the shell appends the decisions they return) -------------------------
+
+    def start_vm(self, vm: str, host: str | None, now: float) -> list[Decision]:
+        """Start a halted VM; raises OpRefused."""
+        order = start_order(self.view, self.liveset(now), vm, host)
+        self.view = fold(self.view, order)
+        return [order]
+
+    def stop_vm(self, vm: str, why: str = "admin") -> list[Decision]:
+        """Stop a VM for an admin shutdown ("admin": it stays halted) or to move it off a host
+        in maintenance ("evacuate"). A VM still waiting for a host is halted at once (the
+        decision returned); a running one gets a stop order (no decision yet)."""
+        outcome = shutdown(self.view, vm)
+        if isinstance(outcome, VmShutDownByAdmin):
+            self.view = fold(self.view, outcome)
+            return [outcome]
+        assert outcome.host is not None and outcome.incarnation is not None
+        order = StopOrder(
+            action="shutdown",
+            order_id=f"stop-{outcome.instance or outcome.name}",
+            vm=vm,
+            host=outcome.host,
+            incarnation=outcome.incarnation,
+        )
+        self._stops[vm] = (order, why)
+        return []
+
+    def enable_host(self, host: str) -> list[Decision]:
+        """Take a host out of maintenance: its current incarnation joins the liveset again."""
+        rec = self.view.hosts.get(host)
+        if rec is None or not rec.excluded:
+            raise OpRefused(f"host {host} is not in maintenance", "nothing to do")
+        if rec.incarnation is None or rec.dead:
+            raise OpRefused(
+                f"host {host} has no live collector to join with",
+                "start its collector; it joins by itself",
+            )
+        decision = Joined(host, rec.incarnation)
+        self.view = fold(self.view, decision)
+        return [decision]
 
     def _judge(
         self,
@@ -219,8 +311,11 @@ class Arbiter:
                 del self._joins[name]  # sent before it fenced: a dead incarnation stays dead
                 continue
             if host.incarnation is None or host.dead:
+                first = host.incarnation is None
                 decide(Joined(name, req.incarnation))
                 self._joined_at[name] = now
+                if first:
+                    self._boot(name, req.incarnation, decide)
             elif host.incarnation != req.incarnation:
                 if sent > self._joined_at.get(name, NEVER):
                     # A later incarnation asks: the one we know is fenced (killed at start).
@@ -229,6 +324,14 @@ class Arbiter:
             accepted.append(JoinAccepted(host=name, incarnation=req.incarnation))
             del self._joins[name]
         return accepted
+
+    def _boot(self, host: str, inc: str, decide: _Decide) -> None:
+        """The VMs the pool file runs on `host` are started there by its first incarnation:
+        a collector kills whatever it finds before it joins, so nothing runs them yet."""
+        for vm in sorted(self.view.vms.values(), key=lambda v: (v.order, v.name)):
+            if (vm.state, vm.host, vm.incarnation, vm.instance) == ("running", host, inc, None):
+                order_id = f"order-{self.view.orders_issued + 1}"
+                decide(RestartOrdered(vm.name, host, inc, order_id))
 
     def liveset(self, now: float) -> tuple[str, ...]:
         """Members that may receive VMs: joined, current lease, not suspected/fenced/dead."""
@@ -242,20 +345,3 @@ class Arbiter:
             and not (h.dead or h.suspected or h.fenced)
             and now - ev.last_renewal(name, h.incarnation) < self.timers.timeout_s
         )
-
-    def _place(self, ev: Evidence, now: float, decide: _Decide) -> None:
-        todo = waiting(self.view)
-        if not todo:
-            return
-        members = self.liveset(now)
-        free = {h: self.view.hosts[h].capacity_mib - self.view.used_mib(h) for h in members}
-        placed, unplaced = first_fit(todo, free)
-        for p in placed:
-            inc = self.view.hosts[p.host].incarnation
-            assert inc is not None
-            order_id = f"order-{self.view.orders_issued + 1}"
-            decide(RestartOrdered(p.vm, p.host, inc, order_id))
-        for vm in unplaced:
-            if vm.state != "unplaceable":
-                reason = "no liveset member has room" if members else "the liveset is empty"
-                decide(VmUnplaceable(vm.name, reason))

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from schemas.events import Event, LeaderElected
-from services.arbiter.record import to_decision
-from services.arbiter.view import Decision
+from services.arbiter.record import CONFIG_EVENTS, config_of, to_decision
+from services.arbiter.view import Configured, Decision
 from services.common.eventstore import EventStore
 from services.state import PoolState
 from services.state import apply as fold_event
@@ -25,12 +25,18 @@ class LogView:
         # leader has written (operators' bootstrap appends carry epoch 0).
         self.newest_epoch = 0
         self.leader: str | None = None  # the arbiter of the last leader_elected
+        self.config_seq = 0  # the last configuration change folded
 
     def apply(self, seq: int, event: Event) -> None:
         self.state = fold_event(self.state, event)
         decision = to_decision(event)
         if decision is not None:
             self.decisions.append(decision)
+        elif isinstance(event, CONFIG_EVENTS):
+            # In log order among the decisions, so that a new leader's replay sees each
+            # change exactly where it happened.
+            self.decisions.append(Configured(config_of(self.state)))
+            self.config_seq = max(self.config_seq, seq)
         if isinstance(event, LeaderElected):
             self.leader = event.arbiter
         self.newest_epoch = max(self.newest_epoch, event.epoch)

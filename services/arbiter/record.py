@@ -5,10 +5,10 @@ schemas.events, and a new leader rebuilds the core's view from the log by mappin
 back (`decisions_of`), so the two mappings must be exact inverses on what the core decides.
 
 Two fields have no slot of their own in the events:
-- a restart order's id travels in `VMRestartOrdered.plan` as `first-fit:<order id>`: the
-  placement comes from the core's first-fit rule, not from a recorded plan (the CP-SAT
-  orchestrator will cite its PlanComputed there instead); an order citing anything else gets
-  the event's id as its order id.
+- a restart order's id travels in `VMRestartOrdered.plan` as `restart-plan:<order id>`: the
+  placement is the planner's restart plan for the VMs waiting at that moment, which the order
+  cites (logs of an earlier version say `first-fit:<order id>`); an order citing anything else
+  gets the event's id as its order id.
 - a start's `instance` is the order it executed: heartbeats name the VMs a host runs, not
   their instances.
 """
@@ -21,13 +21,25 @@ from typing import Any
 
 from schemas.events import (
     Event,
+    HADisabled,
+    HAEnabled,
+    HostAdded,
     HostDeclaredDead,
+    HostExcluded,
     HostFenced,
     HostJoined,
     HostRejoined,
+    HostRemoved,
     HostSuspected,
+    PoolCreated,
+    VMCreated,
+    VMEvacuated,
+    VMHaltedByGuest,
+    VMProtectionSet,
     VMRestartOrdered,
+    VMShutDownByAdmin,
     VMStarted,
+    VMStartFailed,
     VMUnplaceable,
 )
 from services.arbiter.view import (
@@ -35,19 +47,26 @@ from services.arbiter.view import (
     DeclaredDead,
     Fenced,
     Joined,
+    PoolConfig,
     Rejoined,
     RestartOrdered,
     Suspected,
+    VmEvacuated,
+    VmHaltedByGuest,
     VmRunning,
+    VmShutDownByAdmin,
+    VmStartFailed,
     VmUnplaceable,
 )
+from services.state import PoolState
 
-FIRST_FIT = "first-fit:"
+RESTART_PLAN = "restart-plan:"
+FIRST_FIT = "first-fit:"  # orders of logs written before the planner placed restarts
 UNKNOWN_INSTANCE = "unknown"
 
 
 def order_plan(order_id: str) -> str:
-    return FIRST_FIT + order_id
+    return RESTART_PLAN + order_id
 
 
 def to_event(
@@ -78,7 +97,19 @@ def to_event(
             instance=instance or UNKNOWN_INSTANCE,
             **env,
         )
-    return VMUnplaceable(vm=d.vm, reason=d.reason, **env)
+    if isinstance(d, VmUnplaceable):
+        return VMUnplaceable(vm=d.vm, reason=d.reason, **env)
+    if isinstance(d, VmStartFailed):
+        return VMStartFailed(
+            vm=d.vm, host=d.host, incarnation=d.incarnation, reason=d.reason, **env
+        )
+    if isinstance(d, VmHaltedByGuest):
+        return VMHaltedByGuest(vm=d.vm, host=d.host, **env)
+    if isinstance(d, VmShutDownByAdmin):
+        return VMShutDownByAdmin(vm=d.vm, **env)
+    if isinstance(d, VmEvacuated):
+        return VMEvacuated(vm=d.vm, host=d.host, **env)
+    raise TypeError(f"{type(d).__name__} is folded in from the log, never recorded")
 
 
 def to_decision(event: Event) -> Decision | None:
@@ -95,15 +126,46 @@ def to_decision(event: Event) -> Decision | None:
     if isinstance(event, HostDeclaredDead):
         return DeclaredDead(event.host, event.evidence)
     if isinstance(event, VMRestartOrdered):
-        order_id = event.plan.removeprefix(FIRST_FIT)
-        if order_id == event.plan:
-            order_id = event.event_id
+        order_id = event.event_id
+        for prefix in (RESTART_PLAN, FIRST_FIT):
+            if event.plan.startswith(prefix):
+                order_id = event.plan.removeprefix(prefix)
         return RestartOrdered(event.vm, event.host, event.incarnation, order_id)
     if isinstance(event, VMStarted):
         return VmRunning(event.vm, event.host, event.incarnation)
     if isinstance(event, VMUnplaceable):
         return VmUnplaceable(event.vm, event.reason)
+    if isinstance(event, VMStartFailed):
+        return VmStartFailed(event.vm, event.host, event.incarnation, event.reason)
+    if isinstance(event, VMHaltedByGuest):
+        return VmHaltedByGuest(event.vm, event.host)
+    if isinstance(event, VMShutDownByAdmin):
+        return VmShutDownByAdmin(event.vm)
+    if isinstance(event, VMEvacuated):
+        return VmEvacuated(event.vm, event.host)
     return None
+
+
+CONFIG_EVENTS = (
+    PoolCreated,
+    HostAdded,
+    HostRemoved,
+    HostExcluded,
+    VMCreated,
+    VMProtectionSet,
+    HAEnabled,
+    HADisabled,
+)
+
+
+def config_of(state: PoolState) -> PoolConfig:
+    """What the arbiter folds in from the log's configuration (services.state)."""
+    return PoolConfig(
+        hosts=tuple(h.spec for h in state.hosts.values()),
+        excluded=frozenset(n for n, h in state.hosts.items() if h.liveness == "excluded"),
+        vms=tuple(v.spec for v in state.vms.values()),
+        ha_enabled=state.ha.enabled,
+    )
 
 
 def decisions_of(events: Iterable[Event]) -> list[Decision]:

@@ -2,8 +2,8 @@
 from the log (`replay`). Everything else it knows (lease timings, readings, beacons) is
 volatile, which is why a new leader declares nothing for T_dead.
 
-Decisions are the arbiter's appends; the NATS shell turns each into its event of
-schemas.events. `fold` is pure: a new view per decision.
+Decisions (services.arbiter.decisions, re-exported here) are the arbiter's appends; the NATS
+shell turns each into its event of schemas.events. `fold` is pure: a new view per decision.
 """
 
 from __future__ import annotations
@@ -13,73 +13,30 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Literal
 
-from schemas.liveness import DeadEvidence, FencedMark, SuspectEvidence
-from schemas.pool import Pool
-
-
-@dataclass(frozen=True, slots=True)
-class Joined:
-    host: str
-    incarnation: str
-
-
-@dataclass(frozen=True, slots=True)
-class Suspected:
-    host: str
-    evidence: SuspectEvidence
-
-
-@dataclass(frozen=True, slots=True)
-class Rejoined:
-    host: str
-    incarnation: str
-
-
-@dataclass(frozen=True, slots=True)
-class Fenced:
-    host: str
-    mark: FencedMark
-
-
-@dataclass(frozen=True, slots=True)
-class DeclaredDead:
-    host: str
-    evidence: DeadEvidence
-
-
-@dataclass(frozen=True, slots=True)
-class RestartOrdered:
-    vm: str
-    host: str
-    incarnation: str
-    order_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class VmRunning:
-    vm: str
-    host: str
-    incarnation: str
-
-
-@dataclass(frozen=True, slots=True)
-class VmUnplaceable:
-    vm: str
-    reason: str
-
-
-Decision = (
-    Joined
-    | Suspected
-    | Rejoined
-    | Fenced
-    | DeclaredDead
-    | RestartOrdered
-    | VmRunning
-    | VmUnplaceable
+from schemas.pool import BEST_EFFORT, RESTART, VM, Pool
+from services.arbiter.decisions import (
+    Configured,
+    Decision,
+    DeclaredDead,
+    Fenced,
+    Joined,
+    PoolConfig,
+    Rejoined,
+    RestartOrdered,
+    Suspected,
+    VmEvacuated,
+    VmHaltedByGuest,
+    VmRunning,
+    VmShutDownByAdmin,
+    VmStartFailed,
+    VmUnplaceable,
 )
 
 VmState = Literal["running", "ordered", "restarting", "unplaceable", "halted"]
+
+# A best-effort VM whose start failed this many times in a row is left halted; a protected
+# one is retried for as long as it takes (spec: "protected VMs until capacity allows").
+BEST_EFFORT_TRIES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,18 +49,40 @@ class HostRecord:
     dead: bool = False
     # Every incarnation of this host ever declared dead: none of them may join again.
     buried: frozenset[str] = frozenset()
+    excluded: bool = False  # in maintenance: receives no VMs
 
 
 @dataclass(frozen=True, slots=True)
 class VmRecord:
+    """A VM: its configuration (`spec`, whose own `host` is ignored) and where it stands.
+    `instance` names the running instance (the order it started under; None for a VM the pool
+    file placed and no order of ours started); `attempts` counts failed starts in a row."""
+
     name: str
-    footprint_mib: int
-    protected: bool
-    order: int
+    spec: VM
     state: VmState
     host: str | None = None
     incarnation: str | None = None
     order_id: str | None = None
+    instance: str | None = None
+    attempts: int = 0
+
+    @property
+    def footprint_mib(self) -> int:
+        return self.spec.footprint
+
+    @property
+    def protected(self) -> bool:
+        return self.spec.ha_restart_priority == RESTART
+
+    @property
+    def managed(self) -> bool:
+        """HA restarts it: restart or best-effort priority, and disks it can take along."""
+        return self.spec.ha_restart_priority in (RESTART, BEST_EFFORT) and self.spec.agile
+
+    @property
+    def order(self) -> int:
+        return self.spec.order
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +90,7 @@ class LivenessView:
     hosts: Mapping[str, HostRecord]
     vms: Mapping[str, VmRecord]
     orders_issued: int = 0
+    ha_enabled: bool = True
 
     @classmethod
     def of_pool(cls, pool: Pool) -> LivenessView:
@@ -119,26 +99,23 @@ class LivenessView:
         hosts = {h.name: HostRecord(h.name, h.memory_mib - h.reserved_mib) for h in pool.hosts}
         vms = {
             v.name: VmRecord(
-                v.name,
-                v.footprint,
-                v.protected,
-                v.order,
-                state="running" if v.host is not None else "halted",
-                host=v.host,
+                v.name, v, state="running" if v.host is not None else "halted", host=v.host
             )
             for v in pool.vms
         }
-        return cls(MappingProxyType(hosts), MappingProxyType(vms))
+        return cls(MappingProxyType(hosts), MappingProxyType(vms), ha_enabled=pool.ha.enabled)
 
     def host_of(self, name: str) -> HostRecord:
         return self.hosts[name]
 
     def used_mib(self, host: str) -> int:
-        return sum(
-            v.footprint_mib
-            for v in self.vms.values()
-            if v.host == host and v.state in ("running", "ordered")
-        )
+        return sum(v.footprint_mib for v in self.on(host))
+
+    def on(self, host: str) -> list[VmRecord]:
+        """The VMs that take room on `host`: running there or ordered to start there."""
+        return [
+            v for v in self.vms.values() if v.host == host and v.state in ("running", "ordered")
+        ]
 
 
 def _with_host(
@@ -160,27 +137,10 @@ def _with_vm(view: LivenessView, vm: VmRecord, issued: int = 0) -> LivenessView:
 
 def fold(view: LivenessView, d: Decision) -> LivenessView:
     """The view after decision `d`; a decision naming an unknown host or VM changes nothing."""
+    if isinstance(d, Configured):
+        return _configured(view, d.config)
     if isinstance(d, (Joined, Suspected, Rejoined, Fenced, DeclaredDead)):
-        host = view.hosts.get(d.host)
-        if host is None:
-            return view
-        if isinstance(d, Joined):
-            first = host.incarnation is None
-            joined = HostRecord(host.name, host.capacity_mib, d.incarnation, buried=host.buried)
-            # VMs placed by the pool file belong to the first incarnation that joins.
-            claimed = {
-                v.name: replace(v, incarnation=d.incarnation)
-                for v in view.vms.values()
-                if first and v.host == host.name and v.incarnation is None
-            }
-            return _with_host(view, joined, claimed)
-        if isinstance(d, Suspected):
-            return _with_host(view, replace(host, suspected=True))
-        if isinstance(d, Rejoined):
-            return _with_host(view, replace(host, suspected=False))
-        if isinstance(d, Fenced):
-            return _with_host(view, replace(host, fenced=True))
-        return _declared_dead(view, host, d.evidence.incarnation)
+        return _host_decision(view, d)
     vm = view.vms.get(d.vm)
     if vm is None:
         return view
@@ -190,8 +150,66 @@ def fold(view: LivenessView, d: Decision) -> LivenessView:
         )
         return _with_vm(view, ordered, issued=1)
     if isinstance(d, VmRunning):
-        return _with_vm(view, replace(vm, state="running", host=d.host, incarnation=d.incarnation))
+        running = replace(
+            vm,
+            state="running",
+            host=d.host,
+            incarnation=d.incarnation,
+            instance=vm.order_id,
+            attempts=0,
+        )
+        return _with_vm(view, running)
+    if isinstance(d, VmStartFailed):
+        if (vm.state, vm.host, vm.incarnation) != ("ordered", d.host, d.incarnation):
+            return view
+        tries = vm.attempts + 1
+        gave_up = vm.spec.ha_restart_priority == BEST_EFFORT and tries >= BEST_EFFORT_TRIES
+        state: VmState = "halted" if gave_up or not vm.managed else "restarting"
+        return _with_vm(view, _off(vm, state, attempts=tries))
+    if isinstance(d, VmHaltedByGuest):
+        return _with_vm(view, _off(vm, "restarting" if vm.managed else "halted"))
+    if isinstance(d, VmEvacuated):
+        return _with_vm(view, _off(vm, "restarting"))
+    if isinstance(d, VmShutDownByAdmin):
+        return _with_vm(view, _off(vm, "halted"))
     return _with_vm(view, replace(vm, state="unplaceable", host=None, incarnation=None))
+
+
+def _off(vm: VmRecord, state: VmState, attempts: int = 0) -> VmRecord:
+    return replace(
+        vm,
+        state=state,
+        host=None,
+        incarnation=None,
+        order_id=None,
+        instance=None,
+        attempts=attempts,
+    )
+
+
+def _host_decision(
+    view: LivenessView, d: Joined | Suspected | Rejoined | Fenced | DeclaredDead
+) -> LivenessView:
+    host = view.hosts.get(d.host)
+    if host is None:
+        return view
+    if isinstance(d, Joined):
+        first = host.incarnation is None
+        joined = HostRecord(host.name, host.capacity_mib, d.incarnation, buried=host.buried)
+        # VMs placed by the pool file belong to the first incarnation that joins.
+        claimed = {
+            v.name: replace(v, incarnation=d.incarnation)
+            for v in view.vms.values()
+            if first and v.host == host.name and v.incarnation is None
+        }
+        return _with_host(view, joined, claimed)
+    if isinstance(d, Suspected):
+        return _with_host(view, replace(host, suspected=True))
+    if isinstance(d, Rejoined):
+        return _with_host(view, replace(host, suspected=False))
+    if isinstance(d, Fenced):
+        return _with_host(view, replace(host, fenced=True))
+    return _declared_dead(view, host, d.evidence.incarnation)
 
 
 def _declared_dead(view: LivenessView, host: HostRecord, incarnation: str) -> LivenessView:
@@ -199,13 +217,7 @@ def _declared_dead(view: LivenessView, host: HostRecord, incarnation: str) -> Li
         return view
     # Every VM of that incarnation is lost, and every order pending for it is void.
     lost = {
-        v.name: replace(
-            v,
-            state="restarting" if v.protected else "halted",
-            host=None,
-            incarnation=None,
-            order_id=None,
-        )
+        v.name: _off(v, "restarting" if v.managed else "halted")
         for v in view.vms.values()
         if v.host == host.name
         and v.incarnation in (incarnation, None)
@@ -215,8 +227,65 @@ def _declared_dead(view: LivenessView, host: HostRecord, incarnation: str) -> Li
     return _with_host(view, replace(host, dead=True, suspected=False, buried=buried), lost)
 
 
+def _configured(view: LivenessView, config: PoolConfig) -> LivenessView:
+    """Hosts and VMs as configured now; what the decisions say about them stays. A host
+    removed from the pool that still holds VMs is kept until they are gone."""
+    hosts: dict[str, HostRecord] = {}
+    for spec in config.hosts:
+        old = view.hosts.get(spec.name) or HostRecord(spec.name, 0)
+        capacity = spec.memory_mib - spec.reserved_mib
+        hosts[spec.name] = replace(
+            old, capacity_mib=capacity, excluded=spec.name in config.excluded
+        )
+    for name, old in view.hosts.items():
+        if name not in hosts and view.on(name):
+            hosts[name] = old
+    vms: dict[str, VmRecord] = {}
+    for vm_spec in config.vms:
+        old_vm = view.vms.get(vm_spec.name)
+        if old_vm is not None:
+            vms[vm_spec.name] = replace(old_vm, spec=vm_spec)
+            continue
+        where = vm_spec.host
+        inc = hosts[where].incarnation if where is not None and where in hosts else None
+        state: VmState = "running" if where is not None else "halted"
+        vms[vm_spec.name] = VmRecord(vm_spec.name, vm_spec, state, host=where, incarnation=inc)
+    return replace(
+        view,
+        hosts=MappingProxyType(hosts),
+        vms=MappingProxyType(vms),
+        ha_enabled=config.ha_enabled,
+    )
+
+
 def replay(pool: Pool, decisions: Iterable[Decision]) -> LivenessView:
     view = LivenessView.of_pool(pool)
     for d in decisions:
         view = fold(view, d)
     return view
+
+
+__all__ = [
+    "BEST_EFFORT_TRIES",
+    "Configured",
+    "Decision",
+    "DeclaredDead",
+    "Fenced",
+    "HostRecord",
+    "Joined",
+    "LivenessView",
+    "PoolConfig",
+    "Rejoined",
+    "RestartOrdered",
+    "Suspected",
+    "VmEvacuated",
+    "VmHaltedByGuest",
+    "VmRecord",
+    "VmRunning",
+    "VmShutDownByAdmin",
+    "VmStartFailed",
+    "VmState",
+    "VmUnplaceable",
+    "fold",
+    "replay",
+]

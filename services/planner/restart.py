@@ -64,7 +64,7 @@ def restart_plan(pool: Pool, failed: Iterable[str], *, work_limit: float = 10.0)
         else:
             candidates.append(vm)
     items = [vm_item(vm) for vm in candidates]
-    assignment, optimal = _plan(items, bins, work_limit)
+    assignment, optimal = place_items(items, bins, work_limit)
     placements = [
         Placement(items[i].name, bins[j].name) for i, j in enumerate(assignment) if j is not None
     ]
@@ -112,7 +112,11 @@ def _running_on(pool: Pool, hosts: frozenset[str]) -> list[VM]:
     return [v for v in pool.vms if v.host is not None and v.host in hosts]
 
 
-def _plan(items: Sequence[Item], bins: Sequence[Bin], work_limit: float) -> tuple[Assignment, bool]:
+def place_items(
+    items: Sequence[Item], bins: Sequence[Bin], work_limit: float
+) -> tuple[Assignment, bool]:
+    """The best assignment of `items` to `bins` (restart VMs first, then best-effort, then
+    restart order) and whether it is proven optimal; deterministic."""
     if not bins or not items:
         return (None,) * len(items), True
     tries = [greedy_decreasing(items, bins, fit) for fit in ("worst", "best")]

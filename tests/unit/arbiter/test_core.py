@@ -139,22 +139,23 @@ def test_a_store_outage_for_every_lease_holder_declares_a_silent_host() -> None:
 
 
 def test_a_dead_hosts_protected_vms_go_to_liveset_members_with_their_incarnation() -> None:
-    """After a dies: web (protected) is ordered on the first member with room, by name, for
-    that member's incarnation; db (unprotected) stays halted; orders repeat until confirmed."""
+    """After a dies: web (protected) is ordered where the planner's restart placement puts it
+    (c, the member with the most room: the packing spreads load), for that member's
+    incarnation; db (unprotected) stays halted; orders repeat until confirmed."""
     clock = Clock(leader(0.0))
     clock.alive.discard("a")
     clock.arb.fenced_notice(FencedNotice(host="a", incarnation="a#1"), 0.5)
     clock.run_until(T_DEAD)
     [order] = clock.of(RestartOrdered)
-    assert (order.vm, order.host, order.incarnation) == ("web", "b", "b#1")
+    assert (order.vm, order.host, order.incarnation) == ("web", "c", "c#1")
     assert clock.arb.view.vms["db"].state == "halted"
-    assert [(o.vm, o.host, o.incarnation) for o in clock.last.orders] == [("web", "b", "b#1")]
+    assert [(o.vm, o.host, o.incarnation) for o in clock.last.orders] == [("web", "c", "c#1")]
     hb = NetworkHeartbeat(
-        host="b", incarnation="b#1", seq=1, lease_ok=True, store_ok=True, vms=("batch", "web")
+        host="c", incarnation="c#1", seq=1, lease_ok=True, store_ok=True, vms=("web",)
     )
     clock.arb.heartbeat(hb, clock.now + 0.5)
     clock.step()
-    assert clock.of(VmRunning) == [VmRunning("web", "b", "b#1")]
+    assert clock.of(VmRunning) == [VmRunning("web", "c", "c#1")]
     assert clock.last.orders == ()
 
 
@@ -172,18 +173,18 @@ def test_vms_go_only_to_liveset_members() -> None:
 
 
 def test_a_host_declared_dead_loses_every_pending_order() -> None:
-    """web is ordered on b; b dies before web runs: the order is void and web goes to c."""
+    """web is ordered on c; c dies before web runs: the order is void and web goes to b."""
     clock = Clock(leader(0.0))
     clock.alive.discard("a")
     clock.arb.fenced_notice(FencedNotice(host="a", incarnation="a#1"), 0.5)
     clock.run_until(T_DEAD)
-    clock.alive.discard("b")
-    clock.arb.fenced_notice(FencedNotice(host="b", incarnation="b#1"), clock.now + 0.5)
+    clock.alive.discard("c")
+    clock.arb.fenced_notice(FencedNotice(host="c", incarnation="c#1"), clock.now + 0.5)
     clock.step()
     orders = clock.of(RestartOrdered)
-    assert [(o.vm, o.host) for o in orders] == [("web", "b"), ("batch", "c"), ("web", "c")]
-    assert orders[0].order_id != orders[2].order_id
-    assert {o.host for o in clock.last.orders} == {"c"}
+    assert [(o.vm, o.host) for o in orders] == [("web", "c"), ("web", "b")]
+    assert orders[0].order_id != orders[1].order_id
+    assert {o.host for o in clock.last.orders} == {"b"}
 
 
 def test_a_join_of_a_new_incarnation_fences_the_old_one_then_joins() -> None:

@@ -1,9 +1,8 @@
-"""The durable view the log folds into (services.arbiter.view) and first-fit restarts."""
+"""The durable view the log folds into (services.arbiter.view)."""
 
 from __future__ import annotations
 
 from schemas.liveness import DeadEvidence
-from services.arbiter.restart import first_fit, waiting
 from services.arbiter.view import (
     DeclaredDead,
     Joined,
@@ -63,13 +62,3 @@ def test_running_and_used_memory() -> None:
     view = fold(view, VmRunning("web", "c", "c#1"))
     assert view.vms["web"].state == "running"
     assert fold(view, VmRunning("nope", "c", "c#1")) == view
-
-
-def test_first_fit_places_in_restart_order_on_hosts_by_name() -> None:
-    """VMs in (order, name) order go to the first host with room; what fits nowhere waits."""
-    view = replay(POOL, [*JOINED, _dead("a", "a#1"), _dead("b", "b#1")])
-    todo = waiting(view)
-    assert [v.name for v in todo] == ["batch", "web"]
-    placed, unplaced = first_fit(todo, {"c": 5000, "a": 100})
-    assert [(p.vm, p.host) for p in placed] == [("batch", "c")]
-    assert [v.name for v in unplaced] == ["web"]

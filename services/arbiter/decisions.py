@@ -1,0 +1,118 @@
+"""The arbiter's decisions (what it appends to the log, services.arbiter.record) and the
+configuration it folds in from the log (`Configured`): plain immutable values, no behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas.liveness import DeadEvidence, FencedMark, SuspectEvidence
+from schemas.pool import VM, Host
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    host: str
+    incarnation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Suspected:
+    host: str
+    evidence: SuspectEvidence
+
+
+@dataclass(frozen=True, slots=True)
+class Rejoined:
+    host: str
+    incarnation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fenced:
+    host: str
+    mark: FencedMark
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredDead:
+    host: str
+    evidence: DeadEvidence
+
+
+@dataclass(frozen=True, slots=True)
+class RestartOrdered:
+    vm: str
+    host: str
+    incarnation: str
+    order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class VmRunning:
+    vm: str
+    host: str
+    incarnation: str
+
+
+@dataclass(frozen=True, slots=True)
+class VmUnplaceable:
+    vm: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class VmStartFailed:
+    vm: str
+    host: str
+    incarnation: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class VmHaltedByGuest:
+    vm: str
+    host: str
+
+
+@dataclass(frozen=True, slots=True)
+class VmShutDownByAdmin:
+    vm: str
+
+
+@dataclass(frozen=True, slots=True)
+class VmEvacuated:
+    vm: str
+    host: str
+
+
+@dataclass(frozen=True, slots=True)
+class PoolConfig:
+    """The configuration the log holds now (services.state): hosts, VMs and HA settings. The
+    arbiter does not decide it; it folds it in, in log order, when operators change it."""
+
+    hosts: tuple[Host, ...]
+    excluded: frozenset[str]
+    vms: tuple[VM, ...]
+    ha_enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Configured:
+    config: PoolConfig
+
+
+Decision = (
+    Joined
+    | Suspected
+    | Rejoined
+    | Fenced
+    | DeclaredDead
+    | RestartOrdered
+    | VmRunning
+    | VmUnplaceable
+    | VmStartFailed
+    | VmHaltedByGuest
+    | VmShutDownByAdmin
+    | VmEvacuated
+    | Configured
+)

@@ -35,7 +35,7 @@ def check_restart_ordered(ctx: Context, e: VMRestartOrdered, notes: Notes) -> No
         return
     if not ctx.state.ha.enabled:
         notes.differ("HA is disabled: no VM is restarted until it is enabled again")
-    if vm.host is not None:
+    if vm.host is not None and vm.host != e.host:
         notes.differ(f"the VM already runs on {vm.host}")
     elif vm.order is not None:
         notes.differ(

@@ -24,11 +24,17 @@ from services.state.model import (
 def vm_restart_ordered(state: PoolState, e: VMRestartOrdered) -> PoolState:
     vm = state.vms.get(e.vm)
     target = state.hosts.get(e.host)
-    # An order to a dead host is void from the start: its collector will never run it.
-    if vm is None or vm.host is not None or target is None or target.liveness == "dead":
+    # An order to a dead host is void from the start: its collector will never run it. An
+    # order to the host the VM is placed on starts it there (the pool file's VMs, when their
+    # host's first incarnation joins: nothing runs them yet).
+    if vm is None or vm.host not in (None, e.host) or target is None:
+        return skip(state)
+    if target.liveness == "dead":
         return skip(state)
     order = RestartOrder(host=e.host, incarnation=e.incarnation, plan=e.plan)
-    return with_vm(state, vm._replace(power_state="restarting", order=order, halted_by=None))
+    return with_vm(
+        state, vm._replace(host=None, power_state="restarting", order=order, halted_by=None)
+    )
 
 
 def vm_unplaceable(state: PoolState, e: VMUnplaceable) -> PoolState:

@@ -44,11 +44,17 @@ LOG_REASONS = {
 }
 
 
+def in_liveset(entry: dict[str, Any]) -> bool:
+    """The leader says (its liveset needs current leases); the log alone implies it."""
+    implied = entry.get("state") == "live" and not entry.get("suspected")
+    return bool(entry.get("in_liveset", implied))
+
+
 def reason_not_in_liveset(entry: dict[str, Any], report: HostReport | None) -> str | None:
     """The collector's own reason first (it knows what it cannot reach), else the log's."""
     if report is not None and report.reason:
         return report.reason
-    if entry.get("in_liveset", entry.get("state") == "live" and not entry.get("suspected")):
+    if in_liveset(entry):
         return None
     if entry.get("state") == "live":
         if entry.get("suspected"):
@@ -57,21 +63,24 @@ def reason_not_in_liveset(entry: dict[str, Any], report: HostReport | None) -> s
     return LOG_REASONS.get(str(entry.get("state")), f"its state is {entry.get('state')}")
 
 
-def host_view(status: dict[str, Any], host: str, report: HostReport | None) -> dict[str, Any]:
-    """The `host status --json` object (pure). `status` is `haplan status --json`'s."""
+def find_host(status: dict[str, Any], host: str) -> dict[str, Any]:
+    """HOST's entry in a status object; an unknown host is bad input (exit 2)."""
     entry = next((h for h in status.get("hosts", []) if h.get("name") == host), None)
     if entry is None:
         hosts = ", ".join(str(h.get("name")) for h in status.get("hosts", []))
         fail(f"no host named {host!r} in pool {status.get('pool')!r}", f"its hosts: {hosts}")
-    in_liveset = entry.get(
-        "in_liveset", entry.get("state") == "live" and not entry.get("suspected")
-    )
+    return dict(entry)
+
+
+def host_view(status: dict[str, Any], host: str, report: HostReport | None) -> dict[str, Any]:
+    """The `host status --json` object (pure). `status` is `haplan status --json`'s."""
+    entry = find_host(status, host)
     return {
         "host": host,
         "pool": status.get("pool"),
         "leader": status.get("leader"),
         "state": entry.get("state"),
-        "in_liveset": bool(in_liveset),
+        "in_liveset": in_liveset(entry),
         "suspected": bool(entry.get("suspected", False)),
         "incarnation": report.incarnation if report is not None else entry.get("incarnation"),
         "reason": reason_not_in_liveset(entry, report),
@@ -104,8 +113,7 @@ async def _host_status(settings: BusSettings, host: str, show_progress: bool) ->
 
     async with bus(settings) as nc:
         status = await current_status(nc, settings, show_progress)
-        if not any(h.get("name") == host for h in status.get("hosts", [])):
-            host_view(status, host, None)  # raises: unknown host, before asking anyone else
+        find_host(status, host)  # an unknown host is refused before its collector is asked
         report = await collector_report(nc, host)
     return host_view(status, host, report)
 

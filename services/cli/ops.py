@@ -171,7 +171,7 @@ async def _why_silent(nc: Client, verb: str, silent: Silent) -> NatsUnreachable:
 
 def run_op(op: OpRequest, nats: str | None, as_json: bool) -> None:
     """The body of every `ha.op.<verb>` command: send, then print what was done."""
-    from services.cli.operator_tables import op_result
+    from services.cli.op_results import op_result
 
     settings = bus_settings(nats)
     with waiting(f"waiting for the arbiter leader ({op.verb})", show=not as_json):

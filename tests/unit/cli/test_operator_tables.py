@@ -16,11 +16,10 @@ from schemas.liveness import FencedMark, SuspectEvidence
 from schemas.ops import HADisable, HostEvacuate, PoolSet, VMSet, VMShutdown, VMStart
 from schemas.reports import HostReport, RunningVM
 from services.cli.host import host_view, reason_not_in_liveset
+from services.cli.op_results import done_line, op_result
 from services.cli.operator_tables import (
     capacity_from_json,
-    done_line,
     host_status_view,
-    op_result,
     plan_view,
     status_view,
 )

@@ -48,9 +48,16 @@ class NatsUnreachable(UserError):
 
 
 def bus_settings(nats: str | None) -> BusSettings:
-    """Settings from the environment, `--nats` overriding NATS_URL; one-line errors."""
+    """Settings from the environment, `--nats` overriding NATS_URL; one-line errors.
+
+    With neither, a live `haplan up` of this user is the server (services.cli.discovery),
+    and the default server when none runs.
+    """
+    from services.cli.discovery import up_nats_url
     from services.common.settings import BusSettings
 
+    if nats is None:
+        nats = up_nats_url()
     try:
         return BusSettings() if nats is None else BusSettings(nats_url=nats)
     except ValidationError as exc:

@@ -1,0 +1,272 @@
+"""`haplan up`: the whole pool on this machine, from start to Ctrl-C.
+
+Start: claim the runtime directory, lay it out, start a private nats-server (JetStream in the
+runtime directory, fresh each run), one cuttable proxy per host in front of it, load the pool
+into the event log, open the control socket, write the runtime file, then start one collector
+per host (through its proxy, on its own store link), an arbiter and a planner, all supervised.
+Run: show the pool (services.up.show) and carry out fault requests.
+Stop (Ctrl-C, SIGTERM): SIGTERM to every process, SIGKILL to whatever of the run is left
+after a grace period (VMs and watchdogs included, found by their scope), then the server,
+the proxies and every file of the run. A second Ctrl-C skips the grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from nats.aio.client import Client
+from rich.console import Console
+
+import services
+from schemas import Pool
+from schemas.events import PoolCreated
+from services.common.bus import BusUnavailable, connect
+from services.common.eventstore import EventStoreError, JetStreamEventStore
+from services.common.logging import configure_logging
+from services.common.natsserver import NatsServer, NatsServerError
+from services.common.settings import BusSettings
+from services.faults import CuttableProxy
+from services.up.control import ControlServer
+from services.up.faults import FaultRequestError, parse_request
+from services.up.journal import Journal
+from services.up.machine import HostMachine
+from services.up.member import Member
+from services.up.procs import kill_scope, scope
+from services.up.runtime import HostControls, UpRecord, proc_start_time, write_record
+from services.up.show import Show
+from services.up.topology import Claim, Layout, claim
+from services.up.view import Picture
+
+Mode = Literal["live", "lines", "json"]
+# How long processes get to stop on SIGTERM (a collector kills its VMs and says so first).
+GRACE_S = 5.0
+ENTRY = (sys.executable, "-m", "services.cli.main")
+
+
+class UpFailed(Exception):
+    """`haplan up` could not start the pool; the message says why (one line)."""
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    pool: Pool
+    source: str  # the pool file, as the operator named it
+    runtime_dir: Path
+    mode: Mode
+
+
+def _child_env(nats_url: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("NATS_URL", "HAPLAN_NATS_URL", "HAPLAN_STREAM_REPLICAS")
+    }
+    # The children import the same haplan as this process, wherever it was started from.
+    root = str(Path(services.__file__).resolve().parents[1])
+    path = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = root if not path else f"{root}{os.pathsep}{path}"
+    env.update(NATS_URL=nats_url, HAPLAN_STREAM_REPLICAS="1", PYTHONUNBUFFERED="1")
+    return env
+
+
+class Session:
+    def __init__(self, options: UpOptions, console: Console) -> None:
+        self.options, self.console = options, console
+        self.run_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.stop = asyncio.Event()
+        self.force = asyncio.Event()
+        self.claim: Claim | None = None
+        self.layout = Layout(options.runtime_dir)
+        self.journal = Journal()
+        self.server: NatsServer | None = None
+        self.machines: dict[str, HostMachine] = {}
+        self.members: list[Member] = []
+        self._tasks: list[asyncio.Task[None]] = []  # one per supervised member
+        self._show: asyncio.Task[None] | None = None
+        self._control: ControlServer | None = None
+        self._nc: Client | None = None
+
+    # Whole life -----------------------------------------------------------------------------
+
+    async def run(self) -> int:
+        self._on_signals()
+        self.claim = claim(self.options.runtime_dir)  # RuntimeDirError: refused, nothing done
+        failed = False
+        try:
+            await self._start()
+            await self.stop.wait()
+        except UpFailed:
+            failed = True
+            raise
+        finally:
+            self.journal.note("up", "stopping every process of the pool")
+            await self._shutdown()
+            # After a failed start the logs are what the operator needs: keep them.
+            self.claim.release(remove=not failed)
+        return 0
+
+    def _on_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+
+        def on_signal() -> None:
+            if self.stop.is_set():
+                self.force.set()
+            self.stop.set()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal)
+
+    # Start ----------------------------------------------------------------------------------
+
+    async def _start(self) -> None:
+        pool, layout = self.options.pool, self.layout
+        hosts = [h.name for h in pool.hosts]
+        layout.prepare(hosts)
+        self.journal = Journal(layout.log("up"))
+        # The bus plumbing's own log lines go to the file, not across the live view.
+        configure_logging("info", stream=self.journal.stream, tty=False)
+        picture = Picture(pool.name, pool.ha.timeout_s, str(layout.root))
+        show = Show(self.options.mode, self.console, self.journal, self.machines, picture)
+        self.server = NatsServer(store_dir=layout.nats, name="haplan-up")
+        try:
+            await asyncio.to_thread(self.server.start)
+        except NatsServerError as exc:
+            raise UpFailed(f"the private nats-server did not start: {exc}") from None
+        self.journal.note("nats", f"nats-server ready on {self.server.url}")
+        for host in hosts:
+            self.machines[host] = await self._host(host)
+        self._control = ControlServer(layout.control, self.fault)
+        await self._control.start()
+        nc, store = await self._load_pool()
+        write_record(layout.root, self._record())
+        self._show = asyncio.create_task(show.run(nc, store))
+        env = _child_env(self.server.url)
+        for name, argv in (
+            ("arbiter", ("arbiter", "--id", "up-arbiter")),
+            ("planner", ("planner",)),
+        ):
+            self._supervise(
+                Member(
+                    name, (*ENTRY, *argv), env, layout.log(name), self._scope(name), self.journal
+                )
+            )
+        for machine in self.machines.values():
+            self._supervise(machine.member)
+
+    async def _host(self, host: str) -> HostMachine:
+        assert self.server is not None
+        proxy = CuttableProxy("127.0.0.1", self.server.port)
+        port = await proxy.start()
+        argv = (
+            *ENTRY, "collector", "--host", host, "--store", str(self.layout.host_store(host)),
+            "--vm-driver", "process", "--watchdog", "process",
+        )  # fmt: skip
+        member = Member(
+            host,
+            argv,
+            _child_env(f"nats://127.0.0.1:{port}"),
+            self.layout.log(f"collector-{host}"),
+            self._scope(f"host/{host}"),
+            self.journal,
+            is_host=True,
+        )
+        return HostMachine(host, member, proxy, self.layout, self.journal)
+
+    def _scope(self, member: str) -> str:
+        return scope(self.run_id, member)
+
+    def _supervise(self, member: Member) -> None:
+        self.members.append(member)
+        self._tasks.append(asyncio.create_task(member.run()))
+
+    async def _load_pool(self) -> tuple[Client, JetStreamEventStore]:
+        """A fresh log each run: the pool goes in as its first event."""
+        assert self.server is not None
+        settings = BusSettings(nats_url=self.server.url)
+        try:
+            self._nc = nc = await connect(settings, name="haplan-up", initial_timeout_s=10.0)
+            store = await JetStreamEventStore.open(nc, replicas=1)
+            pool = self.options.pool
+            event = PoolCreated(
+                event_id=str(uuid.uuid4()), at=datetime.now(UTC), epoch=0, pool=pool
+            )
+            await store.append([event], 0)
+        except (BusUnavailable, EventStoreError) as exc:
+            raise UpFailed(f"cannot load the pool into the event log: {exc}") from None
+        self.journal.note("up", f"pool {pool.name!r} loaded from {self.options.source}")
+        return nc, store
+
+    def _record(self) -> UpRecord:
+        assert self.server is not None
+        return UpRecord(
+            pid=os.getpid(),
+            started=proc_start_time(os.getpid()),
+            nats_url=self.server.url,
+            control=str(self.layout.control),
+            pool=self.options.pool.name,
+            timeout_s=self.options.pool.ha.timeout_s,
+            logs=str(self.layout.logs),
+            run=self.run_id,
+            hosts={
+                name: HostControls(
+                    store=str(self.layout.host_store(name)),
+                    proxy=f"127.0.0.1:{m.proxy.port}",
+                    log=str(m.member.log_file),
+                )
+                for name, m in self.machines.items()
+            },
+        )
+
+    # Faults ---------------------------------------------------------------------------------
+
+    async def fault(self, raw: object) -> dict[str, Any]:
+        try:
+            request = parse_request(raw, list(self.machines))
+            return await self.machines[request.host].apply(request)
+        except FaultRequestError as exc:
+            return {"ok": False, "error": str(exc), "hint": exc.hint, "code": exc.code}
+        except Exception as exc:  # a bug or the machine: say so, keep serving
+            self.journal.note("up", f"fault request failed: {exc!r}")
+            return {"ok": False, "error": f"haplan up could not do it: {exc}", "code": "conflict",
+                    "hint": f"see {self.layout.log('up')}"}  # fmt: skip
+
+    # Stop -----------------------------------------------------------------------------------
+
+    async def _shutdown(self) -> None:
+        for member in self.members:
+            member.stop()
+        if self._tasks and not self.force.is_set():
+            grace = asyncio.ensure_future(asyncio.wait(self._tasks, timeout=GRACE_S))
+            forced = asyncio.ensure_future(self.force.wait())
+            await asyncio.wait({grace, forced}, return_when=asyncio.FIRST_COMPLETED)
+            forced.cancel()
+        # Whatever is left of the run, wherever it was reparented: VMs, watchdogs, hung ones.
+        await asyncio.to_thread(kill_scope, self.run_id)
+        for task in [*self._tasks, *([self._show] if self._show else [])]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._control is not None:
+            await self._control.close()
+        for machine in self.machines.values():
+            with contextlib.suppress(Exception):
+                await machine.proxy.close()
+        if self._nc is not None:
+            with contextlib.suppress(Exception):
+                await self._nc.close()
+        if self.server is not None:
+            await asyncio.to_thread(self.server.stop)
+        self.journal.close()
+
+
+async def run_up(options: UpOptions, console: Console) -> int:
+    return await Session(options, console).run()

@@ -1,0 +1,141 @@
+"""What `haplan up` shows: the pool live on a TTY (rich), one line per happening otherwise.
+
+Rendering is pure: a `Picture` (the leader's `ha.op.status` answer, the hosts as `up` sees
+them, the latest events and up's own notes) in, a rich renderable or a line out.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from services.up.journal import Note
+
+RECENT = 10
+
+_STATE_STYLE = {
+    "live": "green",
+    "joining": "yellow",
+    "fenced": "red",
+    "dead": "bold red",
+    "excluded": "magenta",
+}
+_POWER_STYLE = {
+    "running": "green",
+    "restarting": "yellow",
+    "halted": "dim",
+    "unplaceable": "bold red",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EventLine:
+    seq: int
+    at: datetime
+    type: str
+    summary: str
+
+    def text(self) -> str:
+        return f"{self.seq:>5}  {self.at:%H:%M:%S}  {self.type:<20}  {self.summary}"
+
+
+@dataclass
+class Picture:
+    pool: str
+    timeout_s: float
+    runtime_dir: str
+    status: dict[str, Any] | None = None  # the leader's answer; None: no leader answers
+    hosts: list[dict[str, Any]] = field(default_factory=list)  # HostMachine.row()
+    events: deque[EventLine] = field(default_factory=lambda: deque(maxlen=RECENT))
+    notes: deque[Note] = field(default_factory=lambda: deque(maxlen=RECENT))
+
+
+def _yes_no(value: object) -> str:
+    return "-" if value is None else ("yes" if value else "no")
+
+
+def pool_line(p: Picture) -> Text:
+    s = p.status
+    line = Text()
+    line.append(f"{p.pool}", style="bold")
+    line.append(f"   T = {p.timeout_s:g} s")
+    if s is None:
+        line.append("   no arbiter leads yet (elections take a few seconds)", style="yellow")
+        return line
+    line.append("   HA ")
+    line.append(
+        "on" if s.get("ha_enabled") else "off", style="green" if s.get("ha_enabled") else "red"
+    )
+    line.append(f"   ntol {s.get('host_failures_to_tolerate')}")
+    mhf = s.get("max_host_failures_to_tolerate")
+    line.append(f"   max failures {'-' if mhf is None else mhf}")
+    over = s.get("overcommitted")
+    line.append("   overcommitted ")
+    line.append(_yes_no(over), style="bold red" if over else "")
+    line.append(f"   leader {s.get('leader') or '-'}")
+    return line
+
+
+def hosts_table(p: Picture) -> Table:
+    table = Table(title="Hosts", title_justify="left", expand=False)
+    for col in ("host", "state", "liveset", "cables pulled", "collector"):
+        table.add_column(col)
+    known = {h["name"]: h for h in (p.status or {}).get("hosts", [])}
+    for row in p.hosts:
+        h = known.get(row["name"], {})
+        state = str(h.get("state", "?"))
+        if h.get("suspected") and state == "live":
+            state = "suspected"
+        pulled = ", ".join(row["pulled"]) or "-"
+        pid = row.get("collector_pid")
+        table.add_row(
+            row["name"],
+            Text(state, style=_STATE_STYLE.get(state, "yellow")),
+            _yes_no(h.get("in_liveset")),
+            Text(pulled, style="bold red" if row["pulled"] else "dim"),
+            f"pid {pid}" if pid else "not running",
+        )
+    return table
+
+
+def vms_table(p: Picture) -> Table:
+    table = Table(title="VMs", title_justify="left", expand=False)
+    for col in ("VM", "host", "power state"):
+        table.add_column(col)
+    for vm in (p.status or {}).get("vms", []):
+        power = str(vm.get("power_state"))
+        table.add_row(
+            str(vm.get("name")),
+            str(vm.get("host") or "-"),
+            Text(power, style=_POWER_STYLE.get(power, "")),
+        )
+    return table
+
+
+def note_text(note: Note) -> str:
+    return f"{note.at:%H:%M:%S}  {note.member:<10}  {note.text}"
+
+
+def render(p: Picture) -> RenderableType:
+    events = Table(title="Latest events", title_justify="left", show_header=False, box=None)
+    events.add_column(no_wrap=True, overflow="ellipsis")
+    for e in p.events:
+        events.add_row(Text(e.text()))
+    if not p.events:
+        events.add_row(Text("(none yet)", style="dim"))
+    notes = Table(title="haplan up", title_justify="left", show_header=False, box=None)
+    notes.add_column(no_wrap=True, overflow="ellipsis")
+    for n in p.notes:
+        notes.add_row(Text(note_text(n), style="dim"))
+    footer = Text(
+        f"haplan fault power|storage|network|hang|heal HOST from another terminal; "
+        f"Ctrl-C stops everything. Logs: {p.runtime_dir}/logs",
+        style="dim",
+    )
+    return Group(pool_line(p), hosts_table(p), vms_table(p), events, notes, footer)

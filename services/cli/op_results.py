@@ -25,7 +25,7 @@ from schemas.ops import (
 Renderable = Table | str
 
 
-def done_line(op: OpRequest) -> str:
+def done_line(op: OpRequest, detail: dict[str, Any]) -> str:
     """What the operator asked for, said as done: the leader accepted it."""
     if isinstance(op, HAEnable):
         return "HA is [green]enabled[/green]: protected VMs are restarted after host failures."
@@ -37,7 +37,8 @@ def done_line(op: OpRequest) -> str:
         where = f"VM [bold]{escape(op.vm)}[/bold]" if isinstance(op, VMSet) else "The pool"
         return f"{where} now has {escape(pairs)}."
     if isinstance(op, VMStart):
-        on = f" on {escape(op.host)}" if op.host else ""
+        host = op.host or detail.get("host")  # without --on, the leader says where
+        on = f" on {escape(str(host))}" if host else ""
         return f"Start of VM [bold]{escape(op.vm)}[/bold]{on} ordered."
     if isinstance(op, VMShutdown):
         return (
@@ -50,27 +51,45 @@ def done_line(op: OpRequest) -> str:
     return f"Host [bold]{escape(op.host)}[/bold] left maintenance: it may receive VMs again."
 
 
-def moves_table(moves: list[Any]) -> Table:
-    table = Table(title="Moves", title_justify="left")
-    table.add_column("VM")
-    table.add_column("to")
-    for m in moves:
-        if isinstance(m, dict):
-            table.add_row(escape(str(m.get("vm"))), escape(str(m.get("host") or m.get("to"))))
+def _rows(title: str, columns: tuple[str, str], rows: list[Any], keys: tuple[str, str]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        if isinstance(row, dict):
+            table.add_row(*(escape(str(row.get(k, ""))) for k in keys))
         else:
-            table.add_row(escape(str(m)), "")
+            table.add_row(escape(str(row)), "")
     return table
+
+
+def evacuation_view(op: OpRequest, detail: dict[str, Any]) -> list[Renderable]:
+    """The moves (at the top level of the detail, or in its evacuation `plan`), the VMs that
+    cannot move, and whether ntol holds meanwhile. Takes what it shows out of `detail`."""
+    out: list[Renderable] = []
+    plan = detail.pop("plan", None)
+    plan = plan if isinstance(plan, dict) else {}
+    moves = detail.pop("moves", plan.get("moves"))
+    if isinstance(moves, list) and moves:
+        out.append(_rows("Moves", ("VM", "to"), moves, ("vm", "host")))
+    elif isinstance(op, HostEvacuate) and moves == []:
+        out.append("It runs no VM: nothing to move.")
+    stuck = plan.get("cannot_move")
+    if isinstance(stuck, list) and stuck:
+        out.append(_rows("Cannot move", ("VM", "reason"), stuck, ("vm", "reason")))
+    if "ntol_holds" in plan:
+        holds = "[green]still holds[/green]" if plan["ntol_holds"] else "[red]no longer holds[/red]"
+        out.append(f"The configured host_failures_to_tolerate {holds} during the maintenance.")
+    return out
 
 
 def op_result(op: OpRequest, detail: dict[str, Any]) -> list[Renderable]:
     """The done line, the moves when the leader lists some, and the rest of the detail."""
-    out: list[Renderable] = [done_line(op)]
     rest = dict(detail)
-    moves = rest.pop("moves", None)
-    if isinstance(moves, list) and moves:
-        out.append(moves_table(moves))
-    elif isinstance(op, HostEvacuate) and moves == []:
-        out.append("It runs no VM: nothing to move.")
+    line = done_line(op, rest)
+    if rest.pop("changed", None) is False:
+        line += " It already was: nothing changed."
+    out: list[Renderable] = [line, *evacuation_view(op, rest)]
     if rest:
         table = Table(show_header=False)
         table.add_column(style="bold")

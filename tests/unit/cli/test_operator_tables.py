@@ -227,6 +227,36 @@ def test_an_evacuation_shows_the_moves_the_leader_lists() -> None:
     assert any("events" in line and "vm_evacuated" in line for line in text.splitlines())
 
 
+def test_an_evacuation_plan_in_the_detail_shows_moves_stuck_vms_and_ntol() -> None:
+    """The leader's evacuation plan (EvacuationPlan's JSON under `plan`): its moves, the VMs
+    that cannot move with their reasons, and whether ntol holds; the plan itself is not
+    dumped as JSON."""
+    plan = {"host": "lab1", "possible": False, "moves": [{"vm": "Minion 1", "host": "lab2"}],
+            "cannot_move": [{"vm": "db", "reason": "local disks (agile: false)"}],
+            "capacity_after": None, "ntol_holds": False}  # fmt: skip
+    detail = {"recorded": "host_excluded", "plan": plan, "stopping": ["Minion 1"]}
+    text = render(op_result(HostEvacuate(host="lab1"), detail))
+    lines = text.splitlines()
+    assert any("Minion 1" in line and "lab2" in line for line in lines)
+    assert any("db" in line and "local disks" in line for line in lines)
+    assert "host_failures_to_tolerate no longer holds" in text
+    assert any("stopping" in line and "Minion 1" in line for line in lines)
+    assert "capacity_after" not in text
+
+
+@pytest.mark.parametrize(
+    ("op", "detail", "says"),
+    [
+        (VMStart(vm="Minion 1"), {"vm": "Minion 1", "host": "lab2"}, "Minion 1 on lab2 ordered"),
+        (HADisable(), {"changed": False}, "It already was: nothing changed."),
+    ],
+)
+def test_done_lines_use_what_the_leader_says(op: Any, detail: dict[str, Any], says: str) -> None:
+    """Where the planner placed a started VM, and a request that changed nothing, are said
+    in the done line."""
+    assert says in render(op_result(op, detail)).splitlines()[0]
+
+
 def test_an_evacuation_of_an_empty_host_says_nothing_moves() -> None:
     """No moves: a sentence, not an empty table."""
     text = render(op_result(HostEvacuate(host="lab1"), {"moves": []}))
@@ -245,7 +275,7 @@ def test_an_evacuation_of_an_empty_host_says_nothing_moves() -> None:
 )
 def test_done_lines_say_what_was_done(op: Any, says: str) -> None:
     """Each verb's line restates what the operator asked for, now accepted."""
-    assert says in render([done_line(op)])
+    assert says in render([done_line(op, {})])
 
 
 # haplan pool compute-max-failures -------------------------------------------------------------

@@ -42,6 +42,7 @@ from services.arbiter.view import (
     Rejoined,
     RestartOrdered,
     Suspected,
+    VmEvacuated,
     VmRunning,
     VmShutDownByAdmin,
     VmStartFailed,
@@ -78,6 +79,11 @@ class Arbiter:
         # Stop orders being carried out, by VM: the order and whether the VM then moves
         # ("evacuate") or stays halted ("admin").
         self._stops: dict[str, tuple[StopOrder, str]] = {}
+        self._moving: set[str] = set()  # evacuated VMs not yet running elsewhere
+        # VMs the pool file places on a host whose first incarnation just joined, and what
+        # that incarnation's heartbeats said since (None: nothing heard yet).
+        self._unclaimed: dict[str, tuple[str, str]] = {}
+        self._heard: dict[tuple[str, str], frozenset[str] | None] = {}
 
     # Leadership -----------------------------------------------------------------------------
 
@@ -94,7 +100,8 @@ class Arbiter:
         self.view = replay(self.pool, log)
         self._ev = Evidence(self.ident, term, now)
         self._joined_at, self._joins, self._running = {}, {}, set()
-        self._reports, self._stops = {}, {}
+        self._reports, self._stops, self._moving = {}, {}, set()
+        self._unclaimed, self._heard = {}, {}
         self.orchestra = Orchestrator(self.timers)
 
     def lose_leadership(self) -> None:
@@ -113,6 +120,8 @@ class Arbiter:
         if self._ev is not None:
             for vm in hb.vms:
                 self._running.add((vm, hb.host, hb.incarnation))
+            if (hb.host, hb.incarnation) in self._heard:
+                self._heard[(hb.host, hb.incarnation)] = frozenset(hb.vms)
 
     def host_report(self, report: HostReport, now: float) -> None:
         if self._ev is not None:
@@ -177,6 +186,7 @@ class Arbiter:
                 decide(VmRunning(*key))
         self._running.clear()
         self._vm_reports(now, decide)
+        self._boot(decide)
         accepted = self._vouch_and_join(ev, now, decide)
         if self.view.ha_enabled:  # HA off: nobody is suspected, declared dead or restarted
             fresh = ev.fresh_observations(now, self.timers.fresh_s)
@@ -185,8 +195,11 @@ class Arbiter:
                 if host.incarnation is not None and not host.dead:
                     self._judge(ev, host, host.incarnation, now, fresh, decide)
             accepted += self._vouch_and_join(ev, now, decide)
-            for d in self.orchestra.place(self.view, self.liveset(now), now):
-                decide(d)
+        # With HA off only the VMs moved off a host in maintenance are placed.
+        only = None if self.view.ha_enabled else frozenset(self._moving)
+        for d in self.orchestra.place(self.view, self.liveset(now), now, only):
+            decide(d)
+        self._moving = {vm for vm in self._moving if self.view.vms[vm].state != "running"}
         orders = tuple(
             StartOrder(order_id=v.order_id, vm=v.name, host=v.host, incarnation=v.incarnation)
             for v in self.view.vms.values()
@@ -203,6 +216,8 @@ class Arbiter:
                 decide(d)
                 if isinstance(d, VmStartFailed):
                     self.orchestra.failed(self.view.vms[d.vm], now)
+                elif isinstance(d, VmEvacuated):
+                    self._moving.add(d.vm)
         self._reports.clear()
 
     def _stop_orders(self) -> tuple[StopOrder, ...]:
@@ -219,11 +234,14 @@ class Arbiter:
 
     # Operator actions (the shell appends the decisions they return) -------------------------
 
-    def start_vm(self, vm: str, host: str | None, now: float) -> list[Decision]:
-        """Start a halted VM; raises OpRefused."""
-        order = start_order(self.view, self.liveset(now), vm, host)
-        self.view = fold(self.view, order)
-        return [order]
+    def plan_start(self, vm: str, host: str | None, now: float) -> RestartOrdered:
+        """Where a halted VM would start (decided by `adopt` once admitted); raises OpRefused."""
+        return start_order(self.view, self.liveset(now), vm, host)
+
+    def adopt(self, decisions: list[Decision]) -> None:
+        """Fold decisions made for an operator's action (the shell appends them)."""
+        for d in decisions:
+            self.view = fold(self.view, d)
 
     def stop_vm(self, vm: str, why: str = "admin") -> list[Decision]:
         """Stop a VM for an admin shutdown ("admin": it stays halted) or to move it off a host
@@ -315,7 +333,7 @@ class Arbiter:
                 decide(Joined(name, req.incarnation))
                 self._joined_at[name] = now
                 if first:
-                    self._boot(name, req.incarnation, decide)
+                    self._claim(name, req.incarnation)
             elif host.incarnation != req.incarnation:
                 if sent > self._joined_at.get(name, NEVER):
                     # A later incarnation asks: the one we know is fenced (killed at start).
@@ -325,13 +343,28 @@ class Arbiter:
             del self._joins[name]
         return accepted
 
-    def _boot(self, host: str, inc: str, decide: _Decide) -> None:
-        """The VMs the pool file runs on `host` are started there by its first incarnation:
-        a collector kills whatever it finds before it joins, so nothing runs them yet."""
-        for vm in sorted(self.view.vms.values(), key=lambda v: (v.order, v.name)):
+    def _claim(self, host: str, inc: str) -> None:
+        """The VMs the pool file runs on `host` now belong to its first incarnation; the next
+        heartbeat of that incarnation says whether it runs them (a host taken over mid-life)
+        or not (a collector kills whatever it finds before it joins)."""
+        self._heard[(host, inc)] = None
+        for vm in self.view.vms.values():
             if (vm.state, vm.host, vm.incarnation, vm.instance) == ("running", host, inc, None):
-                order_id = f"order-{self.view.orders_issued + 1}"
-                decide(RestartOrdered(vm.name, host, inc, order_id))
+                self._unclaimed[vm.name] = (host, inc)
+
+    def _boot(self, decide: _Decide) -> None:
+        """Start in place the claimed VMs their host's heartbeat does not list."""
+        for name in sorted(self._unclaimed, key=lambda n: (self.view.vms[n].order, n)):
+            host, inc = self._unclaimed[name]
+            heard = self._heard.get((host, inc))
+            if heard is None:
+                continue
+            del self._unclaimed[name]
+            vm = self.view.vms[name]
+            if name not in heard and (vm.state, vm.host, vm.incarnation) == ("running", host, inc):
+                decide(RestartOrdered(name, host, inc, f"order-{self.view.orders_issued + 1}"))
+        for key in [k for k in self._heard if k not in set(self._unclaimed.values())]:
+            del self._heard[key]
 
     def liveset(self, now: float) -> tuple[str, ...]:
         """Members that may receive VMs: joined, current lease, not suspected/fenced/dead."""

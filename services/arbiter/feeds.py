@@ -1,6 +1,7 @@
 """What the collectors say on the bus, fed to the core: heartbeats, store observations,
-fenced notices and join requests, each checked first (services.arbiter.wire). A message that
-fails the check is logged with its subject and reason and counted, never a crash."""
+fenced notices, join requests and host reports, each checked first (services.arbiter.wire).
+A message that fails the check is logged with its subject and reason and counted, never a
+crash."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from schemas.messages import FencedNotice, JoinRequest, NetworkHeartbeat, StoreObservation
+from schemas.reports import HostReport
 from services.arbiter.core import Arbiter
 from services.arbiter.metrics import ArbiterMetrics
 from services.arbiter.wire import INPUTS, Malformed, decode_input
@@ -69,3 +71,5 @@ class BusFeeds:
             core.fenced_notice(message, now)
         elif isinstance(message, JoinRequest):
             core.join_request(message, now)
+        elif isinstance(message, HostReport):
+            core.host_report(message, now)

@@ -41,6 +41,16 @@ class ArbiterMetrics:
             registry=r,
         )
 
+        self.operator_requests = Counter(
+            "haplan_arbiter_operator_requests",
+            "Operator requests answered, by verb and outcome (ok, invalid, refused, conflict)",
+            ["verb", "outcome"],
+            registry=r,
+        )
+        self.restarts_ordered = Counter(
+            "haplan_arbiter_restarts_ordered", "VM start orders issued", registry=r
+        )
+
     def serve(self, port: int, addr: str = "127.0.0.1") -> int:
         """Expose /metrics over HTTP on `addr`:`port` (0 picks a free port); returns the port."""
         server, _thread = start_http_server(port, addr=addr, registry=self.registry)

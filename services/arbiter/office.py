@@ -128,5 +128,7 @@ class Office:
             self.view.appended(events, last)
             for e in events:
                 self.metrics.decisions.labels(type=e.type).inc()
+                if e.type == "vm_restart_ordered":
+                    self.metrics.restarts_ordered.inc()
             return True
         raise Deposed("the event log kept moving under the leader's appends")

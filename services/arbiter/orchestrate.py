@@ -22,7 +22,7 @@ covers any delay in progress).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from services.arbiter.view import LivenessView, RestartOrdered, VmRecord, VmUnplaceable
@@ -62,11 +62,22 @@ class Orchestrator:
         backoff = self.timers.interval_s * 2 ** max(0, vm.attempts - 1)
         self.retry_at[vm.name] = now + min(backoff, self.timers.timeout_s)
 
-    def place(self, view: LivenessView, members: Sequence[str], now: float) -> list[Decided]:
-        """The decisions of this tick; `members` are the liveset (services.arbiter.core)."""
+    def place(
+        self,
+        view: LivenessView,
+        members: Sequence[str],
+        now: float,
+        only: Collection[str] | None = None,
+    ) -> list[Decided]:
+        """The decisions of this tick; `members` are the liveset (services.arbiter.core);
+        `only`, when given, limits the VMs considered (HA off: only VMs being moved)."""
         if not self._group_done(view, now) or now < self.next_group_at:
             return []
-        todo = [v for v in waiting(view) if self.retry_at.get(v.name, NEVER) <= now]
+        todo = [
+            v
+            for v in waiting(view)
+            if self.retry_at.get(v.name, NEVER) <= now and (only is None or v.name in only)
+        ]
         if not todo:
             return []
         targets = [h for h in members if not view.hosts[h].excluded]
@@ -119,9 +130,11 @@ class Orchestrator:
 
 
 def waiting(view: LivenessView) -> list[VmRecord]:
-    """VMs HA must start somewhere, in restart order (`order`, then name)."""
+    """VMs that must start somewhere, in restart order (`order`, then name): HA-managed VMs
+    of dead hosts or halted by their guest, and any VM moved off a host in maintenance (the
+    view's fold leaves other VMs halted)."""
     pending = [
-        v for v in view.vms.values() if v.state in ("restarting", "unplaceable") and v.managed
+        v for v in view.vms.values() if v.state in ("restarting", "unplaceable") and v.spec.agile
     ]
     return sorted(pending, key=lambda v: (v.order, v.name))
 

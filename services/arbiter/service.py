@@ -32,6 +32,8 @@ from services.arbiter.leases import HostLease, open_bucket, revoke
 from services.arbiter.logview import LogView, catch_up
 from services.arbiter.metrics import ArbiterMetrics
 from services.arbiter.office import Deposed, Office
+from services.arbiter.ops import OperatorRequests
+from services.arbiter.record import config_of
 from services.arbiter.view import Decision, DeclaredDead
 from services.arbiter.wire import BEACON, command_subject, encode
 from services.common.eventstore import EventStoreError, EventStoreUnavailable, JetStreamEventStore
@@ -63,6 +65,10 @@ class ArbiterService:
         self._revocations: set[asyncio.Task[None]] = set()
         self._held: ArbiterTick | None = None  # sent once its decisions are acknowledged
         self._opened = False
+        self._configured_at = 0  # the configuration change the core last folded in
+        # Held from a tick's decisions to their append, and around operators' appends, so
+        # that one writer at a time decides on a view that includes every append before it.
+        self.writing = asyncio.Lock()
         # Set by open():
         self.store: JetStreamEventStore
         self.core: Arbiter
@@ -70,6 +76,7 @@ class ArbiterService:
         self.lease: LeaderLease
         self.leases: LeaseWatch
         self.status: StatusReplies
+        self.ops: OperatorRequests
         self.feeds: BusFeeds
 
     @property
@@ -105,6 +112,7 @@ class ArbiterService:
         self.leases = LeaseWatch(kv, self.core, self.metrics, self.clock)
         await self.leases.start()
         self.status = StatusReplies(self)
+        self.ops = OperatorRequests(self)
         self.feeds = BusFeeds(self.nc, self.core, self.metrics, self.clock)
         await self.feeds.subscribe()
         self._opened = True
@@ -198,15 +206,18 @@ class ArbiterService:
                 if await office.take():
                     await self._gain(office)
                 return
-            await self._tick(office)
+            async with self.writing:
+                await self._tick(office)
         except Deposed as exc:
             await self._step_down(str(exc), "deposed")
 
     async def _gain(self, office: Office) -> None:
         self.core.gain_leadership(self.clock(), office.epoch, self.view.decisions)
+        self._configured_at = self.view.config_seq
         self.metrics.leader.set(1)
         self.metrics.epoch.set(office.epoch)
         await self.status.start()
+        await self.ops.start()
 
     async def _tick(self, office: Office) -> None:
         if office.unacked is not None:
@@ -217,6 +228,7 @@ class ArbiterService:
                 await self._send(held, office)
             return
         await office.refresh()
+        self.configure_core()
         before = self.core.view
         out = self.core.tick(self.clock())
         if out.decisions:
@@ -249,6 +261,14 @@ class ArbiterService:
             await self.nc.publish(command_subject(order.host), encode(order))
         for accepted in out.accepted:
             await self.nc.publish(command_subject(accepted.host), encode(accepted))
+        for stop in out.stops:
+            await self.nc.publish(command_subject(stop.host), encode(stop))
+
+    def configure_core(self) -> None:
+        """Hand the core the log's configuration when an operator changed it."""
+        if self.view.config_seq > self._configured_at:
+            self._configured_at = self.view.config_seq
+            self.core.configure(config_of(self.view.state), self.clock())
 
     def _revoke_dead(self, decisions: Sequence[Decision]) -> None:
         for d in decisions:
@@ -281,6 +301,7 @@ class ArbiterService:
         self.metrics.epoch.set(0)
         self.metrics.step_downs.labels(reason=kind).inc()
         await self.status.stop()
+        await self.ops.stop()
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

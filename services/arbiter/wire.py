@@ -8,12 +8,14 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from schemas.messages import FencedNotice, JoinRequest, NetworkHeartbeat, StoreObservation
+from schemas.reports import HostReport
 from services.common.wire import (
     BEACON,
     FENCED,
     HEARTBEATS,
     JOINS,
     OBSERVATIONS,
+    REPORTS,
     Malformed,
     command_subject,
     decode,
@@ -39,6 +41,7 @@ INPUTS: dict[str, tuple[type[BaseModel], str]] = {
     OBSERVATIONS: (StoreObservation, "observer"),
     FENCED: (FencedNotice, "host"),
     JOINS: (JoinRequest, "host"),
+    REPORTS: (HostReport, "host"),
 }
 
 

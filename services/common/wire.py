@@ -21,6 +21,7 @@ HEARTBEATS = "ha.hb.*"
 OBSERVATIONS = "ha.sto.*"
 FENCED = "ha.fenced.*"
 JOINS = "ha.join.*"
+REPORTS = "ha.report.*"
 
 
 def _per_host(kind: str, host: str) -> str:

@@ -68,7 +68,11 @@ async def test_a_host_that_says_fenced_is_declared_dead_and_its_vm_restarted_els
     await stop_watching(lab1_lease)
 
     ordered = await eventually(
-        lambda: first_event(pool.store, VMRestartOrdered), 5, "Minion 1 is ordered to restart"
+        lambda: first_event(
+            pool.store, VMRestartOrdered, lambda e: getattr(e, "host", None) == "lab2"
+        ),
+        5,
+        "Minion 1 is ordered to restart",
     )
     assert isinstance(ordered.event, VMRestartOrdered) and ordered.seq > dead.seq
     assert (ordered.event.vm, ordered.event.host) == ("Minion 1", "lab2")

@@ -41,7 +41,10 @@ def check_restart_ordered(ctx: Context, e: VMRestartOrdered, notes: Notes) -> No
         notes.differ(
             f"an order to {vm.order.host} (incarnation {vm.order.incarnation}) is still pending"
         )
-    if vm.spec.ha_restart_priority == "":
+    # Any VM is started where the pool file places it (at its host's first join) and moved
+    # off a host in maintenance; only HA restarts need a restart priority.
+    in_place = vm.host == e.host
+    if vm.spec.ha_restart_priority == "" and not in_place and vm.halted_by != "maintenance":
         notes.differ("the VM is not protected (no ha_restart_priority)")
     elif not vm.spec.agile:
         notes.differ("the VM is not agile: its disks are local to its host")

@@ -84,5 +84,6 @@ def vm_evacuated(state: PoolState, e: VMEvacuated) -> PoolState:
     if vm is None:
         return skip(state)
     return with_vm(
-        state, vm._replace(host=None, power_state="restarting", order=None, halted_by=None)
+        state,
+        vm._replace(host=None, power_state="restarting", order=None, halted_by="maintenance"),
     )

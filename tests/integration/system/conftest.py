@@ -72,6 +72,13 @@ class System:
             await asyncio.sleep(0.1)
         return found
 
+    async def verified(self) -> None:
+        """`haplan audit verify` reproduces every decision this run recorded (invariant 4)."""
+        from services.audit import verify
+
+        report = verify(await self.events())
+        assert report.ok, report.to_json()
+
     async def op(self, verb: str, body: dict[str, Any] | bytes | None = None) -> OpReply:
         data = body if isinstance(body, bytes) else json.dumps(body or {}).encode()
         msg = await self.nc.request(op_subject(verb), data, timeout=20)

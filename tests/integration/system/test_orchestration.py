@@ -4,14 +4,17 @@ process VMs, a real arbiter, a real nats-server (T = 2 s)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 
 from schemas.events import (
     HADisabled,
     HostDeclaredDead,
+    HostExcluded,
     HostJoined,
     OvercommitAllowed,
+    VMEvacuated,
     VMHaltedByGuest,
     VMProtectionSet,
     VMRestartOrdered,
@@ -68,6 +71,7 @@ async def test_restarts_follow_order_and_start_delay(system: System) -> None:
     orders = [o for o in await system.of(VMRestartOrdered) if o.host != "h1"]
     assert [o.vm for o in orders] == ["db", "app"]
     assert (orders[1].at - db_started.at).total_seconds() >= 1.5
+    await system.verified()
 
 
 async def test_a_guest_halt_restarts_the_vm_an_admin_shutdown_does_not(system: System) -> None:
@@ -91,6 +95,7 @@ async def test_a_guest_halt_restarts_the_vm_an_admin_shutdown_does_not(system: S
     assert all(system.vm_pid(h, "web") is None for h in HOSTS)
     reply = await system.op("vm-shutdown", {"vm": "web"})
     assert not reply.ok and reply.code == "conflict" and "already halted" in (reply.error or "")
+    await system.verified()
 
 
 async def test_admission_control_refuses_what_breaks_the_plan(system: System) -> None:
@@ -118,6 +123,7 @@ async def test_admission_control_refuses_what_breaks_the_plan(system: System) ->
     assert reply.ok, reply
     [protected] = await system.of(VMProtectionSet)
     assert isinstance(protected, VMProtectionSet) and protected.ha_restart_priority == "restart"
+    await system.verified()
 
 
 async def test_bad_operator_requests_are_answered_and_counted(system: System) -> None:
@@ -154,3 +160,27 @@ async def test_ha_disabled_restarts_nothing_until_enabled(system: System) -> Non
     [_, restarted] = await system.of(VMStarted, vm="web")
     assert isinstance(restarted, VMStarted) and restarted.host != "h1"
     assert len(await system.of(HostJoined)) == 3
+    await system.verified()
+
+
+async def test_evacuation_moves_the_vms_and_enable_takes_the_host_back(system: System) -> None:
+    """`host evacuate h1`: h1 is excluded, web (unprotected: every VM moves) stops there and
+    starts on another host; `host enable h1` brings h1 back into the liveset."""
+    await system.start(_pool(_vm("web", "h1", ha_restart_priority="")))
+    await _running(system, "web")
+    await system.leading()
+    reply = await system.op("host-evacuate", {"host": "h1"})
+    assert reply.ok and reply.detail["stopping"] == ["web"], reply
+    await system.wait_for(HostExcluded, 5, host="h1")
+    await system.wait_for(VMEvacuated, 10, vm="web", host="h1")
+    while len(await system.of(VMStarted, vm="web")) < 2:
+        await asyncio.sleep(0.1)
+    [_, moved] = await system.of(VMStarted, vm="web")
+    assert isinstance(moved, VMStarted) and moved.host in ("h2", "h3")
+    assert (await system.op("host-enable", {"host": "h1"})).ok
+    status = await system.nc.request("ha.op.status", b"{}", timeout=5)
+    hosts = {h["name"]: h["state"] for h in json.loads(status.data)["hosts"]}
+    assert hosts["h1"] == "live"
+    again = await system.op("host-enable", {"host": "h1"})
+    assert again.code == "conflict" and "not in maintenance" in (again.error or "")
+    await system.verified()

@@ -27,14 +27,15 @@ GARBAGE = [
     ("ha.fenced.lab1", FencedNotice(host="lab2", incarnation="x").model_dump_json().encode(),
      "fenced"),
     ("ha.join.lab1", b"\xff\xfe\x00", "join"),
+    ("ha.report.lab1", b'{"host": "lab1", "seq": -1}', "report"),
 ]  # fmt: skip
 
 
 async def test_malformed_messages_are_counted_and_the_arbiter_keeps_working(
     pool: Pool, spawn_arbiter: Callable[[str], ArbiterProcess]
 ) -> None:
-    """Garbage on ha.hb/ha.sto/ha.fenced/ha.join, a lease value that is no lease, and a status
-    request that is not a JSON object: each is counted under its subject, the bad request
+    """Garbage on ha.hb/ha.sto/ha.fenced/ha.join/ha.report, a lease value that is no lease,
+    and a status request that is not a JSON object: each is counted under its subject, the bad request
     gets a one-line error, and afterwards hosts still join and status still answers; the
     spoofed fenced notice fences nobody."""
     a1 = spawn_arbiter("a1")

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import sys
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +25,6 @@ from typing import Any, Literal
 from nats.aio.client import Client
 from rich.console import Console
 
-import services
 from schemas import Pool
 from schemas.events import PoolCreated
 from services.common.bus import BusUnavailable, connect
@@ -35,6 +33,7 @@ from services.common.logging import configure_logging
 from services.common.natsserver import NatsServer, NatsServerError
 from services.common.settings import BusSettings
 from services.faults import CuttableProxy
+from services.up import launch
 from services.up.control import ControlServer
 from services.up.faults import FaultRequestError, parse_request
 from services.up.journal import Journal
@@ -49,7 +48,6 @@ from services.up.view import Picture
 Mode = Literal["live", "lines", "json"]
 # How long processes get to stop on SIGTERM (a collector kills its VMs and says so first).
 GRACE_S = 5.0
-ENTRY = (sys.executable, "-m", "services.cli.main")
 
 
 class UpFailed(Exception):
@@ -62,20 +60,6 @@ class UpOptions:
     source: str  # the pool file, as the operator named it
     runtime_dir: Path
     mode: Mode
-
-
-def _child_env(nats_url: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("NATS_URL", "HAPLAN_NATS_URL", "HAPLAN_STREAM_REPLICAS")
-    }
-    # The children import the same haplan as this process, wherever it was started from.
-    root = str(Path(services.__file__).resolve().parents[1])
-    path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = root if not path else f"{root}{os.pathsep}{path}"
-    env.update(NATS_URL=nats_url, HAPLAN_STREAM_REPLICAS="1", PYTHONUNBUFFERED="1")
-    return env
 
 
 class Session:
@@ -129,56 +113,41 @@ class Session:
 
     async def _start(self) -> None:
         pool, layout = self.options.pool, self.layout
-        hosts = [h.name for h in pool.hosts]
-        layout.prepare(hosts)
+        try:
+            layout.prepare([h.name for h in pool.hosts])
+        except OSError as exc:
+            raise UpFailed(f"cannot lay out {layout.root}: {exc.strerror or exc}") from None
         self.journal = Journal(layout.log("up"))
         # The bus plumbing's own log lines go to the file, not across the live view.
         configure_logging("info", stream=self.journal.stream, tty=False)
         picture = Picture(pool.name, pool.ha.timeout_s, str(layout.root))
         show = Show(self.options.mode, self.console, self.journal, self.machines, picture)
-        self.server = NatsServer(store_dir=layout.nats, name="haplan-up")
+        self.server = server = NatsServer(store_dir=layout.nats, name="haplan-up")
         try:
-            await asyncio.to_thread(self.server.start)
+            await asyncio.to_thread(server.start)
         except NatsServerError as exc:
             raise UpFailed(f"the private nats-server did not start: {exc}") from None
-        self.journal.note("nats", f"nats-server ready on {self.server.url}")
-        for host in hosts:
-            self.machines[host] = await self._host(host)
+        self.journal.note("nats", f"nats-server ready on {server.url}")
+        for host in pool.hosts:
+            self.machines[host.name] = await self._host(host.name, server.port)
         self._control = ControlServer(layout.control, self.fault)
         await self._control.start()
-        nc, store = await self._load_pool()
-        write_record(layout.root, self._record())
+        nc, store = await self._load_pool(server.url)
+        write_record(layout.root, self._record(server.url))
         self._show = asyncio.create_task(show.run(nc, store))
-        env = _child_env(self.server.url)
-        for name, argv in (
-            ("arbiter", ("arbiter", "--id", "up-arbiter")),
-            ("planner", ("planner",)),
-        ):
-            self._supervise(
-                Member(
-                    name, (*ENTRY, *argv), env, layout.log(name), self._scope(name), self.journal
-                )
-            )
+        self._supervise(launch.arbiter(server.url, layout, self._scope("arbiter"), self.journal))
+        self._supervise(launch.planner(server.url, layout, self._scope("planner"), self.journal))
         for machine in self.machines.values():
             self._supervise(machine.member)
 
-    async def _host(self, host: str) -> HostMachine:
-        assert self.server is not None
-        proxy = CuttableProxy("127.0.0.1", self.server.port)
-        port = await proxy.start()
-        argv = (
-            *ENTRY, "collector", "--host", host, "--store", str(self.layout.host_store(host)),
-            "--vm-driver", "process", "--watchdog", "process",
-        )  # fmt: skip
-        member = Member(
-            host,
-            argv,
-            _child_env(f"nats://127.0.0.1:{port}"),
-            self.layout.log(f"collector-{host}"),
-            self._scope(f"host/{host}"),
-            self.journal,
-            is_host=True,
-        )
+    async def _host(self, host: str, nats_port: int) -> HostMachine:
+        proxy = CuttableProxy("127.0.0.1", nats_port)
+        try:
+            port = await proxy.start()
+        except OSError as exc:
+            raise UpFailed(f"cannot start {host}'s network proxy: {exc.strerror or exc}") from None
+        scope = self._scope(f"host/{host}")
+        member = launch.collector(host, port, self.layout, scope, self.journal)
         return HostMachine(host, member, proxy, self.layout, self.journal)
 
     def _scope(self, member: str) -> str:
@@ -188,10 +157,9 @@ class Session:
         self.members.append(member)
         self._tasks.append(asyncio.create_task(member.run()))
 
-    async def _load_pool(self) -> tuple[Client, JetStreamEventStore]:
+    async def _load_pool(self, url: str) -> tuple[Client, JetStreamEventStore]:
         """A fresh log each run: the pool goes in as its first event."""
-        assert self.server is not None
-        settings = BusSettings(nats_url=self.server.url)
+        settings = BusSettings(nats_url=url)
         try:
             self._nc = nc = await connect(settings, name="haplan-up", initial_timeout_s=10.0)
             store = await JetStreamEventStore.open(nc, replicas=1)
@@ -205,12 +173,11 @@ class Session:
         self.journal.note("up", f"pool {pool.name!r} loaded from {self.options.source}")
         return nc, store
 
-    def _record(self) -> UpRecord:
-        assert self.server is not None
+    def _record(self, url: str) -> UpRecord:
         return UpRecord(
             pid=os.getpid(),
             started=proc_start_time(os.getpid()),
-            nats_url=self.server.url,
+            nats_url=url,
             control=str(self.layout.control),
             pool=self.options.pool.name,
             timeout_s=self.options.pool.ha.timeout_s,

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from nats.aio.client import Client
@@ -72,7 +73,11 @@ class Show:
 
     async def _poll(self, nc: Client) -> None:
         while True:
-            self.picture.status = await ask_status(nc)
+            answer = await ask_status(nc)
+            self.picture.answering = answer is not None
+            if answer is not None:
+                # Kept when the leader goes quiet: the last known pool beats an empty one.
+                self.picture.status, self.picture.answered_at = answer, datetime.now(UTC)
             await asyncio.sleep(POLL_S)
 
     # Sinks ----------------------------------------------------------------------------------

@@ -50,7 +50,9 @@ class Picture:
     pool: str
     timeout_s: float
     runtime_dir: str
-    status: dict[str, Any] | None = None  # the leader's answer; None: no leader answers
+    status: dict[str, Any] | None = None  # the leader's latest answer; None: none yet
+    answered_at: datetime | None = None  # when that answer came
+    answering: bool = False  # False: the last request found no leader
     hosts: list[dict[str, Any]] = field(default_factory=list)  # HostMachine.row()
     events: deque[EventLine] = field(default_factory=lambda: deque(maxlen=RECENT))
     notes: deque[Note] = field(default_factory=lambda: deque(maxlen=RECENT))
@@ -79,6 +81,8 @@ def pool_line(p: Picture) -> Text:
     line.append("   overcommitted ")
     line.append(_yes_no(over), style="bold red" if over else "")
     line.append(f"   leader {s.get('leader') or '-'}")
+    if not p.answering and p.answered_at is not None:
+        line.append(f"   no leader answers: as of {p.answered_at:%H:%M:%S}", style="yellow")
     return line
 
 

@@ -72,3 +72,17 @@ def test_without_a_leader_the_view_says_so_and_still_lists_the_hosts() -> None:
     text = text_of(picture)
     assert "no arbiter leads yet" in text.splitlines()[0]
     assert rows(text)["lab1"][:2] == ["?", "-"]
+
+
+def test_when_the_leader_goes_quiet_the_last_answer_stays_marked_with_its_time() -> None:
+    """A status request that finds no leader keeps the last answer on screen, and the pool
+    line says since when nothing answered."""
+    picture = Picture("Lab pool", 5.0, "/run/haplan", status=STATUS)
+    picture.answered_at = datetime(2026, 1, 1, 12, 34, 56, tzinfo=UTC)
+    picture.answering = False
+    picture.hosts = [{"name": "lab2", "pulled": [], "collector_pid": 7, "starts": 1}]
+    text = text_of(picture)
+    assert "no leader answers: as of 12:34:56" in text.splitlines()[0]
+    assert rows(text)["lab2"][:2] == ["live", "yes"]
+    picture.answering = True
+    assert "no leader answers" not in text_of(picture)

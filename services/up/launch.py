@@ -1,0 +1,51 @@
+"""What `haplan up` runs: the command line and environment of each process of the pool.
+
+Every process is `haplan` itself (the interpreter running this code, so the children import the
+same haplan wherever `up` was started from), told its NATS server by NATS_URL: a collector gets
+its host's proxy (its network cable), the arbiter and the planner the server itself.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import services
+from services.up.journal import Journal
+from services.up.member import Member
+from services.up.topology import Layout
+
+ENTRY = (sys.executable, "-m", "services.cli.main")
+ARBITER_ID = "up-arbiter"
+# Variables of the operator's shell that would point a child elsewhere than this run's bus.
+_OVERRIDDEN = ("NATS_URL", "HAPLAN_NATS_URL", "HAPLAN_STREAM_REPLICAS")
+
+
+def child_env(nats_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _OVERRIDDEN}
+    root = str(Path(services.__file__).resolve().parents[1])
+    path = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = root if not path else f"{root}{os.pathsep}{path}"
+    env.update(NATS_URL=nats_url, HAPLAN_STREAM_REPLICAS="1", PYTHONUNBUFFERED="1")
+    return env
+
+
+def collector(host: str, proxy_port: int, layout: Layout, scope: str, journal: Journal) -> Member:
+    argv = (
+        *ENTRY, "collector", "--host", host, "--store", str(layout.host_store(host)),
+        "--vm-driver", "process", "--watchdog", "process",
+    )  # fmt: skip
+    env = child_env(f"nats://127.0.0.1:{proxy_port}")
+    log = layout.log(f"collector-{host}")
+    return Member(host, argv, env, log, scope, journal, is_host=True)
+
+
+def arbiter(nats_url: str, layout: Layout, scope: str, journal: Journal) -> Member:
+    argv = (*ENTRY, "arbiter", "--id", ARBITER_ID)
+    return Member("arbiter", argv, child_env(nats_url), layout.log("arbiter"), scope, journal)
+
+
+def planner(nats_url: str, layout: Layout, scope: str, journal: Journal) -> Member:
+    argv = (*ENTRY, "planner")
+    return Member("planner", argv, child_env(nats_url), layout.log("planner"), scope, journal)

@@ -40,7 +40,7 @@ LOG_REASONS = {
     "fenced": "it fenced itself; it rejoins once its collector restarts and reaches "
     "the store and the bus",
     "dead": "the arbiter declared it dead; it rejoins when its collector starts again",
-    "excluded": "it is excluded from the pool",
+    "excluded": "it is in maintenance: no VMs are placed on it until `haplan host enable`",
 }
 
 

@@ -179,7 +179,7 @@ def test_without_a_collector_the_log_says_why() -> None:
     [
         ({"state": "joining", "in_liveset": False}, "not joined the liveset yet"),
         ({"state": "dead", "in_liveset": False}, "declared it dead"),
-        ({"state": "excluded", "in_liveset": False}, "excluded"),
+        ({"state": "excluded", "in_liveset": False}, "in maintenance"),
         ({"state": "live", "suspected": True, "in_liveset": False}, "suspected"),
         ({"state": "live", "in_liveset": False}, "lease as current"),
         ({"state": "live", "in_liveset": True}, None),

@@ -20,6 +20,7 @@ LAB_POOL = Path(schemas.__file__).parent / "examples" / "lab.yaml"
 # heartbeat intervals of 0.5 s, so a laptop busy starting Python processes or pausing for a
 # garbage collection does not fence a healthy host.
 UP_TIMEOUT_S = 5.0
+MIN_TIMEOUT_S = 1.0
 
 
 class StartFailed(UserError):
@@ -39,7 +40,7 @@ def up(
     pool_file: Annotated[
         Path | None,
         typer.Argument(
-            metavar="[POOL]", help="Pool file (default: the article's lab: lab1, lab2, Minion 1)."
+            metavar="POOL", help="Pool file (default: the article's lab: lab1, lab2, Minion 1)."
         ),
     ] = None,
     timeout: Annotated[
@@ -63,8 +64,12 @@ def up(
     """Run a whole pool here: a private nats-server, one collector per host, an arbiter and
     a planner, shown live. Pull cables from another terminal with `haplan fault`; Ctrl-C
     stops everything it started."""
-    if not timeout > 0 or timeout != timeout or timeout == float("inf"):
-        fail(f"--timeout {timeout:g} is not a positive number of seconds", "try --timeout 5")
+    if not MIN_TIMEOUT_S <= timeout < float("inf"):
+        fail(
+            f"--timeout {timeout:g} is not a number of seconds from {MIN_TIMEOUT_S:g} up "
+            "(heartbeats go every T/10: below that, a busy machine fences healthy hosts)",
+            "try --timeout 5",
+        )
     source = pool_file or LAB_POOL
     pool = with_timeout(load_pool(source), timeout)
     # Imported here: every `haplan` start imports this module, and these load NATS.

@@ -128,6 +128,12 @@ class Session:
         except NatsServerError as exc:
             raise UpFailed(f"the private nats-server did not start: {exc}") from None
         self.journal.note("nats", f"nats-server ready on {server.url}")
+        for name in ("NATS_URL", "HAPLAN_NATS_URL"):
+            if name in os.environ:
+                self.journal.note(
+                    "up", f"{name} is set: commands run where it is set go to {os.environ[name]}, "
+                    "not to this pool (unset it, or pass --nats)",
+                )  # fmt: skip
         for host in pool.hosts:
             self.machines[host.name] = await self._host(host.name, server.port)
         self._control = ControlServer(layout.control, self.fault)

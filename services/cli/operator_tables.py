@@ -102,6 +102,8 @@ def host_status_view(view: dict[str, Any]) -> list[Renderable]:
         if member
         else f"Host [bold]{name}[/bold]: [red bold]NOT in the liveset[/red bold]"
     )
+    if view.get("state") == "excluded":
+        head += ", [yellow]in maintenance[/yellow] (no new VMs until `haplan host enable`)"
     out: list[Renderable] = [head]
     if view.get("reason"):
         out.append(f"[bold red]{escape(str(view['reason']))}[/bold red]")

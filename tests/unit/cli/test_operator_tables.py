@@ -166,6 +166,16 @@ def test_the_collectors_reason_comes_first_and_is_shown_prominently() -> None:
     assert lines[1] == STORE_UNREACHABLE
 
 
+def test_a_host_in_maintenance_says_so_in_the_headline() -> None:
+    """A host the leader still counts in the liveset but that is excluded (maintenance) says
+    both, and how to take it back."""
+    hosts = [{"name": "lab1", "state": "excluded", "suspected": False, "in_liveset": True,
+              "incarnation": "b"}]  # fmt: skip
+    view = host_view(status_object(hosts=hosts), "lab1", None)
+    head = render(host_status_view(view)).splitlines()[0]
+    assert "in the liveset" in head and "in maintenance" in head and "haplan host enable" in head
+
+
 def test_without_a_collector_the_log_says_why() -> None:
     """No collector answers: the view says so and gives the reason the log implies."""
     view = host_view(status_object(), "lab2", None)

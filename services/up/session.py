@@ -131,8 +131,8 @@ class Session:
         for name in ("NATS_URL", "HAPLAN_NATS_URL"):
             if name in os.environ:
                 self.journal.note(
-                    "up", f"{name} is set: commands run where it is set go to {os.environ[name]}, "
-                    "not to this pool (unset it, or pass --nats)",
+                    "up", f"{name} is set here: commands that see it go to {os.environ[name]}, "
+                    "not to this pool (unset it in their shell)",
                 )  # fmt: skip
         for host in pool.hosts:
             self.machines[host.name] = await self._host(host.name, server.port)

@@ -5,6 +5,8 @@ and no file behind."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 
 from tests.integration.up.harness import Up, haplan, private_env, short_tmp, writers
@@ -76,3 +78,20 @@ def test_fault_json_reports_what_is_pulled(up: Up) -> None:
     healed = up.fault("heal", "lab1")
     assert (healed["pulled"], healed["healed"]) == ([], ["network"])
     assert json.loads(up.haplan("fault", "heal", "lab1", "--json").stdout)["changed"] is False
+
+
+def test_a_killed_arbiter_or_planner_is_started_again(up: Up) -> None:
+    """SIGKILL the arbiter and the planner: up notes each unexpected exit, starts each again
+    (a new pid), and the new arbiter leads the pool."""
+    up.started()
+    for member in ("arbiter", "planner"):
+        first = up.eventually(lambda m=member: up.notes(m), 30, f"{member} started")
+        os.kill(first[0]["pid"], signal.SIGKILL)
+    for member in ("arbiter", "planner"):
+        starts = up.eventually(
+            lambda m=member: [n for n in up.notes(m) if "pid" in n][1:], 30, f"{member} again"
+        )
+        exits = [n for n in up.notes(member) if n.get("returncode") == -signal.SIGKILL]
+        assert exits and "restarting" in exits[0]["text"]
+        assert starts[0]["pid"] != up.notes(member)[0]["pid"]
+    assert up.eventually(up.state, 30, "a leader answers again")

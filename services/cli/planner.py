@@ -13,7 +13,7 @@ from services.cli.app import app
 from services.cli.arbiter import default_ident
 from services.cli.events import NatsServers, NatsUnreachable, bus_settings
 from services.cli.output import fail
-from services.cli.plan_options import WorkLimit, planner_limit
+from services.cli.plan_options import planner_limit
 from services.common.metrics import DEFAULT_METRICS_ADDR
 
 if TYPE_CHECKING:
@@ -37,12 +37,22 @@ def planner(
     metrics_addr: Annotated[
         str, typer.Option("--metrics-addr", help="Address the metrics endpoint listens on.")
     ] = DEFAULT_METRICS_ADDR,
-    work_limit: WorkLimit = None,
+    work_limit: Annotated[
+        float | None,
+        typer.Option(
+            "--work-limit",
+            metavar="SECONDS",
+            help="Work limit of each plan, in deterministic seconds (default: the planner's); "
+            "a request may give its own.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """A planner replica: answers plan, what-if, hypothetical and evacuate requests (nats.micro
-    service `planner`) and records a new plan in the event log whenever the pool changes.
+    """A planner replica: plan, what-if, hypothetical and evacuate over NATS, and the pool's
+    plan kept current in the event log.
 
-    Run several: they share the requests, and exactly one plan per log state is recorded.
+    Answers the nats.micro service `planner` (replicas share the requests) and records a plan
+    whenever the pool changes: run several, exactly one plan per log state is recorded.
     Runs until SIGTERM or Ctrl-C, logging JSON lines on stderr; exits 69 when NATS cannot be
     reached at start.
     """

@@ -65,6 +65,7 @@ async def start_endpoints(
     group = service.add_group(name=NAME)
     for endpoint in ENDPOINTS:
         await group.add_endpoint(name=endpoint, handler=_handler(endpoint, view, metrics))
+    await nc.flush()  # subscribed at the server once this returns: requests find us at once
     return service
 
 

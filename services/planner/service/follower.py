@@ -16,10 +16,12 @@ from services.common.logging import get_logger
 from services.common.settings import BusSettings
 from services.planner.service.metrics import PlannerMetrics
 from services.planner.service.recording import PlanView
+from services.planner.service.tasks import finish
 
 log = get_logger("haplan.planner")
 
 RETRY_S = 1.0
+RECONNECT_CHECK_S = 0.5
 
 
 class LogFollower:
@@ -33,33 +35,52 @@ class LogFollower:
         self.store: EventStore | None = None
         self.arrived = asyncio.Event()  # set on every event folded; the recorder clears it
         self._moved = asyncio.Condition()
+        self._unreachable = False
 
     async def run(self) -> None:
-        """Follow the log for ever (cancel the task to stop)."""
-        unreachable = False
+        """Follow the log for ever (cancel the task to stop). After a reconnection it starts
+        following again at once: the server that came back may have lost the reader's
+        consumer, which the client would otherwise notice only after missed heartbeats."""
         while True:
+            reconnects = self._reconnects()
+            reading = asyncio.create_task(self._read(), name="planner-read-log")
             try:
-                store = await JetStreamEventStore.open(
-                    self._nc,
-                    replicas=self._settings.stream_replicas,
-                    request_timeout_s=self._settings.request_timeout_s,
+                while not reading.done():
+                    await asyncio.wait({reading}, timeout=RECONNECT_CHECK_S)
+                    if self._reconnects() != reconnects and not reading.done():
+                        log.info("reconnected: following the log again", seq=self.view.last_seq)
+                        reading.cancel()
+            finally:
+                await finish(reading)
+            await asyncio.sleep(RETRY_S if self._unreachable else 0)
+
+    def _reconnects(self) -> int:
+        return int(self._nc.stats.get("reconnects", 0))
+
+    async def _read(self) -> None:
+        """Open the log and fold it from where the view is; returns on any trouble, which
+        it says once per outage."""
+        try:
+            store = await JetStreamEventStore.open(
+                self._nc,
+                replicas=self._settings.stream_replicas,
+                request_timeout_s=self._settings.request_timeout_s,
+            )
+            self.store = store
+            if self._unreachable:
+                log.info("event log readable again", seq=self.view.last_seq)
+                self._unreachable = False
+            async for recorded in store.follow(self.view.last_seq + 1):
+                self.view.apply(recorded.seq, recorded.event)
+                await self._moved_to()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if not self._unreachable:  # once per outage, not every retry
+                log.warning(
+                    "event log not readable; retrying", error=str(exc) or type(exc).__name__
                 )
-                self.store = store
-                if unreachable:
-                    log.info("event log readable again", seq=self.view.last_seq)
-                    unreachable = False
-                async for recorded in store.follow(self.view.last_seq + 1):
-                    self.view.apply(recorded.seq, recorded.event)
-                    await self._moved_to()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if not unreachable:  # once per outage, not every retry
-                    log.warning(
-                        "event log not readable; retrying", error=str(exc) or type(exc).__name__
-                    )
-                unreachable = True
-            await asyncio.sleep(RETRY_S)
+            self._unreachable = True
 
     async def _moved_to(self) -> None:
         self._metrics.show(self.view.state)

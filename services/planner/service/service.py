@@ -21,6 +21,7 @@ from services.planner.service.follower import LogFollower
 from services.planner.service.metrics import PlannerMetrics
 from services.planner.service.recorder import QUIET_S, PlanRecorder
 from services.planner.service.recording import PlanView
+from services.planner.service.tasks import finish
 
 log = get_logger("haplan.planner")
 
@@ -56,10 +57,7 @@ class PlannerService:
 
     async def stop(self) -> None:
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await finish(task)
         self._tasks = []
         if self.micro is not None:
             with contextlib.suppress(Exception):  # a closed connection has nothing to drain

@@ -45,6 +45,8 @@ class RestartOrdered:
     host: str
     incarnation: str
     order_id: str
+    # True for `haplan vm start`: an operator's start, not an HA restart.
+    by_operator: bool = False
 
 
 @dataclass(frozen=True, slots=True)

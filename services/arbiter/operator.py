@@ -75,7 +75,7 @@ def start_order(
     target = bins[slot].name
     inc = view.hosts[target].incarnation
     assert inc is not None  # liveset members have joined
-    return RestartOrdered(name, target, inc, f"order-{view.orders_issued + 1}")
+    return RestartOrdered(name, target, inc, f"order-{view.orders_issued + 1}", by_operator=True)
 
 
 def shutdown(view: LivenessView, name: str) -> VmShutDownByAdmin | VmRecord:

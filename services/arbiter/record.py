@@ -61,12 +61,13 @@ from services.arbiter.view import (
 from services.state import PoolState
 
 RESTART_PLAN = "restart-plan:"
+OPERATOR_START = "operator-start:"  # `haplan vm start`: no restart plan, the operator's call
 FIRST_FIT = "first-fit:"  # orders of logs written before the planner placed restarts
 UNKNOWN_INSTANCE = "unknown"
 
 
-def order_plan(order_id: str) -> str:
-    return RESTART_PLAN + order_id
+def order_plan(order_id: str, by_operator: bool = False) -> str:
+    return (OPERATOR_START if by_operator else RESTART_PLAN) + order_id
 
 
 def to_event(
@@ -87,7 +88,11 @@ def to_event(
         return HostDeclaredDead(host=d.host, evidence=d.evidence, **env)
     if isinstance(d, RestartOrdered):
         return VMRestartOrdered(
-            vm=d.vm, host=d.host, incarnation=d.incarnation, plan=order_plan(d.order_id), **env
+            vm=d.vm,
+            host=d.host,
+            incarnation=d.incarnation,
+            plan=order_plan(d.order_id, d.by_operator),
+            **env,
         )
     if isinstance(d, VmRunning):
         return VMStarted(
@@ -127,10 +132,11 @@ def to_decision(event: Event) -> Decision | None:
         return DeclaredDead(event.host, event.evidence)
     if isinstance(event, VMRestartOrdered):
         order_id = event.event_id
-        for prefix in (RESTART_PLAN, FIRST_FIT):
+        for prefix in (RESTART_PLAN, FIRST_FIT, OPERATOR_START):
             if event.plan.startswith(prefix):
                 order_id = event.plan.removeprefix(prefix)
-        return RestartOrdered(event.vm, event.host, event.incarnation, order_id)
+        by_operator = event.plan.startswith(OPERATOR_START)
+        return RestartOrdered(event.vm, event.host, event.incarnation, order_id, by_operator)
     if isinstance(event, VMStarted):
         return VmRunning(event.vm, event.host, event.incarnation)
     if isinstance(event, VMUnplaceable):

@@ -9,7 +9,7 @@ from typing import Any
 from services.state import PoolState
 
 
-def status_of(state: PoolState, leader: str, liveset: Collection[str]) -> dict[str, Any]:
+def status_of(state: PoolState, leader: str | None, liveset: Collection[str]) -> dict[str, Any]:
     """`liveset` is the leader's current liveset: joined, lease current, not suspected,
     fenced or dead (services.arbiter.core.Arbiter.liveset), which the log alone cannot say."""
     plan = state.plan

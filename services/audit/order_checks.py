@@ -33,7 +33,7 @@ def check_restart_ordered(ctx: Context, e: VMRestartOrdered, notes: Notes) -> No
     target = _target(ctx, e.host, notes)
     if vm is None or target is None:
         return
-    if not ctx.state.ha.enabled:
+    if not ctx.state.ha.enabled and not e.plan.startswith("operator-start:"):
         notes.differ("HA is disabled: no VM is restarted until it is enabled again")
     if vm.host is not None and vm.host != e.host:
         notes.differ(f"the VM already runs on {vm.host}")
@@ -43,12 +43,15 @@ def check_restart_ordered(ctx: Context, e: VMRestartOrdered, notes: Notes) -> No
         )
     # Any VM is started where the pool file places it (at its host's first join) and moved
     # off a host in maintenance; only HA restarts need a restart priority.
+    # An operator's `haplan vm start` (plan `operator-start:...`) starts any halted VM.
     in_place = vm.host == e.host
-    if vm.spec.ha_restart_priority == "" and not in_place and vm.halted_by != "maintenance":
+    by_operator = e.plan.startswith("operator-start:")
+    exempt = in_place or by_operator or vm.halted_by == "maintenance"
+    if vm.spec.ha_restart_priority == "" and not exempt:
         notes.differ("the VM is not protected (no ha_restart_priority)")
     elif not vm.spec.agile:
         notes.differ("the VM is not agile: its disks are local to its host")
-    if vm.halted_by == "admin":
+    if vm.halted_by == "admin" and not by_operator:
         notes.differ("an admin shut the VM down: it stays halted")
     if not target.in_liveset:
         notes.differ(f"{e.host} is not a liveset member (it is {ctx.host_state_text(target)})")

@@ -35,9 +35,9 @@ def log_status(state: PoolState) -> dict[str, Any]:
             "the event log holds no pool yet",
             "load one with `haplan pool create POOL`, or run `haplan up`",
         )
-    answer = status_of(state, leader="", liveset=state.liveset)
+    answer = status_of(state, leader=None, liveset=state.liveset)
     answer.pop("ok", None)
-    return {**answer, "leader": None}
+    return answer
 
 
 async def leader_status(nc: Client) -> dict[str, Any] | None:

@@ -30,9 +30,23 @@ LIGHT_MODULES = (
     "services.cli.version",
     "services.cli.arbiter",
     "services.cli.collector",
+    "services.cli.status",
+    "services.cli.host",
+    "services.cli.vm",
+    "services.cli.ops",
+    "services.cli.pool_ha",
+    "services.cli.op_results",
+    "services.cli.operator_tables",
+    "services.cli.xe_params",
+    "services.cli.planner",
+    "services.cli.up",
+    "services.cli.fault",
 )
 # Commands the operator documentation names; the help must list at least these.
-KNOWN = {"plan", "what-if", "evacuate", "events", "pool", "audit", "sim", "version"}
+KNOWN = {
+    "plan", "what-if", "evacuate", "events", "pool", "audit", "sim", "version",
+    "status", "host", "vm", "up", "fault", "collector", "arbiter", "planner",
+}  # fmt: skip
 
 
 def _loaded_after_importing(modules: tuple[str, ...], watched: tuple[str, ...]) -> list[str]:

@@ -1,10 +1,11 @@
 """Admission control: would an operator action leave the pool below its failure plan? (pure)
 
-The check is the planner's exact max host failures to tolerate on the pool as the log
-describes it (services.state.to_pool, the projection the planner service and audit verify
-use) after the change. An action is refused when HA is on, the pool does not allow overcommit,
-and the result is below host_failures_to_tolerate. Only a proven answer admits: when the
-planner cannot prove enough within its work limit, the action is refused and the reply says so.
+The check is the planner's exact max host failures to tolerate on the pool the plan is about
+(services.state.plan_pool: the hosts that can take VMs now, the projection the planner
+service and audit verify use) after the change. An action is refused when HA is on, the pool
+does not allow overcommit, and the result is below host_failures_to_tolerate. Only a proven
+answer admits: when the planner cannot prove enough within its work limit, the action is
+refused and the reply says so.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ OVERCOMMIT_HINT = (
 )
 
 
-def check_capacity(after: Pool, action: str, work_limit: float = ADMISSION_WORK_LIMIT) -> None:
-    """Raise OpRefused("refused") when `after` (the pool once `action` is done) breaks the
-    plan; `action` names the action in the message, e.g. "protecting VM 'db'"."""
+def check_capacity(
+    after: Pool, ntol: int, action: str, work_limit: float = ADMISSION_WORK_LIMIT
+) -> None:
+    """Raise OpRefused("refused") when `after` (the pool once `action` is done) cannot absorb
+    `ntol` (the configured target) host failures; `action` names the action in the message,
+    e.g. "protecting VM 'db'"."""
     ha = after.ha
-    ntol = ha.host_failures_to_tolerate
     if not ha.enabled or ha.allow_overcommit or ntol == 0:
         return
     capacity = max_failures(after, work_limit=work_limit)

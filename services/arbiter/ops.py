@@ -51,7 +51,7 @@ from services.arbiter.operator import OpRefused, known_host, known_vm
 from services.arbiter.view import Decision
 from services.common.logging import get_logger
 from services.planner import evacuation_plan
-from services.state import to_pool
+from services.state import PoolState, plan_pool
 
 if TYPE_CHECKING:
     from services.arbiter.service import ArbiterService
@@ -130,16 +130,16 @@ class OperatorRequests:
     async def handle(self, request: OpRequest) -> dict[str, Any]:
         svc = self._svc
         state = svc.view.state
-        pool = to_pool(state)
+        pool = plan_pool(state)
         if isinstance(request, HADisable):
             if not state.ha.enabled:
                 return {"changed": False}
-            return await self._config(HADisabled, {}, pool, None)
+            return await self._config(HADisabled, {}, None, None)
         if isinstance(request, HAEnable):
             if state.ha.enabled:
                 return {"changed": False}
             after = pool.model_copy(update={"ha": pool.ha.model_copy(update={"enabled": True})})
-            return await self._config(HAEnabled, {}, after, "enabling HA")
+            return await self._config(HAEnabled, {}, after, "enabling HA", ntol=_ntol(state))
         if isinstance(request, PoolSet):
             return await self._pool_set(request, pool)
         if isinstance(request, VMSet):
@@ -166,7 +166,7 @@ class OperatorRequests:
             detail |= await self._config(OvercommitAllowed, allowed, None, None)
         ntol = request.host_failures_to_tolerate
         if ntol is not None:
-            hosts = len(pool.hosts)
+            hosts = len(self._svc.view.state.hosts)
             if ntol >= hosts:
                 raise OpRefused(
                     f"ha-host-failures-to-tolerate={ntol} is out of range: this pool of {hosts} "
@@ -174,13 +174,10 @@ class OperatorRequests:
                     f"give a number from 0 to {hosts - 1}",
                     "invalid",
                 )
-            after = pool.model_copy(
-                update={"ha": pool.ha.model_copy(update={"host_failures_to_tolerate": ntol})}
-            )
             action = f"setting host_failures_to_tolerate to {ntol}"
-            check = after if ntol > pool.ha.host_failures_to_tolerate else None
+            check = pool if ntol > _ntol(self._svc.view.state) else None
             ntol_set: dict[str, Any] = {"host_failures_to_tolerate": ntol}
-            detail |= await self._config(NtolSet, ntol_set, check, action)
+            detail |= await self._config(NtolSet, ntol_set, check, action, ntol=ntol)
         return detail
 
     async def _vm_set(self, request: VMSet, pool: Pool) -> dict[str, Any]:
@@ -207,7 +204,10 @@ class OperatorRequests:
             new = [v.model_copy(update={"ha_restart_priority": RESTART}) if v.name == vm.name
                    else v for v in pool.vms]  # fmt: skip
             check = pool.model_copy(update={"vms": tuple(new)})
-        return await self._config(VMProtectionSet, fields, check, f"protecting VM {vm.name!r}")
+        action = f"protecting VM {vm.name!r}"
+        return await self._config(
+            VMProtectionSet, fields, check, action, ntol=_ntol(self._svc.view.state)
+        )
 
     async def _vm_start(self, request: VMStart, pool: Pool) -> dict[str, Any]:
         svc = self._svc
@@ -215,7 +215,7 @@ class OperatorRequests:
         new = [v.model_copy(update={"host": order.host}) if v.name == order.vm else v
                for v in pool.vms]  # fmt: skip
         after = pool.model_copy(update={"vms": tuple(new)})
-        await self._admit(after, f"starting VM {order.vm!r}")
+        await self._admit(after, f"starting VM {order.vm!r}", _ntol(svc.view.state))
         async with svc.writing:
             # Checked again: the view may have moved while the planner ran.
             order = svc.core.plan_start(request.vm, order.host, svc.clock())
@@ -226,6 +226,11 @@ class OperatorRequests:
     async def _evacuate(self, host: str, pool: Pool) -> dict[str, Any]:
         svc = self._svc
         known_host(svc.core.view, host)
+        if host not in pool.host_names:
+            liveness = svc.view.state.hosts[host].liveness
+            raise OpRefused(
+                f"host {host} has nothing to evacuate: it is {liveness}", "see `haplan status`"
+            )
         plan = await asyncio.to_thread(evacuation_plan, pool, host)
         check_evacuation(plan, pool)
         running = [v.name for v in svc.core.view.on(host) if v.state == "running"]
@@ -238,17 +243,22 @@ class OperatorRequests:
 
     # Appends ------------------------------------------------------------------------------------
 
-    async def _admit(self, after: Pool | None, action: str | None) -> None:
+    async def _admit(self, after: Pool | None, action: str | None, ntol: int) -> None:
         if after is not None and action is not None:
-            await asyncio.to_thread(check_capacity, after, action)
+            await asyncio.to_thread(check_capacity, after, ntol, action)
 
     async def _config(
-        self, kind: type[Event], fields: dict[str, Any], check: Pool | None, action: str | None
+        self,
+        kind: type[Event],
+        fields: dict[str, Any],
+        check: Pool | None,
+        action: str | None,
+        ntol: int = 0,
     ) -> dict[str, Any]:
         """Append one configuration event, once `check` (the pool after it) passes admission."""
         svc = self._svc
         seen = svc.view.config_seq
-        await self._admit(check, action)
+        await self._admit(check, action, ntol)
         async with svc.writing:
             if svc.view.config_seq != seen:
                 raise OpRefused(
@@ -278,6 +288,10 @@ class OperatorRequests:
         events = office.stamp(decisions, svc.core.view)
         if not await office.append(events, svc.view.last_seq):
             raise OpRefused("the event log did not acknowledge the change", "run it again")
+
+
+def _ntol(state: PoolState) -> int:
+    return state.ha.host_failures_to_tolerate
 
 
 def _refusal(exc: OpRefused) -> OpReply:

@@ -10,7 +10,7 @@ from services.audit.findings import Notes
 from services.audit.planning import PlannerCache
 from services.planner import FailureCapacity
 from services.planner.decide import Verdict
-from services.state import PoolState, to_pool
+from services.state import PoolState, plan_pool
 
 
 def check_plan_computed(
@@ -18,12 +18,12 @@ def check_plan_computed(
 ) -> None:
     """`base` is the state after `e.based_on_seq`."""
     try:
-        pool = to_pool(base)
+        pool = plan_pool(base)
     except PoolError as exc:
         notes.differ(f"at sequence {e.based_on_seq}: {exc}")
         return
     n = len(pool.hosts)
-    ntol = pool.ha.host_failures_to_tolerate
+    ntol = base.ha.host_failures_to_tolerate
     if e.host_failures_to_tolerate != ntol:
         notes.differ(
             f"records host_failures_to_tolerate {e.host_failures_to_tolerate}, the pool had "

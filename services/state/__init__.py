@@ -11,7 +11,7 @@ from services.state.model import (
     RestartOrder,
     VMState,
 )
-from services.state.projection import to_pool
+from services.state.projection import plan_pool, to_pool
 
 __all__ = [
     "HANDLERS",
@@ -25,5 +25,6 @@ __all__ = [
     "VMState",
     "apply",
     "fold",
+    "plan_pool",
     "to_pool",
 ]

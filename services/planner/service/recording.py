@@ -1,7 +1,7 @@
 """Recording plans in the log (docs/operations.md, "Recording plans"). Pure: no IO, no clock.
 
 - `relevant(event)`: whether an event can change the capacity picture: the pool the planner
-  plans (`services.state.to_pool`: hosts, VMs where they run, their protection, ntol) or
+  plans (`services.state.plan_pool`: hosts, VMs where they run, their protection, ntol) or
   whether HA is on (which decides the overcommitment alarm).
 - `PlanView`: the log as a planner replica has folded it, and whether it owes the log a plan
   (`due`: a relevant event came after the latest recorded plan's base).
@@ -48,7 +48,7 @@ from schemas.events import (
 from schemas.pool import Pool
 from schemas.pool_file import PoolError
 from services.planner.results import FailureCapacity
-from services.state import PoolState, apply, to_pool
+from services.state import PoolState, apply, plan_pool
 
 RELEVANT: frozenset[type[EventBase]] = frozenset(
     {
@@ -106,7 +106,7 @@ class PlanView:
         """The pool as the log describes it now, or why there is none (kept per state)."""
         if self._live is None or self._live[0] is not self.state:
             try:
-                found: Pool | PoolError = to_pool(self.state)
+                found: Pool | PoolError = plan_pool(self.state)
             except PoolError as exc:
                 found = exc
             self._live = (self.state, found)
@@ -125,7 +125,7 @@ class Stamp(NamedTuple):
 def plan_events(
     state: PoolState, capacity: FailureCapacity, based_on_seq: int, stamp: Stamp
 ) -> list[Event]:
-    """`plan_computed` for `capacity` (computed on `to_pool(state)`, `state` being the log as
+    """`plan_computed` for `capacity` (computed on `plan_pool(state)`, `state` being the log as
     of `based_on_seq`), then the alarm it changes:
 
     - `pool_overcommitted` when HA is enabled, the plan tolerates fewer failures than ntol

@@ -93,7 +93,8 @@ def failover_log(*, fenced: bool = False) -> LogBuilder:
 
     1 pool created, 2-3 lab1/lab2 join, 4 plan (tolerates 1 of 2 hosts: exact, no worst set),
     5 lab1 suspected, 6 lab1 fenced (only when `fenced`), then lab1 declared dead, the order
-    to lab2 and the start, and a new plan on the pool after the restart.
+    to lab2 and the start, and a new plan on the pool after the restart: lab2 alone, so it
+    tolerates 0 failures (a dead host is no survivor), below the configured 1.
     """
     log = LogBuilder()
     log.add(PoolCreated, epoch=0, pool=lab_pool())
@@ -111,7 +112,7 @@ def failover_log(*, fenced: bool = False) -> LogBuilder:
     log.add(VMRestartOrdered, vm="Minion 1", host="lab2", incarnation="boot-7",
             plan=plan.event_id)  # fmt: skip
     log.add(VMStarted, vm="Minion 1", host="lab2", incarnation="boot-7", instance="i-1")
-    log.add(PlanComputed, based_on_seq=log.seq, max_host_failures_to_tolerate=1, upper_bound=1,
+    log.add(PlanComputed, based_on_seq=log.seq, max_host_failures_to_tolerate=0, upper_bound=0,
             exact=True, worst_failure_set=None, host_failures_to_tolerate=1)  # fmt: skip
     return log
 

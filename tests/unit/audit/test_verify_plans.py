@@ -117,9 +117,9 @@ def test_alarms_follow_their_plan_and_the_ntol() -> None:
         "a pool that tolerates 0 of 1 failures is still overcommitted",
         "the pool was not overcommitted",
     ]
-    lab = failover_log()
-    lab.add(PoolOvercommitted, plan=lab.entries[8].event.event_id,
+    lab = prefix(failover_log(), 4)
+    lab.add(PoolOvercommitted, plan=lab.entries[3].event.event_id,
             max_host_failures_to_tolerate=1, host_failures_to_tolerate=1)  # fmt: skip
-    assert problems(lab.entries, 10) == [
+    assert problems(lab.entries, 5) == [
         "a pool that tolerates 1 of 1 failures is not overcommitted"
     ]

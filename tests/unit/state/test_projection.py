@@ -7,7 +7,7 @@ import pytest
 from schemas import PoolError, pool_to_data
 from schemas.events import HostDeclaredDead, HostJoined, PoolCreated, VMCreated, VMStarted
 from schemas.pool import VM, Pool
-from services.state import PoolState, apply, fold, to_pool
+from services.state import PoolState, apply, fold, plan_pool, to_pool
 from tests.fixtures.events import dead_evidence, lab_pool, make, rich_pool
 
 
@@ -55,3 +55,38 @@ def test_an_impossible_recorded_pool_is_a_clear_error() -> None:
     )
     with pytest.raises(PoolError, match="not a valid pool: host 'lab2' is over capacity"):
         to_pool(state)
+
+
+def test_the_plan_is_about_hosts_that_can_take_vms_now() -> None:
+    """plan_pool leaves out the dead host (no survivor), clips ntol to the hosts left, and
+    keeps the configured ntol in the state; to_pool (the export) keeps every host."""
+    state = fold(
+        [
+            make(PoolCreated, epoch=0, pool=lab_pool()),
+            make(HostJoined, host="lab1", incarnation="a"),
+            make(HostJoined, host="lab2", incarnation="b"),
+            make(HostDeclaredDead, host="lab1", evidence=dead_evidence(incarnation="a")),
+        ]
+    )
+    planned = plan_pool(state)
+    assert planned.host_names == ("lab2",)
+    assert planned.ha.host_failures_to_tolerate == 0
+    assert state.ha.host_failures_to_tolerate == 1
+    assert to_pool(state).host_names == ("lab1", "lab2")
+    assert plan_pool(fold([make(PoolCreated, epoch=0, pool=lab_pool())])) == lab_pool()
+
+
+def test_no_host_left_to_plan_for_is_a_clear_error() -> None:
+    """Every host dead: one line saying so, not an invalid pool."""
+    state = fold(
+        [
+            make(PoolCreated, epoch=0, pool=lab_pool()),
+            *[make(HostJoined, host=h, incarnation=h) for h in ("lab1", "lab2")],
+            *[
+                make(HostDeclaredDead, host=h, evidence=dead_evidence(incarnation=h))
+                for h in ("lab1", "lab2")
+            ],
+        ]
+    )
+    with pytest.raises(PoolError, match="no host of the pool can take VMs now"):
+        plan_pool(state)

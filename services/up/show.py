@@ -68,8 +68,10 @@ class Show:
                 async for recorded in store.follow(since):
                     since = recorded.seq + 1
                     self._on_event(recorded)
-            except EventStoreError:
-                await asyncio.sleep(1.0)  # the server is stopping, or briefly away
+            except Exception as exc:  # the server stopping or briefly away; never give up
+                if not isinstance(exc, EventStoreError):
+                    self.journal.note("up", f"following the event log failed: {exc!r}; retrying")
+                await asyncio.sleep(1.0)
 
     async def _poll(self, nc: Client) -> None:
         while True:

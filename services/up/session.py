@@ -238,6 +238,7 @@ class Session:
                 await self._nc.close()
         if self.server is not None:
             await asyncio.to_thread(self.server.stop)
+        configure_logging("warning")  # off the log file before it closes
         self.journal.close()
 
 

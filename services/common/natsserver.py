@@ -189,6 +189,10 @@ class NatsServer:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                # Its own session: a Ctrl-C in the owner's terminal must not stop the server
+                # before the owner has stopped its clients (the parent-death signal still
+                # ties it to its owner).
+                start_new_session=True,
                 preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
 

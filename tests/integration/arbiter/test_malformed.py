@@ -35,9 +35,9 @@ async def test_malformed_messages_are_counted_and_the_arbiter_keeps_working(
     pool: Pool, spawn_arbiter: Callable[[str], ArbiterProcess]
 ) -> None:
     """Garbage on ha.hb/ha.sto/ha.fenced/ha.join/ha.report, a lease value that is no lease,
-    and a status request that is not a JSON object: each is counted under its subject, the bad request
-    gets a one-line error, and afterwards hosts still join and status still answers; the
-    spoofed fenced notice fences nobody."""
+    and a status request that is not a JSON object: each is counted under its subject, the
+    bad request gets a one-line error, and afterwards hosts still join and status still
+    answers; the spoofed fenced notice fences nobody."""
     a1 = spawn_arbiter("a1")
     await eventually(lambda: first_event(pool.store, LeaderElected), 30, "a1 leads")
     await eventually(lambda: status(pool.nc), 5, "the leader answers status")

@@ -24,11 +24,13 @@ from typing import Any, TypeVar
 
 from services.up.procs import scopes
 from services.up.runtime import UpRecord, read_record
+from tests.fixtures.disks import overlaps, writers
 
 ROOT = Path(__file__).resolve().parents[3]
 T = 3.0  # the pool's HA timeout: interval 0.3 s, T_dead 4.2 s
 START_S = 40.0  # generous: four Python services start at once on a 2-core CI machine
 X = TypeVar("X")
+__all__ = ["Up", "haplan", "overlaps", "private_env", "short_tmp", "writers"]
 
 
 def haplan(
@@ -52,32 +54,6 @@ def private_env(runtime_parent: Path) -> dict[str, str]:
 def short_tmp() -> Path:
     # A unix socket path must stay under 108 bytes: pytest's tmp_path can be longer.
     return Path(tempfile.mkdtemp(prefix="hu-", dir="/tmp"))
-
-
-def overlaps(disk: Path) -> list[tuple[str, str]]:
-    """Pairs of VM instances whose write intervals overlap in one disk log (a split brain)."""
-    spans: dict[str, list[int]] = {}
-    for line in disk.read_text().splitlines():
-        at, _host, instance = line.split()
-        span = spans.setdefault(instance, [int(at), int(at)])
-        span[0], span[1] = min(span[0], int(at)), max(span[1], int(at))
-    ordered = sorted(spans.items(), key=lambda kv: kv[1][0])
-    return [
-        (a, b)
-        for i, (a, (_, a_end)) in enumerate(ordered)
-        for b, (b_start, _) in ordered[i + 1 :]
-        if b_start <= a_end
-    ]
-
-
-def writers(disk: Path) -> dict[str, tuple[str, int, int]]:
-    """Each instance of a disk log: (host, first write ns, last write ns)."""
-    out: dict[str, tuple[str, int, int]] = {}
-    for line in disk.read_text().splitlines():
-        at, host, instance = line.split()
-        _, first, last = out.get(instance, (host, int(at), int(at)))
-        out[instance] = (host, min(first, int(at)), max(last, int(at)))
-    return out
 
 
 class Up:

@@ -1,0 +1,266 @@
+"""The real-fault lab: a pool of hosts as network namespaces, each with its own bindfs mount of
+one shared store, its collector, process watchdog and process VMs inside; NATS (one server
+or a 3-node JetStream cluster) in namespaces of its own; arbiters and a planner in a control
+namespace, where the operator's `haplan` commands run too.
+
+    bridge ns ── br0 ──┬── nats (198.18.0.2)          nats-server
+                       ├── ctl  (198.18.0.3)          arbiter(s), planner, haplan CLI
+                       ├── lab1 (198.18.0.4)          collector, watchdog, VMs; store: bindfs
+                       └── lab2 ...
+
+Faults are the article's cables: power (SIGKILL every process in the host's namespace, kept
+off), storage (SIGKILL the host's bindfs: ENOTCONN), network (the host's link down), hang
+(SIGSTOP the collector), and heal for each; NATS servers can be killed and started again.
+`close()` removes every namespace, mount and process, pass or fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from tests.e2e.mounts import StoreMount, leftover_mounts
+from tests.e2e.natsnode import NatsNode
+from tests.e2e.netns import Fabric, Node, leftover_namespaces
+from tests.e2e.procs import Supervised, kill_node
+from tests.e2e.waiting import Waiter
+from tests.fixtures.disks import overlaps, writers
+
+ROOT = Path(__file__).resolve().parents[2]
+ENTRY = (sys.executable, "-m", "services.cli.main")
+Fault = Literal["power", "storage", "network", "hang"]
+VM = "Minion 1"
+
+
+def article_pool(hosts: tuple[str, ...], timeout_s: float) -> dict[str, Any]:
+    """The article's lab pool (Minion 1 protected on lab1) on `hosts`, HA timeout T."""
+    return {
+        "name": "Lab pool",
+        "ha": {"enabled": True, "host_failures_to_tolerate": 1, "timeout_s": timeout_s},
+        "hosts": [{"name": h, "memory_mib": 32768, "reserved_mib": 2048} for h in hosts],
+        "vms": [
+            {"name": VM, "memory_mib": 4096, "memory_overhead_mib": 64, "host": hosts[0],
+             "ha_restart_priority": "restart"},
+        ],
+    }  # fmt: skip
+
+
+@dataclass
+class Lab(Waiter):
+    hosts: tuple[str, ...] = ("lab1", "lab2")
+    timeout_s: float = 3.0
+    nats_nodes: int = 1  # 1, or 3 for a JetStream R3 cluster
+    arbiters: int = 1
+    pool: dict[str, Any] | None = None  # a pool file's content; None: the article's pool
+    fabric: Fabric = field(default_factory=Fabric)
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="hpe-", dir="/tmp")))
+    nats: list[NatsNode] = field(default_factory=list)
+    mounts: dict[str, StoreMount] = field(default_factory=dict)
+    collectors: dict[str, Supervised] = field(default_factory=dict)
+    services: dict[str, Supervised] = field(default_factory=dict)  # arbiters, the planner
+
+    # Layout ----------------------------------------------------------------------------------
+
+    @property
+    def shared(self) -> Path:
+        return self.root / "shared"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def ctl(self) -> Node:
+        return self.fabric.nodes["ctl"]
+
+    def node(self, host: str) -> Node:
+        return self.fabric.nodes[host]
+
+    def disk(self, vm: str = VM) -> Path:
+        return self.shared / "disks" / f"{vm}.log"
+
+    @property
+    def nats_url(self) -> str:
+        return ",".join(n.url for n in self.nats)
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("NATS_", "HAPLAN_"))}
+        env.update(
+            NATS_URL=self.nats_url,
+            HAPLAN_STREAM_REPLICAS="3" if self.nats_nodes == 3 else "1",
+            PYTHONPATH=str(ROOT),
+            PYTHONUNBUFFERED="1",
+            XDG_RUNTIME_DIR=str(self.root),  # never finds a `haplan up` of the machine
+            COLUMNS="200",
+        )
+        return env
+
+    # Starting --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.logs.mkdir()
+        (self.shared / "ha").mkdir(parents=True)
+        (self.shared / "disks").mkdir()
+        self.fabric.build()
+        nats = [self.fabric.add(f"nats{i + 1}") for i in range(self.nats_nodes)]
+        self.fabric.add("ctl")
+        for i, node in enumerate(nats):
+            peers = [p for p in nats if p is not node]
+            self.nats.append(NatsNode(f"n{i + 1}", node, self.root / f"nats{i + 1}", peers))
+        for server in self.nats:
+            server.start()
+        for server in self.nats:
+            server.wait_healthy()
+        pool = self.root / "pool.yaml"
+        pool.write_text(yaml.safe_dump(self.pool or article_pool(self.hosts, self.timeout_s)))
+        created = self.eventually(
+            lambda: self.haplan("pool", "create", str(pool)).returncode == 0,
+            30, "the pool loaded into the log",
+        )  # fmt: skip
+        assert created
+        self.services["planner"] = self._service("planner", "planner")
+        for i in range(self.arbiters):
+            ident = f"arb{i + 1}"
+            self.services[ident] = self._service(ident, "arbiter", "--id", ident)
+        for host in self.hosts:
+            self.add_host(host)
+
+    def _service(self, name: str, *argv: str) -> Supervised:
+        proc = Supervised(name, self.ctl, [*ENTRY, *argv], self.env(), self.logs / f"{name}.log")
+        proc.start()
+        return proc
+
+    def add_host(self, host: str) -> None:
+        node = self.fabric.add(host)
+        mount = StoreMount(self.shared, self.root / "hosts" / host / "store")
+        mount.plug()
+        self.mounts[host] = mount
+        argv = [*ENTRY, "collector", "--host", host, "--store", str(mount.point),
+                "--vm-driver", "process", "--watchdog", "process"]  # fmt: skip
+        log = self.logs / f"collector-{host}.log"
+        collector = Supervised(host, node, argv, self.env(), log, is_host=True)
+        self.collectors[host] = collector
+        collector.start()
+
+    # The operator's terminal -----------------------------------------------------------------
+
+    def haplan(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """`haplan ARGS` from the control namespace, as an operator's shell runs it."""
+        return subprocess.run(
+            [*self.ctl.enter(), *ENTRY, *args],
+            cwd=ROOT, env=self.env(), capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+
+    def status(self) -> dict[str, Any] | None:
+        done = self.haplan("status", "--json")
+        return json.loads(done.stdout) if done.returncode == 0 else None
+
+    def events(self, type_: str | None = None, **match: Any) -> list[dict[str, Any]]:
+        done = self.haplan("events", "--json")
+        if done.returncode != 0:
+            return []
+        found = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+        return [
+            e
+            for e in found
+            if (type_ is None or e["type"] == type_)
+            and all(e.get(k) == v for k, v in match.items())
+        ]
+
+    def host_status(self, host: str) -> dict[str, Any] | None:
+        done = self.haplan("host", "status", host, "--json")
+        return json.loads(done.stdout) if done.returncode == 0 else None
+
+    # Faults ----------------------------------------------------------------------------------
+
+    def pull(self, fault: Fault, host: str) -> None:
+        if fault == "power":
+            node = self.node(host)
+            self.collectors[host].power_off(node.pids())
+            kill_node(node)
+        elif fault == "storage":
+            self.mounts[host].pull()
+        elif fault == "network":
+            self.node(host).link(False)
+        else:
+            self.collectors[host].freeze()
+
+    def heal(self, fault: Fault, host: str) -> None:
+        if fault == "power":
+            self.collectors[host].power_on()
+        elif fault == "storage":
+            self.mounts[host].plug()
+        elif fault == "network":
+            self.node(host).link(True)
+        else:
+            self.collectors[host].thaw()
+
+    def leader(self) -> str | None:
+        status = self.status()
+        return None if status is None else status.get("leader")
+
+    # What the disks and the log say ----------------------------------------------------------
+
+    def writers(self, vm: str = VM) -> dict[str, tuple[str, int, int]]:
+        return writers(self.disk(vm)) if self.disk(vm).exists() else {}
+
+    def split_brains(self) -> dict[str, list[tuple[str, str]]]:
+        """Every VM disk with instances whose writes overlap (must be none, ever)."""
+        found = {}
+        for disk in sorted((self.shared / "disks").glob("*.log")):
+            if pairs := overlaps(disk):
+                found[disk.stem] = pairs
+        return found
+
+    def verify(self) -> dict[str, Any]:
+        """`haplan audit verify` of this run's log, exported with `haplan audit export`."""
+        export = self.root / "events.jsonl"
+        done = self.haplan("audit", "export", str(export))
+        assert done.returncode == 0, done.stderr
+        checked = subprocess.run(
+            [*ENTRY, "audit", "verify", "--file", str(export), "--json"],
+            cwd=ROOT, env=self.env(), capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert checked.returncode in (0, 1), checked.stderr
+        report: dict[str, Any] = json.loads(checked.stdout)
+        return report
+
+    def describe(self) -> str:
+        """The end of every log of the run, for a failing assertion's message."""
+        out = []
+        for log in sorted(self.logs.glob("*.log")):
+            tail = log.read_text(errors="replace").splitlines()[-8:]
+            out.append(f"== {log.name}\n" + "\n".join(line[:300] for line in tail))
+        return "\n".join(out)
+
+    # Ending ----------------------------------------------------------------------------------
+
+    def close(self) -> list[str]:
+        """Stop and remove everything of the lab; what could not be removed (must be none)."""
+        everyone = [*self.collectors.values(), *self.services.values()]
+        for proc in everyone:
+            proc.stop()
+        for proc in everyone:
+            proc.join(10)
+        for node in self.fabric.nodes.values():
+            kill_node(node)
+        for server in self.nats:
+            server.kill()
+        for mount in self.mounts.values():
+            mount.remove()
+        problems = self.fabric.remove()
+        problems += [f"namespace {n} left" for n in leftover_namespaces(self.fabric.prefix)]
+        problems += [f"mount {m} left" for m in leftover_mounts(self.root)]
+        with contextlib.suppress(OSError):
+            shutil.rmtree(self.root)
+        return problems

@@ -1,0 +1,96 @@
+"""nats-server inside a node's namespace: one server, or one node of a 3-node JetStream
+cluster, listening on its node's address, its monitoring port on the namespace's loopback.
+
+Killing one and starting it again keeps its JetStream directory, as a crashed and rebooted
+server would.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from services.common.natsserver import locate_nats_server
+from tests.e2e.netns import Node
+from tests.e2e.procs import _die_with_parent
+
+CLIENT_PORT = 4222
+CLUSTER_PORT = 6222
+MONITOR_PORT = 8222
+
+_HEALTHY = (
+    "import sys, urllib.request\n"
+    "try:\n"
+    f"    urllib.request.urlopen('http://127.0.0.1:{MONITOR_PORT}/healthz', timeout=1)\n"
+    "except Exception:\n"
+    "    sys.exit(1)\n"
+)
+
+
+class NatsNode:
+    def __init__(self, name: str, node: Node, data: Path, peers: Sequence[Node] = ()) -> None:
+        self.name, self.node, self.data = name, node, data
+        self.peers = list(peers)  # the other nodes of its cluster; none: a single server
+        self.proc: subprocess.Popen[bytes] | None = None
+        data.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.node.address}:{CLIENT_PORT}"
+
+    @property
+    def log(self) -> Path:
+        return self.data / "nats-server.log"
+
+    def _config(self) -> Path:
+        lines = [
+            f'server_name: "{self.name}"',
+            f'listen: "{self.node.address}:{CLIENT_PORT}"',
+            f'http: "127.0.0.1:{MONITOR_PORT}"',
+            f'jetstream {{ store_dir: "{self.data / "jetstream"}" }}',
+        ]
+        if self.peers:
+            routes = ", ".join(f'"nats://{p.address}:{CLUSTER_PORT}"' for p in self.peers)
+            lines.append(
+                f'cluster {{ name: "haplan", listen: "{self.node.address}:{CLUSTER_PORT}", '
+                f"routes: [{routes}] }}"
+            )
+        path = self.data / "nats.conf"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [*self.node.enter(), str(locate_nats_server()), "-c", str(self._config())],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True, preexec_fn=_die_with_parent,
+            )  # fmt: skip
+
+    def healthy(self) -> bool:
+        """/healthz answers 200: the server and its JetStream (in a cluster, the meta
+        group's leader) are up. Asked from inside the node's namespace."""
+        probe = [*self.node.enter(), sys.executable, "-c", _HEALTHY]
+        return subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+
+    def wait_healthy(self, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not self.healthy():
+            if self.proc is None or self.proc.poll() is not None:
+                raise RuntimeError(f"nats-server {self.name} exited: {self._tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nats-server {self.name} not healthy: {self._tail()}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def _tail(self) -> str:
+        lines = self.log.read_text(errors="replace").strip().splitlines()
+        return " | ".join(lines[-3:])

@@ -165,14 +165,22 @@ class Lab(Waiter):
         done = self.haplan("status", "--json")
         return json.loads(done.stdout) if done.returncode == 0 else None
 
-    def events(self, type_: str | None = None, **match: Any) -> list[dict[str, Any]]:
+    def _read_log(self) -> list[dict[str, Any]] | None:
         done = self.haplan("events", "--json")
         if done.returncode != 0:
-            return []
-        found = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+            return None
+        return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+    def log(self, timeout_s: float = 30.0) -> list[dict[str, Any]]:
+        """The whole event log, read once the bus answers (a cluster electing a new stream
+        leader may not, for a moment)."""
+        return self.eventually(self._read_log, timeout_s, "the event log read")
+
+    def events(self, type_: str | None = None, **match: Any) -> list[dict[str, Any]]:
+        """The log's events of `type_` with these fields; none while the bus does not answer."""
         return [
             e
-            for e in found
+            for e in self._read_log() or []
             if (type_ is None or e["type"] == type_)
             and all(e.get(k) == v for k, v in match.items())
         ]
@@ -204,6 +212,22 @@ class Lab(Waiter):
             self.node(host).link(True)
         else:
             self.collectors[host].thaw()
+
+    def kill_nats(self, name: str) -> None:
+        """A NATS server crashes (SIGKILL); its JetStream directory stays."""
+        next(n for n in self.nats if n.name == name).kill()
+
+    def start_nats(self, name: str) -> None:
+        server = next(n for n in self.nats if n.name == name)
+        server.start()
+        server.wait_healthy()
+
+    def stream_leader(self) -> str:
+        """The NATS server that leads the event stream's replicas now."""
+        return self.eventually(
+            lambda: next((lead for n in self.nats if n.proc and (lead := n.stream_leader())), None),
+            30, "the event stream's leader",
+        )  # fmt: skip
 
     def leader(self) -> str | None:
         status = self.status()

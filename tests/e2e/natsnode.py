@@ -7,6 +7,7 @@ server would.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -21,10 +22,13 @@ CLIENT_PORT = 4222
 CLUSTER_PORT = 6222
 MONITOR_PORT = 8222
 
-_HEALTHY = (
+# Run inside the node's namespace: print a monitoring page, or exit 1 if it does not answer.
+_MONITOR = (
     "import sys, urllib.request\n"
     "try:\n"
-    f"    urllib.request.urlopen('http://127.0.0.1:{MONITOR_PORT}/healthz', timeout=1)\n"
+    f"    url = 'http://127.0.0.1:{MONITOR_PORT}' + sys.argv[1]\n"
+    "    page = urllib.request.urlopen(url, timeout=1)\n"
+    "    sys.stdout.write(page.read().decode())\n"
     "except Exception:\n"
     "    sys.exit(1)\n"
 )
@@ -70,11 +74,26 @@ class NatsNode:
                 start_new_session=True, preexec_fn=_die_with_parent,
             )  # fmt: skip
 
+    def monitor(self, path: str) -> str | None:
+        """A page of the server's monitoring port, asked from inside its namespace."""
+        probe = [*self.node.enter(), sys.executable, "-c", _MONITOR, path]
+        done = subprocess.run(probe, capture_output=True, text=True, timeout=30)
+        return done.stdout if done.returncode == 0 else None
+
     def healthy(self) -> bool:
         """/healthz answers 200: the server and its JetStream (in a cluster, the meta
-        group's leader) are up. Asked from inside the node's namespace."""
-        probe = [*self.node.enter(), sys.executable, "-c", _HEALTHY]
-        return subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+        group's leader) are up."""
+        return self.monitor("/healthz") is not None
+
+    def stream_leader(self, stream: str = "HA_EVENTS") -> str | None:
+        """The server name that leads `stream`'s replicas, as this server sees it."""
+        page = self.monitor("/jsz?accounts=true&streams=true")
+        for account in json.loads(page or "{}").get("account_details", []):
+            for detail in account.get("stream_detail", []):
+                if detail.get("name") == stream:
+                    leader = detail.get("cluster", {}).get("leader")
+                    return str(leader) if leader else None
+        return None
 
     def wait_healthy(self, timeout_s: float = 30.0) -> None:
         deadline = time.monotonic() + timeout_s

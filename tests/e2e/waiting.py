@@ -75,9 +75,15 @@ class Waiter:
         """The article's start: every host live, the VM started on the first host by its
         collector (the log's vm_started) and writing its disk from there."""
         first = self.hosts[0]
-        self.wait_state(
-            dict.fromkeys(self.hosts, "live"), {vm: (first, "running")}, timeout_s,
-            "the pool live",
-        )  # fmt: skip
+
+        def live() -> bool:
+            now = self.state()
+            return (
+                now is not None
+                and now[0] == dict.fromkeys(self.hosts, "live")
+                and (now[1].get(vm) == (first, "running"))
+            )
+
+        self.eventually(live, timeout_s, f"every host live, {vm} running on {first}")
         self.first_event("vm_started", timeout_s, vm=vm, host=first)
         self.wait_writing(vm, first, timeout_s)

@@ -5,6 +5,7 @@ crash."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
@@ -32,11 +33,17 @@ def report_malformed(metrics: ArbiterMetrics, kind: str, subject: str, reason: s
 
 
 class BusFeeds:
+    """`fenced` is set when a fenced mark is heard for the first time (a notice, or a slot
+    read by some collector): a host said its VMs are dead, so the leader's next tick, which
+    can declare it and restart them, is worth running at once."""
+
     def __init__(
         self, nc: Client, core: Arbiter, metrics: ArbiterMetrics, clock: Callable[[], float]
     ) -> None:
         self._nc, self._core, self._metrics, self._clock = nc, core, metrics, clock
         self._subs: list[Subscription] = []
+        self.fenced = asyncio.Event()
+        self._marks: set[tuple[str, str]] = set()  # (host, incarnation) marks heard
 
     async def subscribe(self) -> None:
         for pattern in INPUTS:
@@ -67,9 +74,18 @@ class BusFeeds:
             core.heartbeat(message, now)
         elif isinstance(message, StoreObservation):
             core.store_observation(message, now)
+            for reading in message.readings:
+                if reading.fenced:
+                    self._mark(reading.host, reading.incarnation)
         elif isinstance(message, FencedNotice):
             core.fenced_notice(message, now)
+            self._mark(message.host, message.incarnation)
         elif isinstance(message, JoinRequest):
             core.join_request(message, now)
         elif isinstance(message, HostReport):
             core.host_report(message, now)
+
+    def _mark(self, host: str, incarnation: str) -> None:
+        if (host, incarnation) not in self._marks:
+            self._marks.add((host, incarnation))
+            self.fenced.set()

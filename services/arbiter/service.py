@@ -138,7 +138,7 @@ class ArbiterService:
             return
         self._tasks = [
             asyncio.create_task(self._every_interval(self.campaign), name="lease"),
-            asyncio.create_task(self._every_interval(self.step), name="tick"),
+            asyncio.create_task(self._every_interval(self.step, self.feeds.fenced), name="tick"),
         ]
         await stop.wait()
         await self.close()
@@ -156,7 +156,10 @@ class ArbiterService:
             await self.leases.stop()
             await self.feeds.unsubscribe()
 
-    async def _every_interval(self, step: Callable[[], Any]) -> None:
+    async def _every_interval(
+        self, step: Callable[[], Any], early: asyncio.Event | None = None
+    ) -> None:
+        """Run `step` every interval, and at once when `early` is set."""
         interval = self.timers.interval_s
         unreachable = False
         while True:
@@ -172,7 +175,13 @@ class ArbiterService:
                 unreachable = True
             except Exception as exc:  # a bug: logged with its traceback, never the end
                 log.exception("arbiter step failed", error=repr(exc))
-            await asyncio.sleep(max(0.0, started + interval - self.clock()))
+            left = max(0.0, started + interval - self.clock())
+            if early is None:
+                await asyncio.sleep(left)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(early.wait(), left)
+            early.clear()
 
     # The lease ------------------------------------------------------------------------------
 

@@ -89,7 +89,8 @@ class Inbound:
                      order_id=command.order_id, incarnation=command.incarnation)  # fmt: skip
             return
         if isinstance(command, StartOrder):
-            core.order(command)  # carried out at the next "stay" verdict
+            core.order(command)  # carried out right after the next "stay" verdict,
+            self._shell.nudged.set()  # which is due now
         elif isinstance(command, StopOrder):
             log.info("admin shutdown of a VM", vm=command.vm, order_id=command.order_id)
             # Stopping takes a grace period; the subscription must not wait for it.

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.e2e.conftest import MakeLab
-from tests.e2e.lab import VM
+from tests.e2e.lab import VM, Fault, Lab
 from tests.e2e.outcomes import (
     FAILOVER_S,
     T_DEAD,
@@ -24,6 +24,18 @@ from tests.e2e.outcomes import (
 )
 
 POOLS = {"2 hosts": ("lab1", "lab2"), "3 hosts": ("lab1", "lab2", "lab3")}
+
+
+def _lab1_fences(lab: Lab, fault: Fault) -> str:
+    """Pull `fault` on lab1: its collector fences (exit 75) and reboots, lab1 is declared
+    dead on its fenced mark, and Minion 1 runs on a survivor; that survivor."""
+    starts = lab.collectors["lab1"].starts
+    pulled_ns = time.time_ns()
+    lab.pull(fault, "lab1")
+    fenced_and_rebooted(lab, "lab1", starts)
+    dead = lab.first_event("host_declared_dead", FAILOVER_S, host="lab1")
+    assert dead["evidence"]["rule"] == "fenced"
+    return restarted_elsewhere(lab, "dead", since_ns=pulled_ns)
 
 
 @pytest.mark.parametrize("hosts", POOLS.values(), ids=POOLS.keys())
@@ -58,15 +70,7 @@ def test_storage_lab1_fences_and_cannot_join_until_healed(
     store is not reachable; plugged back, it rejoins."""
     lab = make_lab(hosts=hosts, timeout_s=T)
     lab.wait_live()
-    starts = lab.collectors["lab1"].starts
-    pulled_ns = time.time_ns()
-    lab.pull("storage", "lab1")
-    fenced_and_rebooted(lab, "lab1", starts)
-    assert (
-        lab.first_event("host_declared_dead", FAILOVER_S, host="lab1")["evidence"]["rule"]
-        == "fenced"
-    )
-    on = restarted_elsewhere(lab, "dead", since_ns=pulled_ns)
+    on = _lab1_fences(lab, "storage")
 
     def why_out() -> str | None:
         status = lab.host_status("lab1")
@@ -88,14 +92,6 @@ def test_network_lab1_fences_and_minion_1_restarts(
     survivor. Plugged back, lab1 rejoins."""
     lab = make_lab(hosts=hosts, timeout_s=T)
     lab.wait_live()
-    starts = lab.collectors["lab1"].starts
-    pulled_ns = time.time_ns()
-    lab.pull("network", "lab1")
-    fenced_and_rebooted(lab, "lab1", starts)
-    assert (
-        lab.first_event("host_declared_dead", FAILOVER_S, host="lab1")["evidence"]["rule"]
-        == "fenced"
-    )
-    on = restarted_elsewhere(lab, "dead", since_ns=pulled_ns)
+    on = _lab1_fences(lab, "network")
     lab.heal("network", "lab1")
     rejoined(lab, {VM: on})

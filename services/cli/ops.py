@@ -90,7 +90,7 @@ async def bus(settings: BusSettings) -> AsyncIterator[Client]:
 
 async def ask(nc: Client, subject: str, body: bytes, timeout: float) -> Msg:
     """The answer to one request; Silent when nobody subscribes or nobody answers in time,
-    NatsRefused at once when the server refuses this user the subject."""
+    NatsRefused (at once, as a rule) when the server refuses this user the subject."""
     import nats.errors
 
     request = asyncio.ensure_future(nc.request(subject, body, timeout=timeout))
@@ -100,6 +100,7 @@ async def ask(nc: Client, subject: str, body: bytes, timeout: float) -> Msg:
     except nats.errors.NoRespondersError:
         raise Silent(f"nobody answers on {subject}") from None
     except nats.errors.TimeoutError:
+        _raise_if_refused(nc, subject)  # refused too late for the quick check
         raise Silent(f"no answer on {subject} within {timeout:g} s") from None
     except nats.errors.Error as exc:
         raise NatsUnreachable(
@@ -109,17 +110,27 @@ async def ask(nc: Client, subject: str, body: bytes, timeout: float) -> Msg:
 
 async def _refused_at_once(nc: Client, subject: str, request: asyncio.Future[Msg]) -> None:
     """A refused publish gets no answer, only an -ERR to the sender: rather than wait for the
-    request's timeout, a round trip to the server (after which its -ERR has been read) tells."""
-    from services.common.bus import refused
-
-    await asyncio.sleep(0)  # the request's message is queued before the ping
+    request's timeout, a round trip to the server once the request is out (the server's -ERR
+    comes before its PONG) tells."""
+    await asyncio.sleep(0.02)  # the request subscribes its inbox, then publishes
     with contextlib.suppress(Exception):
         await nc.flush(timeout=int(STATUS_TIMEOUT_S))
+    if not request.done():
+        try:
+            _raise_if_refused(nc, subject)
+        except NatsRefused:
+            request.cancel()
+            with contextlib.suppress(BaseException):
+                await request
+            raise
+
+
+def _raise_if_refused(nc: Client, subject: str) -> None:
+    from services.common.bus import refused
+
     denied = refused(nc)
-    if denied is not None and f'"{subject}"' in denied and not request.done():
-        request.cancel()
-        with contextlib.suppress(BaseException):
-            await request
+    # nats-py passes the server's words on in lower case.
+    if denied is not None and f'"{subject.lower()}"' in denied.lower():
         raise NatsRefused(f"NATS refused this user: {denied}", PERMISSION_HINT)
 
 

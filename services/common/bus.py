@@ -68,7 +68,9 @@ async def connect(
         denied = permission_refused(exc)
         if denied is not None:
             _refused[nc] = denied
-            log.warning("nats refused a message or subscription", error=denied)
+            # A service must show its misconfiguration; a command says it in its own error.
+            say = log.warning if on_closed is not None else log.info
+            say("nats refused a message or subscription", error=denied)
             return
         if not connected_once.is_set():
             why = refusal(exc, settings)

@@ -73,6 +73,15 @@ class BusSettings(BaseSettings):
     nats_tls_cert: Path | None = None
     nats_tls_key: Annotated[Path | None, Field(validate_default=True)] = None
 
+    @field_validator(
+        "nats_user", "nats_password", "nats_creds", "nats_tls_ca", "nats_tls_cert",
+        "nats_tls_key", mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `HAPLAN_NATS_USER=` in a shell or a compose file means "none", not a user "".
+        return None if value == "" else value
+
     # Field validators (not a model validator) so that an error names its variable.
     @field_validator("nats_password")
     @classmethod

@@ -11,7 +11,9 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-Aggregate = Literal["pool", "host", "vm"]
+# "plan" holds the planner's results alone, so that NATS can let planners append those and
+# nothing else (deploy/nats/: only arbiters append decisions).
+Aggregate = Literal["pool", "plan", "host", "vm"]
 
 # A canonical lowercase UUID: also the Nats-Msg-Id, so the bus can deduplicate retried appends.
 EventId = Annotated[

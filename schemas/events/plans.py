@@ -1,12 +1,15 @@
-"""Planner results recorded in the log: the capacity plan and the overcommitment alarms."""
+"""Planner results recorded in the log: the capacity plan and the overcommitment alarms.
+
+They go to `ha.evt.plan`, the one event subject planners may publish on (deploy/nats/).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from schemas.events.base import EventBase, Name
+from schemas.events.base import Aggregate, EventBase, Name
 
 Count = Annotated[int, Field(strict=True, ge=0)]
 
@@ -16,6 +19,7 @@ class PlanComputed(EventBase):
     the proven maximum of host failures to tolerate, the bound not yet refuted, whether the
     answer is exact, and the worst failure set that refutes one more failure."""
 
+    AGGREGATE: ClassVar[Aggregate] = "plan"
     type: Literal["plan_computed"] = "plan_computed"
     schema_version: Literal[1] = 1
     based_on_seq: Count
@@ -37,6 +41,7 @@ class PoolOvercommitted(EventBase):
     """The pool can no longer absorb the configured number of host failures; `plan` is the
     event id of the PlanComputed that showed it."""
 
+    AGGREGATE: ClassVar[Aggregate] = "plan"
     type: Literal["pool_overcommitted"] = "pool_overcommitted"
     schema_version: Literal[1] = 1
     plan: Name
@@ -53,6 +58,7 @@ class PoolOvercommitted(EventBase):
 class PlanRestored(EventBase):
     """The pool can absorb the configured number of host failures again."""
 
+    AGGREGATE: ClassVar[Aggregate] = "plan"
     type: Literal["plan_restored"] = "plan_restored"
     schema_version: Literal[1] = 1
     plan: Name

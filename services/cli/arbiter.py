@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from services.cli.app import app
-from services.cli.events import NatsServers, bus_settings
+from services.cli.events import REFUSED_HINT, NatsRefused, NatsServers, bus_settings
 from services.cli.output import fail
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def arbiter(
 
 async def _serve(settings: BusSettings, ident: str, metrics: ArbiterMetrics) -> None:
     from services.arbiter.service import ArbiterService
-    from services.common.bus import connect, stop_when_closed
+    from services.common.bus import BusRefused, connect, stop_when_closed
     from services.common.logging import get_logger
 
     log = get_logger("haplan.arbiter")
@@ -88,7 +88,11 @@ async def _serve(settings: BusSettings, ident: str, metrics: ArbiterMetrics) -> 
             await connecting
         return
     stopping.cancel()
-    nc = connecting.result()
+    try:
+        nc = connecting.result()
+    except BusRefused as exc:
+        # A supervisor restarting us would only be refused again: say what to fix, once.
+        raise NatsRefused(str(exc), REFUSED_HINT) from None
     try:
         await ArbiterService(nc, settings, ident, metrics=metrics).run(stop)
     finally:

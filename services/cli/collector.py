@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from services.cli.app import app
-from services.cli.events import NatsServers, bus_settings
+from services.cli.events import REFUSED_HINT, NatsRefused, NatsServers, bus_settings
 from services.cli.output import fail
 from services.collector.devices import VMDriverKind, WatchdogKind
 from services.common.metrics import DEFAULT_METRICS_ADDR
@@ -54,6 +54,7 @@ def collector(
     # The service (and NATS with it) is imported here: every `haplan` start imports this module.
     from services.collector.options import CollectorOptions
     from services.collector.service import ConfigError, run_collector
+    from services.common.bus import BusRefused
     from services.common.logging import configure_logging
 
     options = CollectorOptions(
@@ -70,4 +71,6 @@ def collector(
         status = asyncio.run(run_collector(options))
     except ConfigError as exc:
         fail(str(exc))
+    except BusRefused as exc:
+        raise NatsRefused(str(exc), REFUSED_HINT) from None
     raise typer.Exit(status)

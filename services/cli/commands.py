@@ -9,6 +9,7 @@ from services.cli import (  # noqa: F401
     arbiter,
     audit,
     collector,
+    deploy,
     events,
     fault,
     host,

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 # sysexits EX_UNAVAILABLE: the bus is down, as opposed to bad input (2).
 EXIT_NATS_UNAVAILABLE = 69
+# sysexits EX_NOPERM: NATS answered but refuses our credentials or TLS: retrying won't help.
+EXIT_NATS_REFUSED = 77
 # Replays shorter than this finish before a progress bar would be worth drawing.
 PROGRESS_FROM = 20_000
 
@@ -45,6 +47,19 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.
 
 class NatsUnreachable(UserError):
     exit_code = EXIT_NATS_UNAVAILABLE
+
+
+class NatsRefused(UserError):
+    """NATS refused this process's credentials or TLS (the message says what to check)."""
+
+    exit_code = EXIT_NATS_REFUSED
+
+
+REFUSED_HINT = "see README, Deploying on real hosts: credentials"
+PERMISSION_HINT = (
+    "use the credentials of a role allowed to do this (HAPLAN_NATS_USER; README, the "
+    "permission model)"
+)
 
 
 def bus_settings(nats: str | None) -> BusSettings:
@@ -75,7 +90,7 @@ def bus_settings(nats: str | None) -> BusSettings:
 @contextlib.asynccontextmanager
 async def event_store(settings: BusSettings) -> AsyncIterator[JetStreamEventStore]:
     """The event log on the bus, for one command; unreachable NATS is a one-line error."""
-    from services.common.bus import BusUnavailable, connect
+    from services.common.bus import BusRefused, BusUnavailable, connect, refused
     from services.common.eventstore import (
         EventStoreError,
         EventStoreUnavailable,
@@ -89,6 +104,8 @@ async def event_store(settings: BusSettings) -> AsyncIterator[JetStreamEventStor
         nc = await connect(
             settings, name="haplan-cli", initial_timeout_s=settings.connect_timeout_s
         )
+    except BusRefused as exc:
+        raise NatsRefused(str(exc), REFUSED_HINT) from None
     except BusUnavailable as exc:
         raise NatsUnreachable(
             str(exc), "start it with `haplan up`, or point NATS_URL / --nats at a NATS server"
@@ -97,9 +114,13 @@ async def event_store(settings: BusSettings) -> AsyncIterator[JetStreamEventStor
         yield await JetStreamEventStore.open(
             nc, replicas=settings.stream_replicas, request_timeout_s=settings.request_timeout_s
         )
-    except EventStoreUnavailable as exc:
-        raise NatsUnreachable(str(exc), "check that NATS runs with JetStream enabled") from None
     except EventStoreError as exc:
+        # A request the server refused this user looks like one JetStream never answered.
+        denied = refused(nc)
+        if denied is not None:
+            raise NatsRefused(f"NATS refused this user: {denied}", PERMISSION_HINT) from None
+        if isinstance(exc, EventStoreUnavailable):
+            raise NatsUnreachable(str(exc), "check that NATS runs with JetStream enabled") from None
         raise UserError(str(exc)) from None
     finally:
         await nc.close()

@@ -21,7 +21,13 @@ from pydantic import ValidationError
 from rich.markup import escape
 
 from schemas.ops import OpReply, OpRequest, op_subject
-from services.cli.events import NatsUnreachable, bus_settings
+from services.cli.events import (
+    PERMISSION_HINT,
+    REFUSED_HINT,
+    NatsRefused,
+    NatsUnreachable,
+    bus_settings,
+)
 from services.cli.output import UserError, console, emit_json, err_console
 
 if TYPE_CHECKING:
@@ -63,7 +69,7 @@ class Silent(Exception):
 @contextlib.asynccontextmanager
 async def bus(settings: BusSettings) -> AsyncIterator[Client]:
     """A NATS connection for one command; unreachable NATS is a one-line error, exit 69."""
-    from services.common.bus import BusUnavailable, connect
+    from services.common.bus import BusRefused, BusUnavailable, connect
     from services.common.logging import configure_logging
 
     configure_logging("warning")
@@ -71,6 +77,8 @@ async def bus(settings: BusSettings) -> AsyncIterator[Client]:
         nc = await connect(
             settings, name="haplan-cli", initial_timeout_s=settings.connect_timeout_s
         )
+    except BusRefused as exc:
+        raise NatsRefused(str(exc), REFUSED_HINT) from None
     except BusUnavailable as exc:
         raise NatsUnreachable(str(exc), NATS_HINT) from None
     try:
@@ -81,19 +89,49 @@ async def bus(settings: BusSettings) -> AsyncIterator[Client]:
 
 
 async def ask(nc: Client, subject: str, body: bytes, timeout: float) -> Msg:
-    """The answer to one request; Silent when nobody subscribes or nobody answers in time."""
+    """The answer to one request; Silent when nobody subscribes or nobody answers in time,
+    NatsRefused (at once, as a rule) when the server refuses this user the subject."""
     import nats.errors
 
+    request = asyncio.ensure_future(nc.request(subject, body, timeout=timeout))
     try:
-        return await nc.request(subject, body, timeout=timeout)
+        await _refused_at_once(nc, subject, request)
+        return await request
     except nats.errors.NoRespondersError:
         raise Silent(f"nobody answers on {subject}") from None
     except nats.errors.TimeoutError:
+        _raise_if_refused(nc, subject)  # refused too late for the quick check
         raise Silent(f"no answer on {subject} within {timeout:g} s") from None
     except nats.errors.Error as exc:
         raise NatsUnreachable(
             f"NATS failed during a request on {subject}: {exc}", NATS_HINT
         ) from None
+
+
+async def _refused_at_once(nc: Client, subject: str, request: asyncio.Future[Msg]) -> None:
+    """A refused publish gets no answer, only an -ERR to the sender: rather than wait for the
+    request's timeout, a round trip to the server once the request is out (the server's -ERR
+    comes before its PONG) tells."""
+    await asyncio.sleep(0.02)  # the request subscribes its inbox, then publishes
+    with contextlib.suppress(Exception):
+        await nc.flush(timeout=int(STATUS_TIMEOUT_S))
+    if not request.done():
+        try:
+            _raise_if_refused(nc, subject)
+        except NatsRefused:
+            request.cancel()
+            with contextlib.suppress(BaseException):
+                await request
+            raise
+
+
+def _raise_if_refused(nc: Client, subject: str) -> None:
+    from services.common.bus import refused
+
+    denied = refused(nc)
+    # nats-py passes the server's words on in lower case.
+    if denied is not None and f'"{subject.lower()}"' in denied.lower():
+        raise NatsRefused(f"NATS refused this user: {denied}", PERMISSION_HINT)
 
 
 def warn(message: str) -> None:

@@ -100,7 +100,8 @@ async def _serve(
 async def _connect(settings: BusSettings, ident: str, stop: asyncio.Event) -> Client:
     """Connected, reconnecting for ever afterwards; NatsUnreachable (exit 69) when NATS does
     not answer at start: a planner that never reached the bus is a setup error to report."""
-    from services.common.bus import BusUnavailable, connect, stop_when_closed
+    from services.cli.events import REFUSED_HINT, NatsRefused
+    from services.common.bus import BusRefused, BusUnavailable, connect, stop_when_closed
 
     try:
         return await connect(
@@ -109,5 +110,7 @@ async def _connect(settings: BusSettings, ident: str, stop: asyncio.Event) -> Cl
             on_closed=stop_when_closed(stop),
             initial_timeout_s=settings.connect_timeout_s,
         )
+    except BusRefused as exc:
+        raise NatsRefused(str(exc), REFUSED_HINT) from None
     except BusUnavailable as exc:
         raise NatsUnreachable(str(exc), "start NATS (or `haplan up`), or fix --nats") from None

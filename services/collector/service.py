@@ -19,7 +19,7 @@ from services.collector.metrics import CollectorMetrics
 from services.collector.options import CollectorOptions
 from services.collector.pool_watch import OnChange, PoolWatch
 from services.collector.shell import EXIT_FENCED, CollectorShell
-from services.common.bus import connect, stop_when_closed
+from services.common.bus import BusRefused, connect, stop_when_closed
 from services.common.logging import configure_logging, get_logger
 from services.common.metrics import MetricsUnavailable, serve_metrics
 from services.common.timers import Timers
@@ -96,11 +96,16 @@ async def run_collector(options: CollectorOptions) -> int:
         connecting = asyncio.ensure_future(
             connect(options.bus, name=name, on_closed=stop_when_closed(stop))
         )
-        nc = await _until_stopped(
-            connecting,
-            stop,
-            lambda: log.info("waiting for NATS", servers=options.bus.servers),
-        )
+        try:
+            nc = await _until_stopped(
+                connecting,
+                stop,
+                lambda: log.info("waiting for NATS", servers=options.bus.servers),
+            )
+        except BusRefused:
+            # Told in one line by the CLI (exit 77), not followed by the plumbing's goodbyes.
+            configure_logging("warning")
+            raise
         if nc is None:
             return 0
         pool = PoolWatch(nc, options.bus)

@@ -10,11 +10,15 @@ instead of hanging on a dead client. Commands instead give up after a short time
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import weakref
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import nats
 from nats.aio.client import Client
 
+from services.common.identity import identity, permission_refused, refusal
 from services.common.logging import get_logger
 from services.common.settings import BusSettings
 
@@ -22,9 +26,26 @@ log = get_logger("haplan.bus")
 
 OnClosed = Callable[[], Awaitable[None]]
 
+# The last publish or subscription the server refused, per client: a request nobody answered
+# may have been refused, which the operator must hear instead of "nobody answers".
+_refused: weakref.WeakKeyDictionary[Client, str] = weakref.WeakKeyDictionary()
+
+__all__ = ["BusRefused", "BusUnavailable", "connect", "identity", "refused", "stop_when_closed"]
+
 
 class BusUnavailable(ConnectionError):
     """NATS could not be reached; the message names the servers tried."""
+
+
+class BusRefused(BusUnavailable):
+    """NATS answered but refuses this process (credentials, TLS): retrying will not help.
+    The message says what to check."""
+
+
+def refused(nc: Client) -> str | None:
+    """What the server last refused this client (`Permissions Violation for Publish to
+    "ha.evt.pool"`), or None."""
+    return _refused.get(nc)
 
 
 async def connect(
@@ -38,10 +59,23 @@ async def connect(
 
     `initial_timeout_s=None` waits for NATS however long it takes (services under a
     supervisor); a number bounds the first connection and raises BusUnavailable (commands).
+    Either way a server that refuses our credentials or TLS raises BusRefused at once.
     """
     connected_once = asyncio.Event()
+    refusing: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     async def error_cb(exc: Exception) -> None:
+        denied = permission_refused(exc)
+        if denied is not None:
+            _refused[nc] = denied
+            # A service must show its misconfiguration; a command says it in its own error.
+            say = log.warning if on_closed is not None else log.info
+            say("nats refused a message or subscription", error=denied)
+            return
+        if not connected_once.is_set():
+            why = refusal(exc, settings)
+            if why is not None and not refusing.done():
+                refusing.set_result(why)
         # Failed attempts before the first connection are the expected "not up yet".
         level = log.warning if connected_once.is_set() else log.debug
         level("nats error", error=str(exc) or type(exc).__name__)
@@ -62,31 +96,53 @@ async def connect(
             await on_closed()
 
     nc = Client()
-    attempt = nc.connect(
-        servers=settings.servers,
-        name=name,
-        max_reconnect_attempts=-1,
-        # Typed int by nats-py but only ever slept on: half a second keeps outages short.
-        reconnect_time_wait=0.5,  # type: ignore[arg-type]
-        connect_timeout=max(1, int(settings.connect_timeout_s)),
-        error_cb=error_cb,
-        disconnected_cb=disconnected_cb,
-        reconnected_cb=reconnected_cb,
-        closed_cb=closed_cb,
+    attempt = asyncio.ensure_future(
+        nc.connect(
+            servers=settings.servers,
+            name=name,
+            max_reconnect_attempts=-1,
+            # Typed int by nats-py but only ever slept on: half a second keeps outages short.
+            reconnect_time_wait=0.5,  # type: ignore[arg-type]
+            connect_timeout=max(1, int(settings.connect_timeout_s)),
+            error_cb=error_cb,
+            disconnected_cb=disconnected_cb,
+            reconnected_cb=reconnected_cb,
+            closed_cb=closed_cb,
+            **identity(settings),
+        )
     )
     try:
-        if initial_timeout_s is None:
-            await attempt
-        else:
-            await asyncio.wait_for(attempt, initial_timeout_s)
-    except (TimeoutError, nats.errors.NoServersError, OSError) as exc:
-        await _abandon(nc)
+        waits: set[asyncio.Future[Any]] = {attempt, refusing}
+        done, _ = await asyncio.wait(
+            waits, timeout=initial_timeout_s, return_when=asyncio.FIRST_COMPLETED
+        )
+    except BaseException:  # the caller gave up (cancelled): leave no client trying
+        await _give_up(attempt, nc)
+        raise
+    if attempt in done and attempt.exception() is None:
+        connected_once.set()
+        return nc
+    if refusing.done():
+        await _give_up(attempt, nc)
+        raise BusRefused(refusing.result())
+    if attempt not in done:
+        await _give_up(attempt, nc)
         raise BusUnavailable(
-            f"cannot reach NATS at {settings.nats_url}"
-            + (f" within {initial_timeout_s:g} s" if isinstance(exc, TimeoutError) else "")
-        ) from None
-    connected_once.set()
-    return nc
+            f"cannot reach NATS at {settings.nats_url} within {initial_timeout_s:g} s"
+        )
+    exc = attempt.exception()
+    await _abandon(nc)
+    if isinstance(exc, nats.errors.NoServersError | OSError | TimeoutError):
+        raise BusUnavailable(f"cannot reach NATS at {settings.nats_url}") from None
+    assert exc is not None
+    raise exc
+
+
+async def _give_up(attempt: asyncio.Future[None], nc: Client) -> None:
+    attempt.cancel()
+    with contextlib.suppress(BaseException):
+        await attempt
+    await _abandon(nc)
 
 
 async def _abandon(nc: Client) -> None:

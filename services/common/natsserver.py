@@ -20,6 +20,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -96,7 +97,9 @@ class NatsServer:
     """One nats-server with JetStream. Start with `NatsServer.start()` or `with NatsServer(...)`.
 
     `port`/`monitor_port` 0 pick free ports. `store_dir=None` makes a temporary directory
-    that `stop()` removes; a given directory is kept.
+    that `stop()` removes; a given directory is kept. `config` is a server configuration file
+    (`-c`, e.g. deploy/nats/haplan.conf: users, permissions, limits) under the flags above,
+    which win; `env` adds to the server's environment (the variables the file refers to).
     """
 
     port: int = 0
@@ -106,6 +109,8 @@ class NatsServer:
     cluster_port: int | None = None
     routes: tuple[int, ...] = ()
     cluster_name: str = "haplan"
+    config: Path | None = None
+    env: Mapping[str, str] | None = None
     binary: Path = field(default_factory=locate_nats_server)
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
     _owns_dir: bool = field(default=False, init=False)
@@ -170,6 +175,7 @@ class NatsServer:
         assert self.store_dir is not None
         args = [
             str(self.binary),
+            *(["-c", str(self.config)] if self.config is not None else []),
             "--addr", "127.0.0.1",
             "--port", str(self.port),
             "--http_port", str(self.monitor_port),
@@ -189,6 +195,7 @@ class NatsServer:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env=None if self.env is None else {**os.environ, **self.env},
                 # Its own session: a Ctrl-C in the owner's terminal must not stop the server
                 # before the owner has stopped its clients (the parent-death signal still
                 # ties it to its owner).

@@ -12,14 +12,16 @@ import sys
 from pathlib import Path
 
 import services
+from services.common.settings import IDENTITY_VARIABLES
 from services.up.journal import Journal
 from services.up.member import Member
 from services.up.topology import Layout
 
 ENTRY = (sys.executable, "-m", "services.cli.main")
 ARBITER_ID = "up-arbiter"
-# Variables of the operator's shell that would point a child elsewhere than this run's bus.
-_OVERRIDDEN = ("NATS_URL", "HAPLAN_NATS_URL", "HAPLAN_STREAM_REPLICAS")
+# Variables of the operator's shell that would point a child elsewhere than this run's bus, or
+# give it credentials or TLS its private server (no authentication) does not speak.
+_OVERRIDDEN = ("NATS_URL", "HAPLAN_NATS_URL", "HAPLAN_STREAM_REPLICAS", *IDENTITY_VARIABLES)
 
 
 def child_env(nats_url: str) -> dict[str, str]:

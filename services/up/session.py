@@ -165,7 +165,7 @@ class Session:
 
     async def _load_pool(self, url: str) -> tuple[Client, JetStreamEventStore]:
         """A fresh log each run: the pool goes in as its first event."""
-        settings = BusSettings(nats_url=url)
+        settings = BusSettings.private(url)
         try:
             self._nc = nc = await connect(settings, name="haplan-up", initial_timeout_s=10.0)
             store = await JetStreamEventStore.open(nc, replicas=1)

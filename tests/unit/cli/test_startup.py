@@ -41,11 +41,12 @@ LIGHT_MODULES = (
     "services.cli.planner",
     "services.cli.up",
     "services.cli.fault",
+    "services.cli.deploy",
 )
 # Commands the operator documentation names; the help must list at least these.
 KNOWN = {
     "plan", "what-if", "evacuate", "events", "pool", "audit", "sim", "version",
-    "status", "host", "vm", "up", "fault", "collector", "arbiter", "planner",
+    "status", "host", "vm", "up", "fault", "collector", "arbiter", "planner", "deploy",
 }  # fmt: skip
 
 

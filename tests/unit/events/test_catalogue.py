@@ -133,4 +133,5 @@ def test_host_and_vm_events_name_their_aggregate() -> None:
     assert names["host_declared_dead"] == ("host", "lab1")
     assert names["vm_created"] == ("vm", "Minion 2")
     assert names["vm_started"] == ("vm", "Minion 1")
-    assert names["plan_computed"] == ("pool", None)
+    assert names["plan_computed"] == ("plan", None)
+    assert names["pool_overcommitted"] == names["plan_restored"] == ("plan", None)

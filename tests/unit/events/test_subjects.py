@@ -7,7 +7,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schemas.events import HostJoined, NtolSet, VMStarted
+from schemas.events import HostJoined, NtolSet, PlanComputed, VMStarted
 from services.common.subjects import decode_token, encode_token, subject_for
 from tests.fixtures.events import make
 
@@ -38,8 +38,13 @@ def test_documented_examples() -> None:
 
 
 def test_subjects_per_aggregate() -> None:
-    """Pool events go to ha.evt.pool, host and VM events to their own subject."""
+    """Pool events go to ha.evt.pool, plans to ha.evt.plan, host and VM events to their own
+    subject."""
     assert subject_for(make(NtolSet, host_failures_to_tolerate=1)) == "ha.evt.pool"
+    # Planner results alone on their own subject: NATS lets planners publish only there.
+    plan = make(PlanComputed, based_on_seq=1, max_host_failures_to_tolerate=1, upper_bound=1,
+                exact=True, host_failures_to_tolerate=1)  # fmt: skip
+    assert subject_for(plan) == "ha.evt.plan"
     assert subject_for(make(HostJoined, host="h 3", incarnation="b")) == "ha.evt.host.h%203"
     vm = make(VMStarted, vm="Minion 1", host="lab2", incarnation="b", instance="i")
     assert subject_for(vm) == "ha.evt.vm.Minion%201"

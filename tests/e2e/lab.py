@@ -29,6 +29,8 @@ from typing import Any, Literal
 
 import yaml
 
+from services.deploy.natsconf import render_auth
+from services.deploy.permissions import roles
 from tests.e2e.mounts import StoreMount, leftover_mounts
 from tests.e2e.natsnode import NatsNode
 from tests.e2e.netns import Fabric, Node, leftover_namespaces
@@ -62,6 +64,9 @@ class Lab(Waiter):
     nats_nodes: int = 1  # 1, or 3 for a JetStream R3 cluster
     arbiters: int = 1
     pool: dict[str, Any] | None = None  # a pool file's content; None: the article's pool
+    # NATS with the shipped permission model (deploy/nats: one user per role and per host),
+    # every process connecting as its own user; False: no authentication.
+    secured: bool = False
     fabric: Fabric = field(default_factory=Fabric)
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="hpe-", dir="/tmp")))
     nats: list[NatsNode] = field(default_factory=list)
@@ -93,8 +98,11 @@ class Lab(Waiter):
     def nats_url(self) -> str:
         return ",".join(n.url for n in self.nats)
 
-    def env(self) -> dict[str, str]:
+    def env(self, user: str = "operator") -> dict[str, str]:
+        """The environment of a process of the lab that connects to NATS as `user`."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NATS_", "HAPLAN_"))}
+        if self.secured:
+            env.update(HAPLAN_NATS_USER=user, HAPLAN_NATS_PASSWORD=f"pw-{user}")
         env.update(
             NATS_URL=self.nats_url,
             HAPLAN_STREAM_REPLICAS="3" if self.nats_nodes == 3 else "1",
@@ -114,9 +122,14 @@ class Lab(Waiter):
         self.fabric.build()
         nats = [self.fabric.add(f"nats{i + 1}") for i in range(self.nats_nodes)]
         self.fabric.add("ctl")
+        auth = None
+        if self.secured:
+            passwords = {r.password_variable: f"pw-{r.user}" for r in roles(list(self.hosts))}
+            auth = (render_auth(list(self.hosts)), passwords)
         for i, node in enumerate(nats):
             peers = [p for p in nats if p is not node]
-            self.nats.append(NatsNode(f"n{i + 1}", node, self.root / f"nats{i + 1}", peers))
+            data = self.root / f"nats{i + 1}"
+            self.nats.append(NatsNode(f"n{i + 1}", node, data, peers, auth))
         for server in self.nats:
             server.start()
         for server in self.nats:
@@ -124,41 +137,45 @@ class Lab(Waiter):
         pool = self.root / "pool.yaml"
         pool.write_text(yaml.safe_dump(self.pool or article_pool(self.hosts, self.timeout_s)))
         created = self.eventually(
-            lambda: self.haplan("pool", "create", str(pool)).returncode == 0,
+            lambda: self.haplan("pool", "create", str(pool), user="admin").returncode == 0,
             30, "the pool loaded into the log",
         )  # fmt: skip
         assert created
-        self.services["planner"] = self._service("planner", "planner")
+        self.services["planner"] = self._service("planner", "planner", user="planner")
         for i in range(self.arbiters):
             ident = f"arb{i + 1}"
-            self.services[ident] = self._service(ident, "arbiter", "--id", ident)
+            self.services[ident] = self._service(ident, "arbiter", "--id", ident, user="arbiter")
         for host in self.hosts:
             self.add_host(host)
 
-    def _service(self, name: str, *argv: str) -> Supervised:
-        proc = Supervised(name, self.ctl, [*ENTRY, *argv], self.env(), self.logs / f"{name}.log")
+    def _service(self, name: str, *argv: str, user: str) -> Supervised:
+        log = self.logs / f"{name}.log"
+        proc = Supervised(name, self.ctl, [*ENTRY, *argv], self.env(user), log)
         proc.start()
         return proc
 
     def add_host(self, host: str) -> None:
         node = self.fabric.add(host)
-        mount = StoreMount(self.shared, self.root / "hosts" / host / "store")
+        mount = StoreMount(self.shared, self.root / "hosts" / host)
         mount.plug()
         self.mounts[host] = mount
         argv = [*ENTRY, "collector", "--host", host, "--store", str(mount.point),
                 "--vm-driver", "process", "--watchdog", "process"]  # fmt: skip
         log = self.logs / f"collector-{host}.log"
-        collector = Supervised(host, node, argv, self.env(), log, is_host=True)
+        env = self.env(f"collector-{host}")
+        collector = Supervised(host, node, argv, env, log, is_host=True)
         self.collectors[host] = collector
         collector.start()
 
     # The operator's terminal -----------------------------------------------------------------
 
-    def haplan(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def haplan(
+        self, *args: str, user: str = "operator", timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         """`haplan ARGS` from the control namespace, as an operator's shell runs it."""
         return subprocess.run(
             [*self.ctl.enter(), *ENTRY, *args],
-            cwd=ROOT, env=self.env(), capture_output=True, text=True, timeout=timeout,
+            cwd=ROOT, env=self.env(user), capture_output=True, text=True, timeout=timeout,
         )  # fmt: skip
 
     def status(self) -> dict[str, Any] | None:

@@ -8,10 +8,11 @@ server would.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from services.common.natsserver import locate_nats_server
@@ -35,9 +36,20 @@ _MONITOR = (
 
 
 class NatsNode:
-    def __init__(self, name: str, node: Node, data: Path, peers: Sequence[Node] = ()) -> None:
+    """`auth`: an `authorization` block (services.deploy.natsconf) and the environment that
+    holds its passwords; None: no authentication."""
+
+    def __init__(
+        self,
+        name: str,
+        node: Node,
+        data: Path,
+        peers: Sequence[Node] = (),
+        auth: tuple[str, Mapping[str, str]] | None = None,
+    ) -> None:
         self.name, self.node, self.data = name, node, data
         self.peers = list(peers)  # the other nodes of its cluster; none: a single server
+        self.auth = auth
         self.proc: subprocess.Popen[bytes] | None = None
         data.mkdir(parents=True, exist_ok=True)
 
@@ -62,6 +74,9 @@ class NatsNode:
                 f'cluster {{ name: "haplan", listen: "{self.node.address}:{CLUSTER_PORT}", '
                 f"routes: [{routes}] }}"
             )
+        if self.auth is not None:
+            (self.data / "auth.conf").write_text(self.auth[0])
+            lines.append("include ./auth.conf")
         path = self.data / "nats.conf"
         path.write_text("\n".join(lines) + "\n")
         return path
@@ -71,8 +86,18 @@ class NatsNode:
             self.proc = subprocess.Popen(
                 [*self.node.enter(), str(locate_nats_server()), "-c", str(self._config())],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                env={**os.environ, **(self.auth[1] if self.auth else {})},
                 start_new_session=True, preexec_fn=_die_with_parent,
             )  # fmt: skip
+
+    def violations(self) -> list[str]:
+        """The permission violations this server logged (publish or subscription)."""
+        if not self.log.exists():
+            return []
+        return [
+            line for line in self.log.read_text(errors="replace").splitlines()
+            if " Violation - " in line
+        ]  # fmt: skip
 
     def monitor(self, path: str) -> str | None:
         """A page of the server's monitoring port, asked from inside its namespace."""

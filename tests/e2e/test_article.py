@@ -8,6 +8,7 @@ Minion 1's disk never had two writers at once and audit verify reproduces every 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,12 @@ from tests.e2e.outcomes import (
     restarted_elsewhere,
 )
 
-POOLS = {"2 hosts": ("lab1", "lab2"), "3 hosts": ("lab1", "lab2", "lab3")}
+LABS: dict[str, dict[str, Any]] = {
+    "2 hosts": {"hosts": ("lab1", "lab2")},
+    "3 hosts": {"hosts": ("lab1", "lab2", "lab3")},
+    # The same on NATS with the shipped users and permissions (deploy/nats, issue 7).
+    "2 hosts, permissions": {"hosts": ("lab1", "lab2"), "secured": True},
+}
 
 
 def _lab1_fences(lab: Lab, fault: Fault) -> str:
@@ -38,14 +44,14 @@ def _lab1_fences(lab: Lab, fault: Fault) -> str:
     return restarted_elsewhere(lab, "dead", since_ns=pulled_ns)
 
 
-@pytest.mark.parametrize("hosts", POOLS.values(), ids=POOLS.keys())
+@pytest.mark.parametrize("kind", LABS.values(), ids=LABS.keys())
 def test_power_lab1_is_declared_dead_by_timeout_and_minion_1_restarts(
-    make_lab: MakeLab, hosts: tuple[str, ...]
+    make_lab: MakeLab, kind: dict[str, Any]
 ) -> None:
     """Pull lab1's power (every process in its namespace killed, kept off): the arbiter
     declares lab1 dead by timeout, no sooner than T_dead after the pull, Minion 1 runs on a
     survivor and lab1 never wrote its disk after the pull. Powered on, lab1 rejoins empty."""
-    lab = make_lab(hosts=hosts, timeout_s=T)
+    lab = make_lab(**kind, timeout_s=T)
     lab.wait_live()
     pulled_at = time.time()
     lab.pull("power", "lab1")
@@ -59,16 +65,16 @@ def test_power_lab1_is_declared_dead_by_timeout_and_minion_1_restarts(
     rejoined(lab, {VM: on})
 
 
-@pytest.mark.parametrize("hosts", POOLS.values(), ids=POOLS.keys())
+@pytest.mark.parametrize("kind", LABS.values(), ids=LABS.keys())
 def test_storage_lab1_fences_and_cannot_join_until_healed(
-    make_lab: MakeLab, hosts: tuple[str, ...]
+    make_lab: MakeLab, kind: dict[str, Any]
 ) -> None:
     """Pull lab1's storage cable (its bindfs killed: ENOTCONN on its store and on Minion
     1's disk): lab1 fences because the others still see the store, its collector exits 75
     and reboots, lab1 is declared dead on its fenced mark and Minion 1 runs on a survivor.
     Until healed, lab1's host status says it cannot join the liveset because the heartbeat
     store is not reachable; plugged back, it rejoins."""
-    lab = make_lab(hosts=hosts, timeout_s=T)
+    lab = make_lab(**kind, timeout_s=T)
     lab.wait_live()
     on = _lab1_fences(lab, "storage")
 
@@ -82,15 +88,13 @@ def test_storage_lab1_fences_and_cannot_join_until_healed(
     rejoined(lab, {VM: on})
 
 
-@pytest.mark.parametrize("hosts", POOLS.values(), ids=POOLS.keys())
-def test_network_lab1_fences_and_minion_1_restarts(
-    make_lab: MakeLab, hosts: tuple[str, ...]
-) -> None:
+@pytest.mark.parametrize("kind", LABS.values(), ids=LABS.keys())
+def test_network_lab1_fences_and_minion_1_restarts(make_lab: MakeLab, kind: dict[str, Any]) -> None:
     """Pull lab1's network cable (its link down): lab1 cannot renew its lease (the others
     hold the NATS quorum), so it fences, writes `fenced` in its slot on the store it still
     reaches and exits 75; the arbiter declares it dead on that mark and Minion 1 runs on a
     survivor. Plugged back, lab1 rejoins."""
-    lab = make_lab(hosts=hosts, timeout_s=T)
+    lab = make_lab(**kind, timeout_s=T)
     lab.wait_live()
     on = _lab1_fences(lab, "network")
     lab.heal("network", "lab1")

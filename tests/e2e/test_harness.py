@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import _EXPECTED_REFUSAL, _invariants
 from tests.e2e.lab import Lab
 from tests.e2e.mounts import leftover_mounts
 from tests.e2e.netns import leftover_namespaces
@@ -54,3 +55,24 @@ def test_closing_a_lab_in_the_middle_of_faults_leaves_nothing() -> None:
     assert not lab.root.exists()
     for proc in [*lab.collectors.values(), *lab.services.values()]:
         assert proc.pid is None
+
+
+@pytest.mark.usefixtures("lab_machine")
+def test_a_refusal_by_the_shipped_permissions_fails_the_run() -> None:
+    """In a lab on the shipped permissions, a request that a collector's user may not send
+    (an operator request) is refused by NATS, and the lab's end-of-test checks report it,
+    while the expected refusal of a collector creating the lease bucket (no arbiter runs to
+    create it first) is not reported."""
+    lab = Lab(secured=True, arbiters=0)
+    try:
+        lab.start()
+        lab.eventually(
+            lambda: any(_EXPECTED_REFUSAL.search(v) for v in lab.nats[0].violations()),
+            30, "a collector refused the lease bucket's creation",
+        )  # fmt: skip
+        refused = lab.haplan("status", "--json", user="collector-lab1")
+        assert refused.returncode == 77, refused.stderr
+        problems = lab.eventually(lambda: _invariants(lab), 10, "the refusal reported")
+    finally:
+        lab.close()
+    assert len(problems) == 1 and '"ha.op.status"' in problems[0], problems

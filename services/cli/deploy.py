@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from services.cli.app import app
-from services.cli.output import console, fail
+from services.cli.output import console, emit_text, fail
 
 deploy_app = typer.Typer(
     help="Deployment helpers: NATS users and permissions for a pool, container healthchecks.",
@@ -41,13 +41,7 @@ def nats_auth(
         text = render_auth(hosts)
     except ValueError as exc:
         fail(str(exc), "rename one of the hosts")
-    if output is None:
-        console.file.write(text)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        fail(f"{output}: cannot write: {exc.strerror or exc}")
+    emit_text(text, output, "the NATS authorization")
 
 
 @deploy_app.command("health")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 from rich.console import Console
@@ -39,3 +40,15 @@ def report_error(exc: UserError) -> None:
 
 def emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def emit_text(text: str, path: Path | None, what: str) -> None:
+    """`text` on standard output, or written into `path`; a file that cannot be written is
+    a one-line error naming `what` it was to hold."""
+    if path is None:
+        console.file.write(text)
+        return
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"{path}: cannot write {what}: {exc.strerror or exc}")

@@ -19,7 +19,7 @@ from schemas.events import PoolCreated
 from services.cli import pool_ha
 from services.cli.app import app
 from services.cli.events import JsonFlag, NatsServers, bus_settings, event_store, replay
-from services.cli.output import console, emit_json, fail
+from services.cli.output import console, emit_json, emit_text, fail
 from services.state import PoolState, to_pool
 
 if TYPE_CHECKING:
@@ -148,13 +148,9 @@ def export(
     settings = bus_settings(nats)
     pool, seq = asyncio.run(_export(settings, progress=file is not None and not as_json))
     text = dump_pool(pool, fmt)
+    emit_text(text, file, "the pool file")
     if file is None:
-        console.file.write(text)
         return
-    try:
-        file.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        fail(f"{file}: cannot write the pool file: {exc.strerror or exc}")
     if as_json:
         emit_json({"pool": pool.name, "file": str(file), "format": fmt, "seq": seq})
     else:

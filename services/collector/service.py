@@ -93,8 +93,17 @@ async def run_collector(options: CollectorOptions) -> int:
         raise ConfigError(f"{exc}; pick another --metrics-port") from None
     try:
         name = f"haplan-collector-{options.host}"
+        # Back on the bus: prove life at once (renew the lease) rather than at the end of the
+        # interval, so that after an outage of every host no peer's renewal finds this one
+        # still without its lease.
+        nudge = asyncio.Event()
         connecting = asyncio.ensure_future(
-            connect(options.bus, name=name, on_closed=stop_when_closed(stop))
+            connect(
+                options.bus,
+                name=name,
+                on_closed=stop_when_closed(stop),
+                on_reconnected=nudge.set,
+            )
         )
         try:
             nc = await _until_stopped(
@@ -115,7 +124,9 @@ async def run_collector(options: CollectorOptions) -> int:
                 return 0
             timers = _check_host(options, pool.state)
             try:
-                shell = CollectorShell(nc, options, tuple(pool.state.hosts), timers, metrics)
+                shell = CollectorShell(
+                    nc, options, tuple(pool.state.hosts), timers, metrics, nudged=nudge
+                )
             except DeviceError as exc:
                 raise ConfigError(str(exc)) from None
             pool.on_change = _warn_on_pool_change(options.host, shell)

@@ -46,6 +46,7 @@ class CollectorShell:
         pool_hosts: tuple[str, ...],
         timers: Timers,
         metrics: CollectorMetrics,
+        nudged: asyncio.Event | None = None,
     ) -> None:
         host = options.host
         self.host, self.timers, self.metrics = host, timers, metrics
@@ -66,9 +67,10 @@ class CollectorShell:
         self._lease_ok: bool | None = None
         self._asked = False
         self._report_seq = 0
-        # Set by a start order: the next interval runs at once, so a restart waits for one
-        # fresh proof of life rather than for the rest of the interval.
-        self.nudged = asyncio.Event()
+        # Set by a start order (and by a reconnection, services.collector.service): the next
+        # interval runs at once, so a restart waits for one fresh proof of life rather than
+        # for the rest of the interval.
+        self.nudged = nudged or asyncio.Event()
 
     # Life -----------------------------------------------------------------------------------
 

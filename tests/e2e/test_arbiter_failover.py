@@ -29,7 +29,7 @@ def test_the_standby_finishes_a_restart_the_killed_leader_began(make_lab: MakeLa
     power. Right after Minion 1 starts on lab2, inside its start delay, the leader is
     killed. The standby is elected and orders Minion 2; each VM is ordered and started once
     after the failure (the log and the disks agree), Minion 2 by the new leader."""
-    lab = make_lab(pool=_two_vm_pool(), arbiters=2)
+    lab = make_lab(pool=_two_vm_pool(), arbiters=2, secured=True)
     lab.wait_live()
     lab.wait_writing("Minion 2", "lab1", FAILOVER_S)
     first = lab.eventually(lab.leader, FAILOVER_S, "a leader")

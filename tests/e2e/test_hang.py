@@ -15,7 +15,7 @@ def test_hang_the_watchdog_kills_minion_1_before_lab1_is_declared_dead(
     to Minion 1's disk comes before the arbiter declares lab1 dead (by timeout: a frozen
     host says nothing), and only then does Minion 1 run on lab2. Thawed, the collector finds
     its proofs expired, fences (exit 75), reboots and rejoins."""
-    lab = make_lab(timeout_s=T)
+    lab = make_lab(timeout_s=T, secured=True)
     lab.wait_live()
     lab.pull("hang", "lab1")
     dead = lab.first_event("host_declared_dead", FAILOVER_S, host="lab1")

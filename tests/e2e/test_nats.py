@@ -24,7 +24,8 @@ def _kept(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> None:
 
 def _nobody_fenced(lab: Lab, since: float) -> None:
     for kind in ("host_fenced", "host_declared_dead", "host_suspected"):
-        assert [e for e in lab.events(kind) if at(e) > since] == [], kind
+        found = [e for e in lab.events(kind) if at(e) > since]
+        assert found == [], f"{kind}: {found}\n{lab.describe()}"
     assert all(not c.exits for c in lab.collectors.values()), {
         h: c.exits for h, c in lab.collectors.items()
     }
@@ -36,7 +37,7 @@ def test_a_nats_server_restart_fences_no_host_and_loses_no_event(make_lab: MakeL
     the others alive: a global bus outage, in which the table fences no one. Minion 1's
     instance writes its disk throughout; after the restart every host is live again with
     nothing suspected, fenced or declared, and the log holds every event it had."""
-    lab = make_lab(timeout_s=T)
+    lab = make_lab(timeout_s=T, secured=True)
     lab.wait_live()
     before = lab.log()
     [instance] = lab.writers()
@@ -63,7 +64,7 @@ def test_one_cluster_node_lost_in_steady_state_fences_no_one_and_decisions_go_on
     killed: the other two keep the quorum, so no host is fenced or suspected, and the next
     failure is still decided: lab1's power pulled, lab1 is declared dead and Minion 1 runs
     on lab2. Every event from before the kill is still in the log."""
-    lab = make_lab(timeout_s=CLUSTER_T, nats_nodes=3)
+    lab = make_lab(timeout_s=CLUSTER_T, nats_nodes=3, secured=True)
     lab.wait_live()
     before = lab.log()
     killed_at = time.time()
@@ -81,7 +82,7 @@ def test_one_cluster_node_lost_during_a_restart_loses_nothing(make_lab: MakeLab)
     """lab1's power pulled; as soon as lab1 is declared dead, the node leading the event
     stream is killed, in the middle of the restart. Minion 1 still runs on lab2, started
     once, and every event read before the kill is still in the log."""
-    lab = make_lab(timeout_s=CLUSTER_T, nats_nodes=3)
+    lab = make_lab(timeout_s=CLUSTER_T, nats_nodes=3, secured=True)
     lab.wait_live()
     pulled_ns = time.time_ns()
     lab.pull("power", "lab1")

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from nats.aio.client import Client
 
 from schemas.events import NtolSet
 from services.common.bus import connect
@@ -70,10 +71,7 @@ async def test_a_reader_follows_a_long_log_under_flow_control(secured: NatsServe
     """The operator (which answers no requests) reads 20,000 events: the ordered consumer's
     flow-control replies on $JS.FC are allowed, so the read never stalls."""
     count = 20_000
-    arbiter = await connect(
-        BusSettings(nats_url=secured.url, nats_user="arbiter", nats_password="pw-arbiter"),
-        name="t", initial_timeout_s=5,
-    )  # fmt: skip
+    arbiter = await _connect_as(secured, "arbiter")
     try:
         store = await JetStreamEventStore.open(arbiter)
         at = datetime.now(UTC)
@@ -83,16 +81,18 @@ async def test_a_reader_follows_a_long_log_under_flow_control(secured: NatsServe
             await store.append(batch, start)
     finally:
         await arbiter.close()
-    operator = await connect(
-        BusSettings(nats_url=secured.url, nats_user="operator", nats_password="pw-operator"),
-        name="t", initial_timeout_s=5,
-    )  # fmt: skip
+    operator = await _connect_as(secured, "operator")
     try:
         reader = await JetStreamEventStore.open(operator)
         seen = await asyncio.wait_for(_count(reader), 30)
     finally:
         await operator.close()
     assert seen == count
+
+
+async def _connect_as(server: NatsServer, user: str) -> Client:
+    settings = BusSettings(nats_url=server.url, nats_user=user, nats_password=f"pw-{user}")
+    return await connect(settings, name="t", initial_timeout_s=5)
 
 
 async def _count(store: JetStreamEventStore) -> int:

@@ -164,6 +164,8 @@ class ArbiterService:
         unreachable = False
         while True:
             started = self.clock()
+            if early is not None:
+                early.clear()  # this step sees whatever set it
             try:
                 await step()
                 unreachable = False
@@ -181,7 +183,6 @@ class ArbiterService:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(early.wait(), left)
-            early.clear()
 
     # The lease ------------------------------------------------------------------------------
 

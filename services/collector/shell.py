@@ -70,7 +70,7 @@ class CollectorShell:
         # Set by a start order (and by a reconnection, services.collector.service): the next
         # interval runs at once, so a restart waits for one fresh proof of life rather than
         # for the rest of the interval.
-        self.nudged = nudged or asyncio.Event()
+        self.nudged = nudged if nudged is not None else asyncio.Event()
 
     # Life -----------------------------------------------------------------------------------
 

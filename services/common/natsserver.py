@@ -7,11 +7,8 @@ process that started them (Linux), so an interrupted run leaves nothing behind.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +23,8 @@ from importlib import metadata
 from pathlib import Path
 from types import TracebackType
 from typing import Self
+
+from services.common.lifetime import die_with_parent
 
 NATS_SERVER_BIN = "NATS_SERVER_BIN"
 _EXE = "nats-server.exe" if sys.platform == "win32" else "nats-server"
@@ -83,13 +82,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _die_with_parent() -> None:
-    # Linux: the server gets SIGKILL when the process that started it dies, even by SIGKILL.
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 @dataclass
@@ -200,7 +192,7 @@ class NatsServer:
                 # before the owner has stopped its clients (the parent-death signal still
                 # ties it to its owner).
                 start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=die_with_parent,
             )
 
     def wait_ready(self, timeout_s: float = 15.0) -> None:

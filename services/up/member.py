@@ -10,31 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from services.common.lifetime import die_with_parent
 from services.up.journal import Journal
 from services.up.policy import Hold, after_exit, describe_exit
 from services.up.procs import SCOPE_ENV
-
-_PR_SET_PDEATHSIG = 1
-_prctl: Callable[..., int] | None
-try:
-    # Loaded now: between fork and exec only the already-resolved call is safe to make.
-    _prctl = ctypes.CDLL(None, use_errno=True).prctl
-except (OSError, AttributeError):  # not Linux
-    _prctl = None
-
-
-def _die_with_parent() -> None:
-    if _prctl is not None:
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 async def _first(*aws: asyncio.Future[object] | asyncio.Task[object]) -> None:
@@ -119,7 +105,7 @@ class Member:
                 stderr=subprocess.STDOUT,
                 env=self.env,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=die_with_parent,
             )
         self.proc = proc
         if self.frozen:

@@ -15,9 +15,9 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from services.common.lifetime import die_with_parent
 from services.common.natsserver import locate_nats_server
 from tests.e2e.netns import Node
-from tests.e2e.procs import _die_with_parent
 
 CLIENT_PORT = 4222
 CLUSTER_PORT = 6222
@@ -87,7 +87,7 @@ class NatsNode:
                 [*self.node.enter(), str(locate_nats_server()), "-c", str(self._config())],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 env={**os.environ, **(self.auth[1] if self.auth else {})},
-                start_new_session=True, preexec_fn=_die_with_parent,
+                start_new_session=True, preexec_fn=die_with_parent,
             )  # fmt: skip
 
     def violations(self) -> list[str]:

@@ -48,9 +48,7 @@ def fenced_and_rebooted(lab: Lab, host: str, starts_before: int) -> None:
     """`host`'s collector exited 75 (it fenced) and was started again, as a rebooted host."""
     collector = lab.collectors[host]
     lab.eventually(
-        lambda: (
-            any(e.returncode == 75 for e in collector.exits) and collector.starts > starts_before
-        ),
+        lambda: 75 in collector.exits and collector.starts > starts_before,
         FAILOVER_S,
         f"{host}'s collector exits 75 and is started again",
     )

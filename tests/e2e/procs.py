@@ -7,30 +7,17 @@ process stays off until powered on (services.up.policy decides, the same pure ru
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from services.common.lifetime import die_with_parent
 from services.up.policy import Hold, after_exit
 from tests.e2e.netns import Node
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _die_with_parent() -> None:
-    _libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: killed if the supervisor thread ends
-
-
-@dataclass(frozen=True)
-class Exit:
-    returncode: int
-    at: float  # time.time() of the exit, comparable with event and disk timestamps
 
 
 class Supervised:
@@ -47,7 +34,7 @@ class Supervised:
         self.name, self.node, self.argv, self.env, self.log = name, node, list(argv), env, log
         self.is_host = is_host
         self.proc: subprocess.Popen[bytes] | None = None
-        self.exits: list[Exit] = []
+        self.exits: list[int] = []  # the exit statuses, in order
         self.starts = 0
         self.frozen = False
         self._powered = threading.Event()
@@ -85,7 +72,7 @@ class Supervised:
                     continue
                 self.proc = self._spawn()
             rc = self.proc.wait()
-            self.exits.append(Exit(rc, time.time()))
+            self.exits.append(rc)
             decision = after_exit(
                 returncode=rc,
                 ran_for_s=time.monotonic() - started,
@@ -100,6 +87,7 @@ class Supervised:
             self._stopping.wait(decision.delay_s)
 
     def _spawn(self) -> subprocess.Popen[bytes]:
+        # Spawned from the supervisor thread: the child dies when that thread ends.
         self.starts += 1
         with self.log.open("ab") as out:
             out.write(f"--- start {self.starts} of {self.name} ---\n".encode())
@@ -107,7 +95,7 @@ class Supervised:
             proc = subprocess.Popen(
                 [*self.node.enter(), *self.argv],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                env=dict(self.env), start_new_session=True, preexec_fn=_die_with_parent,
+                env=dict(self.env), start_new_session=True, preexec_fn=die_with_parent,
             )  # fmt: skip
         if self.frozen:
             os.kill(proc.pid, signal.SIGSTOP)

@@ -19,12 +19,24 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SignedRecord(_Frozen):
+    """A host's slot as it wrote it in the heartbeat store: `body` is the slot's exact JSON
+    text, `sig` the base64 Ed25519 signature of it by the host's key (docs/protocol.md, Signed
+    slots). Whoever forwards it cannot change a byte of it without the signature failing."""
+
+    body: str
+    sig: str
+
+
 class FencedMark(_Frozen):
-    """A host said it fenced itself, in its heartbeat-store slot or on the bus."""
+    """A host said it fenced itself, in its heartbeat-store slot or on the bus. A mark read in
+    a slot carries the host's signed record it rests on (`record`): its own fenced slot, or the
+    slot of a later incarnation of it. Logs written before signed slots have none."""
 
     source: Literal["slot", "bus"]
     observer: str | None = None  # the collector that read the slot; None for the bus
     incarnation: str
+    record: SignedRecord | None = None
 
 
 class SlotStale(_Frozen):

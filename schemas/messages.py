@@ -20,6 +20,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.liveness import SignedRecord
+
 Name = Annotated[str, Field(min_length=1)]
 Seconds = Annotated[float, Field(ge=0)]
 
@@ -53,7 +55,9 @@ class SlotReading(_Message):
     """One host's slot as an observer read it: `stale_for_s` is how long, on the observer's
     clock, this (incarnation, seq) has been the slot's content. `current` is False for an
     earlier incarnation of the host that the observer remembers (its slot was overwritten by a
-    later incarnation, so it has not advanced since)."""
+    later incarnation, so it has not advanced since). `record` is the slot as the host wrote and
+    signed it: the only part of the reading the arbiter acts on as the host's own word (a fenced
+    mark, a new incarnation); the rest is the observer's."""
 
     host: Name
     incarnation: Name
@@ -62,6 +66,7 @@ class SlotReading(_Message):
     lease_ok: bool
     fenced: bool
     current: bool = True
+    record: SignedRecord | None = None
 
 
 class StoreObservation(_Message):

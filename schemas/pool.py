@@ -7,9 +7,11 @@ names the offending item in one line.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MiB = Annotated[int, Field(strict=True, gt=0)]
 NonNegativeMiB = Annotated[int, Field(strict=True, ge=0)]
@@ -37,10 +39,35 @@ class HAConfig(_Model):
     allow_overcommit: bool = False
 
 
+HOST_KEY_PREFIX = "ed25519:"
+
+
+def check_host_key(key: str) -> str:
+    """A host's public key as the pool registers it: "ed25519:" and the base64 of its 32
+    bytes (what `haplan host keygen` prints); ValueError otherwise."""
+    if not key.startswith(HOST_KEY_PREFIX):
+        raise ValueError(f"a host key starts with {HOST_KEY_PREFIX!r} (haplan host keygen)")
+    try:
+        raw = base64.b64decode(key[len(HOST_KEY_PREFIX) :], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("a host key's text after 'ed25519:' must be base64") from None
+    if len(raw) != 32:
+        raise ValueError(f"an Ed25519 public key has 32 bytes, this one {len(raw)}")
+    return key
+
+
 class Host(_Model):
     name: Annotated[str, Field(min_length=1)]
     memory_mib: MiB
     reserved_mib: NonNegativeMiB = 0
+    # The public key the host signs its heartbeat-store slots with (docs/protocol.md, Signed
+    # slots). A host without one is never declared fenced on another host's reading.
+    key: str | None = None
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, key: str | None) -> str | None:
+        return None if key is None else check_host_key(key)
 
 
 class VM(_Model):

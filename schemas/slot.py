@@ -11,6 +11,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.messages import Beacon
+
 
 class Slot(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -24,3 +26,7 @@ class Slot(BaseModel):
     fenced: bool = False
     # Why the host is not (yet) in the liveset, in words for `haplan host status`.
     reason: str | None = None
+    # The newest leader beacon the writer had received: proves, on the leader's clock, that
+    # this record was written after the beacon was sent (a replay of an older record cannot
+    # pass for a new incarnation).
+    beacon: Beacon | None = None

@@ -30,6 +30,7 @@ from services.arbiter.evidence import NEVER, Evidence, Mark
 from services.arbiter.operator import OpRefused, shutdown, start_order
 from services.arbiter.orchestrate import Orchestrator
 from services.arbiter.rules import DEAD_RULES, SUSPICION, DeadRule, HostEvidence, declare_dead
+from services.arbiter.testimony import Forgery, claims_death, own_word
 from services.arbiter.view import (
     Configured,
     Decision,
@@ -53,6 +54,8 @@ from services.arbiter.vm_reports import report_decision
 from services.common.timers import Timers
 
 _Decide = Callable[[Decision], None]
+# Forgeries kept until the shell takes them: a flood is counted, not a memory leak.
+MAX_FORGERIES = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,7 @@ class Arbiter:
         # that incarnation's heartbeats said since (None: nothing heard yet).
         self._unclaimed: dict[str, tuple[str, str]] = {}
         self._heard: dict[tuple[str, str], frozenset[str] | None] = {}
+        self.forgeries: list[Forgery] = []
 
     # Leadership -----------------------------------------------------------------------------
 
@@ -140,6 +144,10 @@ class Arbiter:
             self._joins[request.host] = request
 
     def store_observation(self, obs: StoreObservation, now: float) -> None:
+        """Staleness is the observer's word (the timeout path needs the lease silent too); a
+        fenced mark or a later incarnation only the host's own signed record can say
+        (services.arbiter.testimony). Claims a keyed host's signature does not back are kept
+        in `forgeries` for the shell to log and count."""
         ev = self._ev
         if ev is None:
             return
@@ -148,17 +156,30 @@ class Arbiter:
             host = self.view.hosts.get(r.host)
             if host is None or host.incarnation is None or host.dead:
                 continue
+            if not claims_death(r, host.incarnation):
+                continue
+            slot = own_word(host.key, r)
+            if isinstance(slot, str):
+                if host.key is not None and len(self.forgeries) < MAX_FORGERIES:
+                    self.forgeries.append(Forgery(obs.observer, r.host, slot))
+                continue
             slot_mark = FencedMark(
-                source="slot", observer=obs.observer, incarnation=host.incarnation
+                source="slot", observer=obs.observer, incarnation=host.incarnation, record=r.record
             )
-            if r.incarnation == host.incarnation:
-                # Its own mark, or its slot overwritten by a later incarnation of the host.
-                if r.fenced or not r.current:
+            if slot.incarnation == host.incarnation:
+                if slot.fenced:
                     self._mark(r.host, slot_mark, now)
-            elif r.current and ev.beacon_sent_at(obs.beacon) > self._joined_at.get(r.host, NEVER):
-                # Read after that incarnation joined (so after it wrote its slot): a later
-                # incarnation has written since, and a starting collector kills every VM left.
+            elif slot.incarnation not in host.buried and ev.beacon_sent_at(
+                slot.beacon
+            ) > self._joined_at.get(r.host, NEVER):
+                # Written after that incarnation joined (the beacon the writer had seen was
+                # sent later): a later incarnation started, and a starting collector kills
+                # every VM left. An older record replayed carries an older beacon.
                 self._mark(r.host, slot_mark, now)
+
+    def take_forgeries(self) -> list[Forgery]:
+        out, self.forgeries = self.forgeries, []
+        return out
 
     def _mark(self, host: str, mark: FencedMark, now: float) -> None:
         rec = self.view.hosts.get(host)

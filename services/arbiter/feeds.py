@@ -23,6 +23,7 @@ from services.common.logging import get_logger, log_context
 log = get_logger("haplan.arbiter")
 
 Handler = Callable[[Msg], Awaitable[None]]
+FORGERY_LOG_EVERY_S = 60.0
 
 
 def report_malformed(metrics: ArbiterMetrics, kind: str, subject: str, reason: str) -> None:
@@ -44,6 +45,7 @@ class BusFeeds:
         self._subs: list[Subscription] = []
         self.fenced = asyncio.Event()
         self._marks: set[tuple[str, str]] = set()  # (host, incarnation) marks heard
+        self._forgery_logged: dict[tuple[str, str], float] = {}  # (observer, host): when
 
     async def subscribe(self) -> None:
         for pattern in INPUTS:
@@ -74,6 +76,7 @@ class BusFeeds:
             core.heartbeat(message, now)
         elif isinstance(message, StoreObservation):
             core.store_observation(message, now)
+            self._report_forgeries(now)
             for reading in message.readings:
                 if reading.fenced:
                     self._mark(reading.host, reading.incarnation)
@@ -84,6 +87,21 @@ class BusFeeds:
             core.join_request(message, now)
         elif isinstance(message, HostReport):
             core.host_report(message, now)
+
+    def _report_forgeries(self, now: float) -> None:
+        """Count every forgery; log one line per (observer, host) per FORGERY_LOG_EVERY_S, so
+        that a flood does not drown the log."""
+        for f in self._core.take_forgeries():
+            self._metrics.forgeries.labels(observer=f.observer).inc()
+            last = self._forgery_logged.get((f.observer, f.host))
+            if last is None or now - last >= FORGERY_LOG_EVERY_S:
+                self._forgery_logged[(f.observer, f.host)] = now
+                log.warning(
+                    "forged store reading ignored",
+                    observer=f.observer,
+                    host=f.host,
+                    why=f.why,
+                )
 
     def _mark(self, host: str, incarnation: str) -> None:
         if (host, incarnation) not in self._marks:

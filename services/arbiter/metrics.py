@@ -31,6 +31,13 @@ class ArbiterMetrics:
             ["subject"],
             registry=r,
         )
+        self.forgeries = Counter(
+            "haplan_arbiter_forgeries",
+            "Store readings that claimed a host fenced or restarted without that host's valid "
+            "signature, by the observer that sent them",
+            ["observer"],
+            registry=r,
+        )
         self.leases_revoked = Counter(
             "haplan_arbiter_leases_revoked", "Host leases of dead incarnations revoked", registry=r
         )

@@ -50,6 +50,7 @@ class HostRecord:
     # Every incarnation of this host ever declared dead: none of them may join again.
     buried: frozenset[str] = frozenset()
     excluded: bool = False  # in maintenance: receives no VMs
+    key: str | None = None  # the public key its slots are signed with (None: not registered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,10 @@ class LivenessView:
     def of_pool(cls, pool: Pool) -> LivenessView:
         """The pool before any decision: nobody joined, VMs where the pool file puts them
         (they belong to whichever incarnation of their host joins first)."""
-        hosts = {h.name: HostRecord(h.name, h.memory_mib - h.reserved_mib) for h in pool.hosts}
+        hosts = {
+            h.name: HostRecord(h.name, h.memory_mib - h.reserved_mib, key=h.key)
+            for h in pool.hosts
+        }
         vms = {
             v.name: VmRecord(
                 v.name, v, state="running" if v.host is not None else "halted", host=v.host
@@ -195,7 +199,9 @@ def _host_decision(
         return view
     if isinstance(d, Joined):
         first = host.incarnation is None
-        joined = HostRecord(host.name, host.capacity_mib, d.incarnation, buried=host.buried)
+        joined = HostRecord(
+            host.name, host.capacity_mib, d.incarnation, buried=host.buried, key=host.key
+        )
         # VMs placed by the pool file belong to the first incarnation that joins.
         claimed = {
             v.name: replace(v, incarnation=d.incarnation)
@@ -235,7 +241,7 @@ def _configured(view: LivenessView, config: PoolConfig) -> LivenessView:
         old = view.hosts.get(spec.name) or HostRecord(spec.name, 0)
         capacity = spec.memory_mib - spec.reserved_mib
         hosts[spec.name] = replace(
-            old, capacity_mib=capacity, excluded=spec.name in config.excluded
+            old, capacity_mib=capacity, excluded=spec.name in config.excluded, key=spec.key
         )
     for name, old in view.hosts.items():
         if name not in hosts and view.on(name):

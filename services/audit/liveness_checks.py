@@ -5,7 +5,8 @@ replayed state (the host, its liveness, its incarnation, HA on)."""
 from __future__ import annotations
 
 from schemas.events import HostDeclaredDead, HostFenced, HostRejoined, HostSuspected
-from schemas.liveness import DeadEvidence, SuspectEvidence
+from schemas.liveness import DeadEvidence, FencedMark, SuspectEvidence
+from services.arbiter.testimony import mark_problem
 from services.audit.context import Context, incarnation_problem
 from services.audit.findings import Notes
 from services.audit.rules import recheck
@@ -42,6 +43,14 @@ def _rule(ctx: Context, evidence: DeadEvidence | SuspectEvidence, notes: Notes) 
         notes.differ(f"the arbiter's {what}")
 
 
+def _signed(host: HostState, mark: FencedMark, notes: Notes) -> None:
+    """A mark read in a slot holds only on the host's own signed record, checked against the
+    key the replayed pool registers for it (docs/protocol.md, Signed slots)."""
+    problem = mark_problem(host.spec.key, host.name, mark, frozenset())
+    if problem:
+        notes.differ(problem)
+
+
 def check_suspected(ctx: Context, e: HostSuspected, notes: Notes) -> None:
     host = _host(ctx, e.host, notes)
     if host is None:
@@ -69,6 +78,8 @@ def check_declared_dead(ctx: Context, e: HostDeclaredDead, notes: Notes) -> None
     problem = incarnation_problem(host, e.evidence.incarnation, "the evidence is about")
     if problem:
         notes.differ(problem)
+    if e.evidence.rule == "fenced" and e.evidence.fenced_mark is not None:
+        _signed(host, e.evidence.fenced_mark, notes)
     _rule(ctx, e.evidence, notes)
 
 
@@ -92,3 +103,4 @@ def check_fenced(ctx: Context, e: HostFenced, notes: Notes) -> None:
     problem = incarnation_problem(host, e.mark.incarnation, "the fenced mark is from")
     if problem:
         notes.differ(problem + " (marks of other incarnations are ignored)")
+    _signed(host, e.mark, notes)

@@ -45,6 +45,15 @@ def collector(
     metrics_addr: Annotated[
         str, typer.Option("--metrics-addr", help="Address the metrics endpoint listens on.")
     ] = DEFAULT_METRICS_ADDR,
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key",
+            envvar="HAPLAN_HOST_KEY",
+            metavar="FILE",
+            help="This host's private key (haplan host keygen; mode 0600): signs its slots.",
+        ),
+    ] = None,
 ) -> None:
     """Run this host's collector until SIGTERM: heartbeats, host lease, heartbeat store,
     self-fencing through a watchdog, and the host's VMs. Exits 75 after fencing, for its
@@ -57,6 +66,14 @@ def collector(
     from services.common.bus import BusRefused
     from services.common.logging import configure_logging
 
+    signer = None
+    if key is not None:
+        from services.common.signing import HostKeyError, HostSigner
+
+        try:
+            signer = HostSigner.load(key)
+        except HostKeyError as exc:
+            fail(str(exc), "make one with haplan host keygen HOST --out FILE")
     options = CollectorOptions(
         host=host,
         store=store,
@@ -65,6 +82,7 @@ def collector(
         bus=bus_settings(nats),
         metrics_port=metrics_port or None,
         metrics_addr=metrics_addr,
+        signer=signer,
     )
     configure_logging("info")
     try:

@@ -13,6 +13,7 @@ from services.cli import (  # noqa: F401
     events,
     fault,
     host,
+    host_keys,
     plan,
     planner,
     pool,

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from schemas.liveness import SignedRecord
 from schemas.messages import (
     Beacon,
     FencedNotice,
@@ -123,11 +124,17 @@ class Collector:
         if ok and (self.store_at is None or attempted_at > self.store_at):
             self.store_at = attempted_at
 
-    def slots_read(self, now: float, slots: Iterable[Slot] | None) -> None:
-        """The store's slots as read now; None when the store could not be read."""
+    def slots_read(
+        self,
+        now: float,
+        slots: Iterable[Slot] | None,
+        records: Mapping[str, SignedRecord] | None = None,
+    ) -> None:
+        """The store's slots as read now; None when the store could not be read. `records`:
+        the signed slot files by host, forwarded as read (docs/protocol.md, Signed slots)."""
         self._read_ok = slots is not None
         if slots is not None:
-            self._book.read(now, slots)
+            self._book.read(now, slots, records)
 
     def heard(self, now: float, heartbeat: NetworkHeartbeat) -> None:
         if heartbeat.host != self.host:
@@ -235,6 +242,7 @@ class Collector:
             store_ok=self._within(self.store_at, now, self.timers.advertise_s),
             fenced=fenced,
             reason=self.join_reason(now) if self.phase is Phase.JOINING else None,
+            beacon=self._beacon,
         )
 
     def join_reason(self, now: float) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from services.collector.devices import VMDriverKind, WatchdogKind
 from services.common.metrics import DEFAULT_METRICS_ADDR
 from services.common.settings import BusSettings
+from services.common.signing import HostSigner
 
 
 @dataclass(frozen=True)
@@ -19,3 +20,6 @@ class CollectorOptions:
     bus: BusSettings = field(default_factory=BusSettings)
     metrics_port: int | None = None  # None: no metrics endpoint
     metrics_addr: str = DEFAULT_METRICS_ADDR
+    # Signs this host's slots (--key, docs/protocol.md, Signed slots); None: unsigned slots,
+    # which the arbiter never takes as this host's word about itself.
+    signer: HostSigner | None = None

@@ -76,10 +76,36 @@ def _check_host(options: CollectorOptions, state: PoolState) -> Timers:
             f"host {options.host!r} is not in pool {state.name!r} (its hosts: {known}); "
             "give --host one of them, or add the host to the pool"
         )
+    _check_key(options, state)
     try:
         return Timers.from_timeout(state.ha.timeout_s)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _check_key(options: CollectorOptions, state: PoolState) -> None:
+    """The key this collector signs with must be the one the pool registers for the host:
+    slots signed with another key would read as forgeries (docs/protocol.md, Signed slots)."""
+    registered = state.hosts[options.host].spec.key
+    mine = options.signer.public if options.signer is not None else None
+    if registered is None:
+        if mine is not None:
+            log.warning(
+                "this host's key is not registered in the pool: its signed slots are not "
+                "taken as its word until it is (haplan host trust)",
+                key=mine,
+            )
+        return
+    if mine is None:
+        raise ConfigError(
+            f"the pool registers a key for host {options.host!r}; give its private key "
+            "with --key FILE (or HAPLAN_HOST_KEY)"
+        )
+    if mine != registered:
+        raise ConfigError(
+            f"--key is not host {options.host!r}'s registered key ({mine} is not {registered}); "
+            "give the right key file, or register this one with haplan host trust"
+        )
 
 
 async def run_collector(options: CollectorOptions) -> int:

@@ -54,7 +54,7 @@ class CollectorShell:
         self.vms = GuardedVMs(
             host, options.store, timers, options.vm_driver, options.watchdog, now=clock()
         )
-        self.store = StoreWorker(HeartbeatStore(options.store))
+        self.store = StoreWorker(HeartbeatStore(options.store, options.signer))
         self.lease = LeaseKeeper(
             nc, host, self.incarnation, timers, timeout_s=timers.interval_s,
             replicas=options.bus.stream_replicas,
@@ -141,6 +141,7 @@ class CollectorShell:
         self.core.slots_read(
             cycle.read_at if cycle.read_at is not None else clock(),
             None if cycle.slots is None else [s for s in cycle.slots if s.host in pool],
+            cycle.records,
         )
         self.metrics.slot_writes.labels("ok" if cycle.written else "failed").inc()
         if cycle.problem != self._store_problem:

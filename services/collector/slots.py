@@ -12,9 +12,10 @@ incarnation has not written since, and the arbiter may need to hear so.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from schemas.liveness import SignedRecord
 from schemas.messages import SlotReading
 from schemas.slot import Slot
 
@@ -32,6 +33,7 @@ class SlotTrack:
     first_seen: float
     last_read: float
     advanced_after: float | None  # None: never seen the slot change
+    record: SignedRecord | None = None  # the newest signed record read of this incarnation
 
 
 class SlotBook:
@@ -41,18 +43,25 @@ class SlotBook:
         self._me = me
         self._tracks: dict[str, list[SlotTrack]] = {}
 
-    def read(self, now: float, slots: Iterable[Slot]) -> None:
+    def read(
+        self,
+        now: float,
+        slots: Iterable[Slot],
+        records: Mapping[str, SignedRecord] | None = None,
+    ) -> None:
+        """`records`: the signed record each host's slot file held, forwarded as read."""
         for slot in slots:
             if slot.host != self._me:
-                self._read_one(now, slot)
+                self._read_one(now, slot, (records or {}).get(slot.host))
 
-    def _read_one(self, now: float, slot: Slot) -> None:
+    def _read_one(self, now: float, slot: Slot, record: SignedRecord | None) -> None:
         tracks = self._tracks.setdefault(slot.host, [])
         cur = tracks[-1] if tracks else None
         if cur is not None and cur.incarnation == slot.incarnation:
             if slot.seq != cur.seq:
                 cur.advanced_after, cur.seq, cur.first_seen = cur.last_read, slot.seq, now
             cur.last_read, cur.lease_ok, cur.fenced = now, slot.lease_ok, slot.fenced
+            cur.record = record
             return
         if any(t.incarnation == slot.incarnation for t in tracks):
             return  # an earlier incarnation's slot again: a stale replica, not news
@@ -65,6 +74,7 @@ class SlotBook:
                 first_seen=now,
                 last_read=now,
                 advanced_after=cur.last_read if cur is not None else None,
+                record=record,
             )
         )
         del tracks[:-REMEMBERED_INCARNATIONS]
@@ -91,6 +101,7 @@ class SlotBook:
                         lease_ok=t.lease_ok,
                         fenced=t.fenced,
                         current=i == last,
+                        record=t.record,
                     )
                 )
         return tuple(out)

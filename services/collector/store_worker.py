@@ -18,6 +18,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from schemas.liveness import SignedRecord
 from schemas.slot import Slot
 from services.common.heartbeat_store import HeartbeatStore
 
@@ -38,6 +39,7 @@ class Cycle:
     slots: list[Slot] | None  # None: the store could not be listed
     read_at: float | None  # monotonic time the slots were read
     problem: str | None = None  # why the write or the read failed
+    records: dict[str, SignedRecord] | None = None  # by host: the signed slots read
 
 
 class StoreWorker:
@@ -102,7 +104,8 @@ def _cycle(store: HeartbeatStore, slot: Slot) -> Cycle:
         reads = store.read_all()
         read_at: float | None = time.monotonic()
         slots: list[Slot] | None = [r.slot for r in reads.values() if r.slot is not None]
+        records = {h: r.record for h, r in reads.items() if r.record is not None}
     except OSError as exc:
-        slots, read_at = None, None
+        slots, read_at, records = None, None, {}
         problems.append(f"slot read: {exc}")
-    return Cycle(written, slots, read_at, "; ".join(problems) or None)
+    return Cycle(written, slots, read_at, "; ".join(problems) or None, records)

@@ -5,6 +5,11 @@ slot that reads back intact proves the store works for this host (a write that l
 cache of a dead NFS mount proves nothing). Each file carries a SHA-256 of its body, so a torn or
 foreign file is reported as unreadable rather than believed.
 
+A collector with a host key signs its slot: the file is then the body, the base64 Ed25519
+signature, and the SHA-256 of both, one per line (docs/protocol.md, Signed slots). Readers keep
+the signed record as read, to forward it: the checksum catches torn writes, the signature
+forgery, and only the arbiter (which holds the pool's keys) needs to check the latter.
+
 These calls block on a hung mount; the collector shell runs them off its event loop with a
 deadline, and a call that misses it counts as a store failure.
 """
@@ -19,7 +24,9 @@ from urllib.parse import quote, unquote
 
 from pydantic import ValidationError
 
+from schemas.liveness import SignedRecord
 from schemas.slot import Slot
+from services.common.signing import HostSigner
 
 SLOT_SUFFIX = ".slot"
 
@@ -33,30 +40,50 @@ class SlotRead:
     host: str
     slot: Slot | None  # None: the file is unreadable this time (see `problem`)
     problem: str | None = None
+    record: SignedRecord | None = None  # the slot as signed by its writer; None if unsigned
 
 
-def encode_slot(slot: Slot) -> bytes:
+def _digest(*lines: str) -> str:
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def encode_slot(slot: Slot, signer: HostSigner | None = None) -> bytes:
     body = slot.model_dump_json()
-    digest = hashlib.sha256(body.encode()).hexdigest()
-    return f"{body}\n{digest}\n".encode()
+    if signer is None:
+        return f"{body}\n{_digest(body)}\n".encode()
+    sig = signer.sign(body).sig
+    return f"{body}\n{sig}\n{_digest(body, sig)}\n".encode()
+
+
+def decode_signed(raw: bytes) -> tuple[Slot, SignedRecord | None]:
+    """The slot a file holds, and its signed record if it is signed."""
+    try:
+        lines = raw.decode().split("\n")
+    except UnicodeDecodeError:
+        raise SlotUnreadable("not a slot file") from None
+    if lines[-1] == "":
+        lines.pop()
+    if len(lines) not in (2, 3):
+        raise SlotUnreadable("not a slot file")
+    *signed, digest = lines
+    if _digest(*signed) != digest:
+        raise SlotUnreadable("checksum mismatch (torn or corrupt write)")
+    body = signed[0]
+    try:
+        slot = Slot.model_validate_json(body)
+    except ValidationError as exc:
+        raise SlotUnreadable(f"invalid slot: {exc.errors()[0]['msg']}") from None
+    return slot, SignedRecord(body=body, sig=signed[1]) if len(signed) == 2 else None
 
 
 def decode_slot(raw: bytes) -> Slot:
-    try:
-        body, digest, *rest = raw.decode().split("\n")
-    except (UnicodeDecodeError, ValueError):
-        raise SlotUnreadable("not a slot file") from None
-    if any(rest) or hashlib.sha256(body.encode()).hexdigest() != digest:
-        raise SlotUnreadable("checksum mismatch (torn or corrupt write)")
-    try:
-        return Slot.model_validate_json(body)
-    except ValidationError as exc:
-        raise SlotUnreadable(f"invalid slot: {exc.errors()[0]['msg']}") from None
+    return decode_signed(raw)[0]
 
 
 class HeartbeatStore:
-    def __init__(self, store_dir: Path) -> None:
+    def __init__(self, store_dir: Path, signer: HostSigner | None = None) -> None:
         self.dir = store_dir / "ha"
+        self.signer = signer
 
     def slot_path(self, host: str) -> Path:
         # Host names may hold characters a file name cannot; quote them reversibly.
@@ -67,7 +94,7 @@ class HeartbeatStore:
         self.dir.mkdir(parents=True, exist_ok=True)
         path = self.slot_path(slot.host)
         tmp = path.with_name(f".{path.name}.{slot.incarnation}.tmp")
-        data = encode_slot(slot)
+        data = encode_slot(slot, self.signer)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             os.write(fd, data)
@@ -85,7 +112,8 @@ class HeartbeatStore:
         except FileNotFoundError:
             return SlotRead(host, None, "no slot written yet")
         try:
-            return SlotRead(host, decode_slot(raw))
+            slot, record = decode_signed(raw)
+            return SlotRead(host, slot, record=record)
         except SlotUnreadable as exc:
             return SlotRead(host, None, str(exc))
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import services
 from services.common.settings import IDENTITY_VARIABLES
 from services.up.journal import Journal
+from services.up.keys import key_path
 from services.up.member import Member
 from services.up.topology import Layout
 
@@ -37,6 +38,7 @@ def collector(host: str, proxy_port: int, layout: Layout, scope: str, journal: J
     argv = (
         *ENTRY, "collector", "--host", host, "--store", str(layout.host_store(host)),
         "--vm-driver", "process", "--watchdog", "process",
+        "--key", str(key_path(layout.root, host)),
     )  # fmt: skip
     env = child_env(f"nats://127.0.0.1:{proxy_port}")
     log = layout.log(f"collector-{host}")

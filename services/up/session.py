@@ -17,7 +17,7 @@ import contextlib
 import os
 import signal
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +37,7 @@ from services.up import launch
 from services.up.control import ControlServer
 from services.up.faults import FaultRequestError, parse_request
 from services.up.journal import Journal
+from services.up.keys import make_host_keys
 from services.up.machine import HostMachine
 from services.up.member import Member
 from services.up.procs import kill_scope, scope
@@ -118,6 +119,11 @@ class Session:
         except OSError as exc:
             raise UpFailed(f"cannot lay out {layout.root}: {exc.strerror or exc}") from None
         self.journal = Journal(layout.log("up"))
+        try:
+            pool = make_host_keys(layout.root, pool)
+        except OSError as exc:
+            raise UpFailed(f"cannot write the hosts' keys: {exc.strerror or exc}") from None
+        self.options = replace(self.options, pool=pool)
         # The bus plumbing's own log lines go to the file, not across the live view.
         configure_logging("info", stream=self.journal.stream, tty=False)
         picture = Picture(pool.name, pool.ha.timeout_s, str(layout.root))

@@ -25,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel, ValidationError
 
 from schemas.events import Event, HostJoined, LeaderElected, PoolCreated
+from schemas.liveness import SignedRecord
 from schemas.messages import (
     Beacon,
     FencedNotice,
@@ -36,9 +37,11 @@ from schemas.messages import (
     StoreObservation,
 )
 from schemas.pool import HAConfig
+from schemas.slot import Slot as SlotBody
 from services.arbiter.leases import host_key
 from services.common.eventstore import JetStreamEventStore, Recorded
 from services.common.natsserver import free_port
+from services.common.signing import HostSigner
 from services.common.subjects import encode_token
 from services.common.timers import Timers
 from tests.fixtures.events import lab_pool, make
@@ -50,10 +53,16 @@ REPO = Path(__file__).resolve().parents[3]
 R = TypeVar("R")
 
 
+# Each host's signing key, registered in the test pool (docs/protocol.md, Signed slots).
+SIGNERS = {name: HostSigner.generate() for name in ("lab1", "lab2")}
+
+
 def lab_pool_created() -> PoolCreated:
-    """The article's lab pool (Minion 1 protected on lab1) with T = 2 s."""
+    """The article's lab pool (Minion 1 protected on lab1) with T = 2 s and the hosts' keys."""
     pool = lab_pool()
-    pool = pool.model_copy(update={"ha": HAConfig(host_failures_to_tolerate=1, timeout_s=T)})
+    hosts = tuple(h.model_copy(update={"key": SIGNERS[h.name].public}) for h in pool.hosts)
+    ha = HAConfig(host_failures_to_tolerate=1, timeout_s=T)
+    pool = pool.model_copy(update={"ha": ha, "hosts": hosts})
     return make(PoolCreated, epoch=0, pool=pool)
 
 
@@ -135,6 +144,7 @@ class Slot:
     seq: int
     fenced: bool
     advanced_at: dict[str, float] = field(default_factory=dict)  # per observer's clock
+    beacon: Beacon | None = None  # the newest beacon the writer had seen
 
 
 class SharedStore:
@@ -143,10 +153,12 @@ class SharedStore:
     def __init__(self) -> None:
         self.slots: dict[str, Slot] = {}
 
-    def write(self, host: str, incarnation: str, fenced: bool = False) -> None:
+    def write(
+        self, host: str, incarnation: str, fenced: bool = False, beacon: Beacon | None = None
+    ) -> None:
         old = self.slots.get(host)
         seq = 1 if old is None or old.incarnation != incarnation else old.seq + 1
-        self.slots[host] = Slot(incarnation, seq, fenced)
+        self.slots[host] = Slot(incarnation, seq, fenced, beacon=beacon)
 
     def readings(self, observer: str, now: float) -> tuple[SlotReading, ...]:
         out = []
@@ -154,9 +166,19 @@ class SharedStore:
             since = slot.advanced_at.setdefault(f"{observer}@{slot.seq}", now)
             out.append(
                 SlotReading(host=host, incarnation=slot.incarnation, seq=slot.seq,
-                            stale_for_s=now - since, lease_ok=True, fenced=slot.fenced)
+                            stale_for_s=now - since, lease_ok=True, fenced=slot.fenced,
+                            record=signed_record(host, slot))
             )  # fmt: skip
         return tuple(out)
+
+
+def signed_record(host: str, slot: Slot, signer: HostSigner | None = None) -> SignedRecord:
+    """The slot as `signer` (the host's own key by default) signs it, as a collector writes."""
+    body = SlotBody(
+        host=host, incarnation=slot.incarnation, seq=slot.seq, uptime_s=0.0, lease_ok=True,
+        store_ok=True, fenced=slot.fenced, beacon=slot.beacon,
+    )  # fmt: skip
+    return (signer or SIGNERS[host]).sign(body.model_dump_json())
 
 
 # Hosts ----------------------------------------------------------------------------------------
@@ -230,7 +252,7 @@ class Host:
             self._seq += 1
             lease = json.dumps({"incarnation": self.incarnation, "seq": self._seq}).encode()
             await self.kv.put(host_key(self.name), lease, validate_keys=False)
-            self.store.write(self.name, self.incarnation)
+            self.store.write(self.name, self.incarnation, beacon=self.beacon)
             hb = NetworkHeartbeat(
                 host=self.name,
                 incarnation=self.incarnation,

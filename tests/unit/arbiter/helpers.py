@@ -1,21 +1,36 @@
-"""A small pool and builders for the arbiter core's inputs (T = 10 s: T_dead 14 s, fresh 3 s)."""
+"""A small pool and builders for the arbiter core's inputs (T = 10 s: T_dead 14 s, fresh 3 s).
+
+Every host has a key pair (fixed seeds, so runs repeat) registered in the pool, and `reading`
+forwards the host's signed record as a collector does (docs/protocol.md, Signed slots).
+"""
 
 from __future__ import annotations
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from schemas.liveness import SignedRecord
 from schemas.messages import Beacon, SlotReading, StoreObservation
 from schemas.pool import VM, HAConfig, Host, Pool
+from schemas.slot import Slot
 from services.arbiter.core import Arbiter, ArbiterTick
 from services.arbiter.view import Decision, Joined
+from services.common.signing import HostSigner
 from services.common.timers import Timers
 
 TIMERS = Timers.from_timeout(10.0)
 T, T_DEAD = TIMERS.timeout_s, TIMERS.t_dead_s
 HOSTS = ("a", "b", "c")
+SIGNERS = {
+    h: HostSigner(Ed25519PrivateKey.from_private_bytes(bytes([i + 1]) * 32))
+    for i, h in enumerate(HOSTS)
+}
 
 POOL = Pool(
     name="test pool",
     ha=HAConfig(host_failures_to_tolerate=1, timeout_s=10.0),
-    hosts=tuple(Host(name=h, memory_mib=8192, reserved_mib=1024) for h in HOSTS),
+    hosts=tuple(
+        Host(name=h, memory_mib=8192, reserved_mib=1024, key=SIGNERS[h].public) for h in HOSTS
+    ),
     vms=(
         VM(name="web", memory_mib=2048, host="a", ha_restart_priority="restart"),
         VM(name="db", memory_mib=1024, host="a"),
@@ -39,15 +54,34 @@ def reading(
     seq: int = 1,
     fenced: bool = False,
     current: bool = True,
+    beacon: Beacon | None = None,
+    signer: HostSigner | None = None,
+    record: SignedRecord | None = None,
 ) -> SlotReading:
+    """A reading of `host`'s slot carrying the record `signer` (by default the host's own key)
+    signed, whose slot saw `beacon`; or exactly `record` if one is given."""
+    incarnation = inc or f"{host}#1"
+    if record is None:
+        slot = Slot(
+            host=host,
+            incarnation=incarnation,
+            seq=seq,
+            uptime_s=0.0,
+            lease_ok=False,
+            store_ok=True,
+            fenced=fenced,
+            beacon=beacon,
+        )
+        record = (signer or SIGNERS[host]).sign(slot.model_dump_json())
     return SlotReading(
         host=host,
-        incarnation=inc or f"{host}#1",
+        incarnation=incarnation,
         seq=seq,
         stale_for_s=stale,
         lease_ok=False,
         fenced=fenced,
         current=current,
+        record=record,
     )
 
 

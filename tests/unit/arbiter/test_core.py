@@ -209,17 +209,21 @@ def test_a_join_of_a_new_incarnation_fences_the_old_one_then_joins() -> None:
     assert [(m.host, m.incarnation) for m in clock.last.accepted] == [("a", "a#2")]
 
 
-def test_a_slot_overwritten_by_a_later_incarnation_marks_the_earlier_one() -> None:
-    """A reading that shows a#1's slot replaced (not current) is a fenced mark for a#1."""
+def test_a_later_incarnations_signed_slot_marks_the_earlier_one() -> None:
+    """A reading of a#2's slot, signed by a and written after a beacon this leader sent, is a
+    fenced mark for a#1 that carries a#2's record; the observer's own word that a#1's slot was
+    overwritten (not current) is not."""
     clock = Clock(leader(0.0))
     clock.alive.discard("a")
-    clock.step(
-        observation("b", None, reading("a", 3.0, current=False), reading("a", 0.0, inc="a#2"))
-    )
+    clock.step(observation("b", None, reading("a", 3.0, current=False)))
+    assert clock.of(Fenced) == []
+    later = reading("a", 0.0, inc="a#2", beacon=clock.beacon)
+    clock.step(observation("b", clock.beacon, later))
     marks = clock.of(Fenced)
     assert [(m.mark.source, m.mark.observer, m.mark.incarnation) for m in marks] == [
         ("slot", "b", "a#1")
     ]
+    assert marks[0].mark.record == later.record
 
 
 def test_a_follower_ignores_inputs_and_decides_nothing() -> None:

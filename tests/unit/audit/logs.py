@@ -21,7 +21,7 @@ from schemas.liveness import DeadEvidence, FencedMark, SlotStale, SuspectEvidenc
 from schemas.pool import VM, HAConfig, Host, Pool
 from services.audit import Entry
 from services.common.timers import Timers
-from tests.fixtures.events import T0, lab_pool, make
+from tests.fixtures.events import T0, lab_pool, make, slot_mark
 
 E = TypeVar("E", bound=EventBase)
 
@@ -75,15 +75,16 @@ def timeout_evidence(incarnation: str = "boot-1", silent: float | None = None) -
     )
 
 
-def fenced_evidence(incarnation: str = "boot-1") -> DeadEvidence:
-    """lab1 lost its link and fenced itself; its mark read from its slot by lab2."""
+def fenced_evidence(incarnation: str = "boot-1", mark: FencedMark | None = None) -> DeadEvidence:
+    """lab1 lost its link and fenced itself; its mark (by default its own signed fenced slot)
+    read from its slot by lab2."""
     return DeadEvidence(
         rule="fenced",
         incarnation=incarnation,
         t_dead_s=LAB_TIMERS.t_dead_s,
         leader_for_s=600.0,
         lease_silent_for_s=3.0,
-        fenced_mark=FencedMark(source="slot", observer="lab2", incarnation=incarnation),
+        fenced_mark=mark or slot_mark(incarnation=incarnation),
     )
 
 
@@ -104,7 +105,7 @@ def failover_log(*, fenced: bool = False) -> LogBuilder:
                    exact=True, worst_failure_set=None, host_failures_to_tolerate=1)  # fmt: skip
     log.add(HostSuspected, host="lab1", evidence=suspect_evidence())
     if fenced:
-        mark = FencedMark(source="slot", observer="lab2", incarnation="boot-1")
+        mark = slot_mark()
         log.add(HostFenced, host="lab1", mark=mark)
         log.add(HostDeclaredDead, host="lab1", evidence=fenced_evidence())
     else:
@@ -204,7 +205,8 @@ def every_decision_log() -> LogBuilder:
     log.add(HostSuspected, host="h1", evidence=suspect_evidence("boot-1", silent=35.0))
     log.add(HostFenced, host="h1",
             mark=FencedMark(source="bus", observer=None, incarnation="boot-1"))  # fmt: skip
-    log.add(HostDeclaredDead, host="h1", evidence=fenced_evidence("boot-1"))
+    bus_mark = FencedMark(source="bus", observer=None, incarnation="boot-1")
+    log.add(HostDeclaredDead, host="h1", evidence=fenced_evidence("boot-1", bus_mark))
     log.add(VMUnplaceable, vm="a", reason="insufficient memory on the liveset")
     log.add(VMShutDownByAdmin, epoch=0, vm="b")
     log.add(VMRestartOrdered, vm="a", host="h2", incarnation="boot-2", plan=plan_b.event_id)

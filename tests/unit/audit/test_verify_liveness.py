@@ -12,9 +12,10 @@ from schemas.events import (
     HostRejoined,
     HostSuspected,
 )
-from schemas.liveness import DeadEvidence, FencedMark, StoreOutage
+from schemas.liveness import DeadEvidence, StoreOutage
 from services.audit import verify
 from services.common.timers import Timers
+from tests.fixtures.events import slot_mark
 from tests.unit.audit.logs import (
     LAB_TIMERS,
     LogBuilder,
@@ -119,7 +120,7 @@ def test_decisions_about_hosts_in_the_wrong_state_differ() -> None:
     assert problems(rejoin.entries, 4) == ["host lab1 is live: only a suspected host rejoins"]
     fenced = failover_log()
     fenced.add(HostFenced, host="lab1",
-               mark=FencedMark(source="slot", observer="lab2", incarnation="boot-1"))  # fmt: skip
+               mark=slot_mark())  # fmt: skip
     assert problems(fenced.entries, 10) == ["host lab1 is already dead"]
 
 
@@ -140,7 +141,7 @@ def test_a_fenced_host_is_still_judged() -> None:
     fenced mark agrees."""
     log = prefix(failover_log(fenced=True), 3)
     log.add(HostFenced, host="lab1",
-            mark=FencedMark(source="slot", observer="lab2", incarnation="boot-1"))  # fmt: skip
+            mark=slot_mark())  # fmt: skip
     log.add(HostSuspected, host="lab1", evidence=suspect_evidence())
     log.add(HostDeclaredDead, host="lab1", evidence=fenced_evidence())
     assert verify(log.entries).ok

@@ -1,0 +1,72 @@
+"""A host's own word in a reading another host forwarded (docs/protocol.md, Signed slots).
+
+A store observation is the observer's word: how long it saw each slot still, which slots it
+read. What it says a host's slot *holds* (a fenced mark, a later incarnation) is only taken
+from the host's signed record, checked against the pool's registered key. Pure: no IO, no
+clock; the arbiter core calls it, and so does `haplan audit verify` on the recorded marks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas.liveness import FencedMark
+from schemas.messages import SlotReading
+from schemas.slot import Slot
+from services.common.signing import verified_slot
+
+
+@dataclass(frozen=True, slots=True)
+class Forgery:
+    """A reading that claimed something its host's signature does not back."""
+
+    observer: str
+    host: str
+    why: str
+
+
+def claims_death(reading: SlotReading, incarnation: str) -> bool:
+    """Whether the reading, if true, would say incarnation `incarnation` of its host is gone:
+    its own fenced mark, its slot overwritten, or a later incarnation's slot."""
+    if reading.incarnation == incarnation:
+        return reading.fenced or not reading.current
+    return reading.current
+
+
+def own_word(key: str | None, reading: SlotReading) -> Slot | str:
+    """The slot the reading's host signed, or why there is none to believe. The reading's own
+    fields must say what the record says: an observer that rewrites them is forging."""
+    if key is None:
+        return "the host has no registered key"
+    if reading.record is None:
+        return "no signed record"
+    slot = verified_slot(key, reading.host, reading.record)
+    if slot is None:
+        return "the signature does not verify against the host's registered key"
+    said = (slot.incarnation, slot.seq, slot.fenced)
+    if said != (reading.incarnation, reading.seq, reading.fenced):
+        return "the reading does not say what the signed record says"
+    return slot
+
+
+def mark_problem(
+    key: str | None, host: str, mark: FencedMark, buried: frozenset[str]
+) -> str | None:
+    """Why a recorded slot-sourced mark does not hold on its record, or None if it does: the
+    host's own fenced slot of that incarnation, or the slot of an incarnation of the host that
+    is neither the marked one nor one already declared dead (the log cannot replay when beacons
+    were sent; the arbiter checked that the record is fresh)."""
+    if mark.source != "slot":
+        return None
+    if key is None:
+        return f"the mark was read in {host}'s slot, but {host} has no registered key"
+    if mark.record is None:
+        return "the mark was read in a slot but carries no signed record"
+    slot = verified_slot(key, host, mark.record)
+    if slot is None:
+        return f"the mark's record is not signed by {host}'s registered key"
+    if slot.incarnation == mark.incarnation:
+        return None if slot.fenced else "the mark's record does not say fenced"
+    if slot.incarnation in buried:
+        return f"the mark's record is of incarnation {slot.incarnation}, already declared dead"
+    return None

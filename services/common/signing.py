@@ -1,0 +1,133 @@
+"""Host keys and signed slot records (docs/protocol.md, Signed slots).
+
+Each host signs its heartbeat-store slot with an Ed25519 key only it holds; the pool registers
+the public key (`key: ed25519:<base64>` on the host). Whoever forwards a slot (another
+collector, the arbiter into the log) forwards the record as written, and anyone holding the
+pool can check it: `verified_slot` is pure (no IO, no clock), so the arbiter core and `haplan
+audit verify` call it alike.
+
+The private key is a PKCS#8 PEM file (`haplan host keygen`, or `openssl genpkey -algorithm
+ed25519`), readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import stat
+from functools import lru_cache
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import ValidationError
+
+from schemas.liveness import SignedRecord
+from schemas.pool import HOST_KEY_PREFIX, check_host_key
+from schemas.slot import Slot
+
+# Signatures cover this prefix too, so that a slot signature is never valid for anything else
+# the key might one day sign.
+DOMAIN = b"haplan-slot-v1\n"
+
+
+class HostKeyError(ValueError):
+    """A key file or key text that cannot be used; the message is one line."""
+
+
+def public_text(key: Ed25519PublicKey) -> str:
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return HOST_KEY_PREFIX + base64.b64encode(raw).decode()
+
+
+@lru_cache(maxsize=1024)  # a pool's few keys, parsed once rather than on every verification
+def parse_public(text: str) -> Ed25519PublicKey:
+    try:
+        check_host_key(text)
+    except ValueError as exc:
+        raise HostKeyError(str(exc)) from None
+    return Ed25519PublicKey.from_public_bytes(base64.b64decode(text[len(HOST_KEY_PREFIX) :]))
+
+
+class HostSigner:
+    """A host's private key: signs the slot records this host writes."""
+
+    def __init__(self, key: Ed25519PrivateKey) -> None:
+        self._key = key
+        self.public = public_text(key.public_key())
+
+    @classmethod
+    def generate(cls) -> HostSigner:
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_pem(cls, pem: bytes, source: str = "key") -> HostSigner:
+        try:
+            key = serialization.load_pem_private_key(pem, password=None)
+        except (ValueError, TypeError) as exc:
+            raise HostKeyError(
+                f"{source}: not a PEM private key without a password ({exc})"
+            ) from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise HostKeyError(f"{source}: not an Ed25519 key")
+        return cls(key)
+
+    @classmethod
+    def load(cls, path: Path) -> HostSigner:
+        """Read a key file; refuse one that others than its owner may read (another local
+        user could sign as this host)."""
+        try:
+            mode = path.stat().st_mode
+            pem = path.read_bytes()
+        except OSError as exc:
+            raise HostKeyError(f"{path}: cannot read the host key: {exc.strerror or exc}") from None
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise HostKeyError(
+                f"{path}: the host key is readable by others (mode {stat.S_IMODE(mode):o}); "
+                f"chmod 600 {path}"
+            )
+        return cls.from_pem(pem, str(path))
+
+    def pem(self) -> bytes:
+        return self._key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    def save(self, path: Path) -> None:
+        """Write the key to a new file, mode 0600 from its creation."""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, self.pem())
+        finally:
+            os.close(fd)
+
+    def sign(self, body: str) -> SignedRecord:
+        sig = self._key.sign(DOMAIN + body.encode())
+        return SignedRecord(body=body, sig=base64.b64encode(sig).decode())
+
+
+def signature_holds(key: str, record: SignedRecord) -> bool:
+    """Whether `record` was signed by the holder of the registered public `key`."""
+    try:
+        public = parse_public(key)
+        sig = base64.b64decode(record.sig, validate=True)
+        public.verify(sig, DOMAIN + record.body.encode())
+    except (HostKeyError, InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True
+
+
+def verified_slot(key: str | None, host: str, record: SignedRecord | None) -> Slot | None:
+    """The slot `record` holds, if `host`'s registered `key` signed it and it is `host`'s
+    slot; None otherwise (no key registered, no record, bad signature, another host's)."""
+    if key is None or record is None or not signature_holds(key, record):
+        return None
+    try:
+        slot = Slot.model_validate_json(record.body)
+    except ValidationError:
+        return None
+    return slot if slot.host == host else None

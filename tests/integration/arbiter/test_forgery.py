@@ -1,0 +1,100 @@
+"""A hostile host's forged store readings (docs/protocol.md, Signed slots), against a real
+arbiter process: lab2 publishes on its own `ha.sto.lab2` what its credential allows, claiming
+lab1 fenced or restarted. None of it is lab1's signature, so lab1 is never marked, declared
+dead or robbed of its VM, and every forged reading is logged and counted against lab2."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+from schemas.events import HostDeclaredDead, HostFenced, LeaderElected, VMRestartOrdered
+from schemas.messages import StoreObservation
+from services.common.subjects import encode_token
+from tests.integration.arbiter.conftest import Pool
+from tests.integration.arbiter.players import (
+    SIGNERS,
+    TIMERS,
+    ArbiterProcess,
+    Host,
+    Slot,
+    both_joined,
+    events,
+    eventually,
+    first_event,
+    signed_record,
+    status,
+)
+
+FORGED_PER_ROUND = 4
+ROUNDS = 40  # 40 intervals of 0.2 s: several times T_dead
+
+
+def forged_observation(lab1: Host, lab2: Host) -> StoreObservation:
+    """What lab2 may say on ha.sto.lab2 about lab1: its fenced slot and a later incarnation,
+    both signed with lab2's own key; lab1's genuine record under a reading that says fenced;
+    and a fenced claim with no record at all."""
+    current = lab2.store.slots["lab1"]
+    fenced = Slot(lab1.incarnation, current.seq + 1, True, beacon=lab2.beacon)
+    later = Slot("lab1-forged", 1, False, beacon=lab2.beacon)
+    genuine = signed_record("lab1", current)
+    readings = lab2.store.readings("hostile", 0.0)  # its own clock entries, not lab2's
+    base = next(r for r in readings if r.host == "lab1")
+    return StoreObservation(
+        observer="lab2",
+        incarnation=lab2.incarnation,
+        beacon=lab2.beacon,
+        readings=(
+            base.model_copy(update={"seq": fenced.seq, "fenced": True,
+                                    "record": signed_record("lab1", fenced, SIGNERS["lab2"])}),
+            base.model_copy(update={"incarnation": "lab1-forged", "seq": 1, "stale_for_s": 0.0,
+                                    "record": signed_record("lab1", later, SIGNERS["lab2"])}),
+            base.model_copy(update={"fenced": True, "record": genuine}),
+            base.model_copy(update={"fenced": True, "record": None}),
+        ),
+    )  # fmt: skip
+
+
+async def test_forged_fenced_marks_and_incarnations_change_nothing_and_are_counted(
+    pool: Pool, spawn_arbiter: Callable[[str], ArbiterProcess]
+) -> None:
+    """lab1 and lab2 live; for 40 intervals lab2 publishes forged readings about lab1 on its
+    own subject (echoing the newest beacon, so they are fresh). lab1 is never fenced or
+    declared dead and Minion 1 is never ordered elsewhere; the arbiter counts 4 forgeries per
+    round in haplan_arbiter_forgeries{observer="lab2"} and logs them (rate-limited)."""
+    a1 = spawn_arbiter("a1")
+    await eventually(lambda: first_event(pool.store, LeaderElected), 30, "a1 leads")
+    lab1 = await pool.host("lab1", ("Minion 1",))
+    lab2 = await pool.host("lab2")
+    await both_joined(pool.store, pool.hosts)
+
+    async def flood() -> None:
+        for _ in range(ROUNDS):
+            obs = forged_observation(lab1, lab2)
+            await pool.nc.publish(f"ha.sto.{encode_token('lab2')}", obs.model_dump_json().encode())
+            await asyncio.sleep(TIMERS.interval_s)
+
+    hostile = asyncio.create_task(flood())
+    try:
+
+        async def all_counted() -> bool:
+            counted = a1.metric("haplan_arbiter_forgeries_total", observer="lab2")
+            return counted >= FORGED_PER_ROUND * ROUNDS
+
+        await eventually(all_counted, 60, "every forged reading counted against lab2")
+    finally:
+        hostile.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await hostile
+    logged = [e for e in a1.log_lines() if e.get("event") == "forged store reading ignored"]
+    assert logged and {(line["observer"], line["host"]) for line in logged} == {("lab2", "lab1")}
+    # Rate-limited: one line per (observer, host) a minute, not one per forged reading.
+    assert len(logged) == 1
+    recorded = [r.event for r in await events(pool.store)]
+    harmful = (HostFenced, HostDeclaredDead, VMRestartOrdered)
+    assert [e for e in recorded if isinstance(e, harmful)] == []
+    answer = await status(pool.nc)
+    assert answer is not None
+    assert {h["name"]: h["state"] for h in answer["hosts"]} == {"lab1": "live", "lab2": "live"}
+    assert a1.proc.poll() is None

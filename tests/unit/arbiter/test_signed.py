@@ -1,0 +1,155 @@
+"""Signed slots in the arbiter core: a host's fenced mark or new incarnation counts only on its
+own signature, of its current incarnation, freshly written (docs/protocol.md, Signed slots)."""
+
+from __future__ import annotations
+
+from schemas.liveness import SignedRecord
+from schemas.messages import Beacon, JoinRequest
+from schemas.pool import Host
+from services.arbiter.core import Arbiter
+from services.arbiter.rules import rule_holds
+from services.arbiter.testimony import mark_problem
+from services.arbiter.view import DeclaredDead, Fenced, Joined
+from services.common.signing import HostSigner, signature_holds
+from tests.unit.arbiter.helpers import (
+    JOINED,
+    POOL,
+    SIGNERS,
+    T_DEAD,
+    TIMERS,
+    Clock,
+    leader,
+    observation,
+    reading,
+)
+
+
+def _dead(clock: Clock) -> list[DeclaredDead]:
+    return [d for d in clock.decisions if isinstance(d, DeclaredDead)]
+
+
+def _flood(clock: Clock, steps: int, make: object) -> None:
+    """`steps` ticks, each with the observation `make(clock)` returns (a hostile b's)."""
+    for _ in range(steps):
+        clock.step(make(clock))  # type: ignore[operator]
+
+
+def test_a_fenced_mark_signed_by_the_observer_is_a_forgery_and_changes_nothing() -> None:
+    """b forges a's fenced slot with its own key, every interval, while a is alive: a is never
+    marked or declared dead (on unsigned evidence it was, at once), and each forged reading is
+    kept as a forgery attributed to b."""
+    clock = Clock(leader(0.0))
+    forged = reading("a", 0.0, fenced=True, signer=SIGNERS["b"])
+    _flood(clock, int(T_DEAD) + 5, lambda c: observation("b", c.beacon, forged))
+    assert clock.of(Fenced) == [] and _dead(clock) == []
+    forgeries = clock.arb.take_forgeries()
+    assert len(forgeries) == int(T_DEAD) + 5
+    assert {(f.observer, f.host) for f in forgeries} == {("b", "a")}
+    assert "signature" in forgeries[0].why
+    assert clock.arb.take_forgeries() == []
+
+
+def test_a_reading_without_a_record_or_rewritten_around_one_is_a_forgery() -> None:
+    """A fenced claim with no signed record, or with a's genuine record of an unfenced slot
+    under a reading that says fenced, marks nothing and counts as b's forgery."""
+    clock = Clock(leader(0.0))
+    genuine = reading("a", 0.0).record
+    bare = reading("a", 0.0, fenced=True).model_copy(update={"record": None})
+    rewritten = reading("a", 0.0, fenced=True, record=genuine)
+    _flood(clock, int(T_DEAD) + 2, lambda c: observation("b", c.beacon, bare, rewritten))
+    assert clock.of(Fenced) == [] and _dead(clock) == []
+    whys = {f.why for f in clock.arb.take_forgeries()}
+    assert whys == {"no signed record", "the reading does not say what the signed record says"}
+
+
+def test_a_new_incarnation_signed_by_the_observer_changes_nothing() -> None:
+    """b claims a#9 now writes a's slot, signed with b's key and a fresh beacon: ignored."""
+    clock = Clock(leader(0.0))
+
+    def forged(c: Clock) -> object:
+        return observation(
+            "b", c.beacon, reading("a", 0.0, inc="a#9", beacon=c.beacon, signer=SIGNERS["b"])
+        )
+
+    _flood(clock, int(T_DEAD) + 3, forged)
+    assert clock.of(Fenced) == [] and _dead(clock) == []
+    assert clock.arb.take_forgeries()
+
+
+def test_a_replayed_record_of_an_older_incarnation_changes_nothing() -> None:
+    """a#1 joins under this leader. a's genuine record of a#0, written before a#1 joined (its
+    beacon is older), or with no beacon at all, or with another leader's beacon, replayed as
+    the current slot, is not a new incarnation: a#1 is neither marked nor declared dead."""
+    arb = Arbiter("arb", POOL, TIMERS)
+    arb.gain_leadership(0.0, 1, [d for d in JOINED if d.host != "a"])
+    clock = Clock(arb)
+    clock.step()
+    before_join = clock.beacon
+    clock.step()
+    while not clock.of(Joined):
+        arb.join_request(JoinRequest(host="a", incarnation="a#1", beacon=clock.beacon), clock.now)
+        clock.step()
+    old = reading("a", 0.0, inc="a#0", beacon=before_join)
+    unbeaconed = reading("a", 0.0, inc="a#0")
+    foreign = reading("a", 0.0, inc="a#0", beacon=Beacon(leader="old", term=0, seq=1))
+    _flood(clock, int(T_DEAD) + 3, lambda c: observation("b", c.beacon, old, unbeaconed, foreign))
+    assert clock.of(Fenced) == [] and _dead(clock) == []
+    assert clock.arb.take_forgeries() == []  # genuine records: replays, not forgeries
+
+
+def test_a_replayed_fenced_record_of_an_earlier_incarnation_changes_nothing() -> None:
+    """a's genuine fenced slot of a#0 replayed (as the current slot or as a remembered one)
+    says nothing about a#1."""
+    clock = Clock(leader(0.0))
+    fenced_old = reading("a", 0.0, inc="a#0", fenced=True)
+    remembered = reading("a", 0.0, inc="a#0", fenced=True, current=False)
+    _flood(clock, int(T_DEAD) + 3, lambda c: observation("b", c.beacon, fenced_old, remembered))
+    assert clock.of(Fenced) == [] and _dead(clock) == []
+
+
+def test_the_hosts_own_signed_fenced_slot_declares_it_dead_with_the_record() -> None:
+    """a's own fenced slot, forwarded by b: the fast path declares a dead, and the evidence
+    carries a's record, which re-checks against a's registered key."""
+    clock = Clock(leader(0.0))
+    clock.alive.discard("a")
+    clock.run_until(T_DEAD)
+    own = reading("a", 1.0, fenced=True)
+    clock.step(observation("b", clock.beacon, own))
+    [dead] = _dead(clock)
+    mark = dead.evidence.fenced_mark
+    assert dead.evidence.rule == "fenced" and rule_holds(dead.evidence, TIMERS)
+    assert mark is not None and mark.record == own.record and mark.observer == "b"
+    assert mark_problem(SIGNERS["a"].public, "a", mark, frozenset()) is None
+    assert mark_problem(SIGNERS["b"].public, "a", mark, frozenset()) is not None
+
+
+def test_a_host_with_no_registered_key_is_never_marked_from_a_slot() -> None:
+    """With no key registered for a, even a's own (signed or not) fenced slot forwarded by b is
+    not acted on, and is no forgery either: only a's bus notice or the timeout path count."""
+    pool = POOL.model_copy(update={"hosts": tuple(_without_key_for_a(h) for h in POOL.hosts)})
+    arb = Arbiter("arb", pool, TIMERS)
+    arb.gain_leadership(0.0, 1, JOINED)
+    clock = Clock(arb)
+    clock.alive.discard("a")
+    own = reading("a", 1.0, fenced=True)
+    _flood(clock, int(T_DEAD) + 2, lambda c: observation("b", c.beacon, own))
+    assert clock.of(Fenced) == [] and _dead(clock) == []
+    assert clock.arb.take_forgeries() == []
+
+
+def _without_key_for_a(host: Host) -> Host:
+    return host.model_copy(update={"key": None}) if host.name == "a" else host
+
+
+def test_a_signature_holds_only_over_the_exact_body() -> None:
+    """One byte of the body changed, another key, or a mangled signature: it no longer holds."""
+    signer = HostSigner.generate()
+    genuine = reading("a", 0.0).record
+    assert genuine is not None
+    record = signer.sign(genuine.body)
+    tampered = record.body.replace('"fenced":false', '"fenced":true')
+    assert tampered != record.body
+    assert signature_holds(signer.public, record)
+    assert not signature_holds(signer.public, SignedRecord(body=tampered, sig=record.sig))
+    assert not signature_holds(HostSigner.generate().public, record)
+    assert not signature_holds(signer.public, SignedRecord(body=record.body, sig="!!"))

@@ -30,7 +30,7 @@ from services.arbiter.evidence import NEVER, Evidence, Mark
 from services.arbiter.operator import OpRefused, shutdown, start_order
 from services.arbiter.orchestrate import Orchestrator
 from services.arbiter.rules import DEAD_RULES, SUSPICION, DeadRule, HostEvidence, declare_dead
-from services.arbiter.testimony import Forgery, claims_death, own_word
+from services.arbiter.testimony import Forgery, Testimony, claims_death, own_word
 from services.arbiter.view import (
     Configured,
     Decision,
@@ -69,9 +69,15 @@ class ArbiterTick:
 
 class Arbiter:
     def __init__(
-        self, ident: str, pool: Pool, timers: Timers, rules: tuple[DeadRule, ...] = DEAD_RULES
+        self,
+        ident: str,
+        pool: Pool,
+        timers: Timers,
+        rules: tuple[DeadRule, ...] = DEAD_RULES,
+        testimony: Testimony = own_word,
     ) -> None:
         self.ident, self.pool, self.timers, self._rules = ident, pool, timers, rules
+        self._testimony = testimony  # swapped only by the simulator's mutation tests
         self.view = LivenessView.of_pool(pool)
         self._ev: Evidence | None = None
         self._joined_at: dict[str, float] = {}
@@ -158,7 +164,7 @@ class Arbiter:
                 continue
             if not claims_death(r, host.incarnation):
                 continue
-            slot = own_word(host.key, r)
+            slot = self._testimony(host.key, r)
             if isinstance(slot, str):
                 if host.key is not None and len(self.forgeries) < MAX_FORGERIES:
                     self.forgeries.append(Forgery(obs.observer, r.host, slot))

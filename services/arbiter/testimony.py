@@ -8,6 +8,7 @@ clock; the arbiter core calls it, and so does `haplan audit verify` on the recor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from schemas.liveness import FencedMark
@@ -23,6 +24,11 @@ class Forgery:
     observer: str
     host: str
     why: str
+
+
+# What the arbiter takes as a host's own word in a reading: `own_word`, or a broken one the
+# simulator's mutation tests plug in.
+Testimony = Callable[[str | None, SlotReading], "Slot | str"]
 
 
 def claims_death(reading: SlotReading, incarnation: str) -> bool:
@@ -70,3 +76,4 @@ def mark_problem(
     if slot.incarnation in buried:
         return f"the mark's record is of incarnation {slot.incarnation}, already declared dead"
     return None
+

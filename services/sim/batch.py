@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from services.arbiter.testimony import Testimony, own_word
 from services.collector.table import FENCE_TABLE, Row
 from services.common.timers import Timers
 from services.sim.engine import Sim
@@ -32,10 +33,14 @@ class Variant:
 
     table: dict[tuple[bool, bool], Row] | None = None
     timers: Timers | None = None
+    testimony: Testimony | None = None  # how the arbiter reads a host's signed slot
 
     def run(self, schedule: Schedule, trace: bool = False) -> Outcome:
         table = MappingProxyType(self.table) if self.table is not None else FENCE_TABLE
-        return Sim(schedule, table=table, timers=self.timers, trace=trace).run()
+        testimony = self.testimony or own_word
+        return Sim(
+            schedule, table=table, timers=self.timers, trace=trace, testimony=testimony
+        ).run()
 
 
 @dataclass(frozen=True, slots=True)

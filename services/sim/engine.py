@@ -96,6 +96,7 @@ class Sim(HostShells, ArbiterShells):
             return any(f.kind is kind and (who in f.targets or ALL in f.targets) for f in active)
 
         self.net.quorum_ok = not any(f.kind is Kind.QUORUM for f in active)
+        self.hostile = {h for f in active if f.kind is Kind.HOSTILE for h in f.targets}
         for ep in self.endpoints:
             side: str | None = QUORUM
             for n, f in enumerate(active):

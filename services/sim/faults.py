@@ -26,10 +26,14 @@ class Kind(StrEnum):
     DUPLICATION = "duplication"  # ... are delivered twice with probability `amount`
     ARBITER_CRASH = "arbiter_crash"  # an arbiter process dies (restarts at `end`)
     LEADER_CHANGE = "leader_change"  # the leader hands over: its lease is released
+    # The host publishes forged readings about the others (services.sim.hostile)
+    HOSTILE = "hostile"
 
 
 # Faults whose targets are hosts (the others name arbiters, or nothing: the whole pool).
-HOST_KINDS = frozenset({Kind.POWER, Kind.BUS_LINK, Kind.PARTITION, Kind.STORE_LINK, Kind.HANG})
+HOST_KINDS = frozenset(
+    {Kind.POWER, Kind.BUS_LINK, Kind.PARTITION, Kind.STORE_LINK, Kind.HANG, Kind.HOSTILE}
+)
 ALL = "*"  # target of link-quality faults that hit every endpoint
 
 

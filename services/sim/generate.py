@@ -119,6 +119,7 @@ _KINDS = (
     (Kind.DUPLICATION, 1.0),
     (Kind.ARBITER_CRASH, 1.5),
     (Kind.LEADER_CHANGE, 1.0),
+    (Kind.HOSTILE, 1.0),
     ("flap", 1.5),
 )
 
@@ -197,6 +198,8 @@ def _random_fault(
             Kind.DUPLICATION: rng.uniform(0.1, 0.5),
         }[kind]
         return [Fault(kind, start, end, (who,), round(amount, 3))]
+    if kind is Kind.HOSTILE:  # any one host may be hostile: one at a time
+        return [Fault(kind, start, end, (rng.choice(names),))]
     if kind is Kind.ARBITER_CRASH:
         node = rng.choice([f"arbiter@{h}" for h in arbiters.on_hosts] + list(arbiters.witnesses))
         return [Fault(kind, start, end, (node,))]

@@ -3,7 +3,9 @@ and reads, the pure collector core's tick, its watchdog, fencing and reboots."""
 
 from __future__ import annotations
 
+from schemas.slot import Slot
 from services.collector.core import WATCHDOG_FIRED, Collector, Phase, Tick
+from services.sim.hostile import FLOOD, sign
 from services.sim.world import HostSim, World, heard_by
 
 
@@ -50,9 +52,9 @@ class HostShells(World):
         slot = c.slot(now)
         store_ok = self.store_up[host]
         if store_ok:
-            self.slots[host] = slot
+            self._write_slot(slot, signed=c.phase is Phase.JOINING)
         c.slot_written(now, store_ok)
-        c.slots_read(now, list(self.slots.values()) if store_ok else None)
+        c.slots_read(now, list(self.slots.values()) if store_ok else None, self.records)
         out = c.tick(now)
         if out.fence:
             self._fence(h, c, out)
@@ -73,6 +75,23 @@ class HostShells(World):
         self._to_leader(h.name, "store_observation", out.observation)
         if out.join is not None:
             self._to_leader(h.name, "join_request", out.join)
+        if h.name in self.hostile:
+            forged = self.forger.observation(out.observation, self.slots, self.records)
+            # At random instants of the interval: some land between a victim's lease renewal
+            # and the leader's tick, as a real flood's would.
+            for _ in range(FLOOD):
+                step = self.rng.uniform(0, self.t.interval_s)
+                self.at(step, self._to_leader, h.name, "store_observation", forged)
+
+    def _write_slot(self, slot: Slot, signed: bool) -> None:
+        """The slot in the store, signed when a reader may need it as the host's word (while
+        joining, and its fenced mark: services.sim.hostile)."""
+        self.slots[slot.host] = slot
+        if signed or slot.fenced:
+            record = self.records[slot.host] = sign(slot)
+            self.forger.read(slot, record)
+        else:
+            self.records.pop(slot.host, None)
 
     def _fence(self, h: HostSim, c: Collector, out: Tick) -> None:
         if c.incarnation not in self._fenced_incarnations and out.reason != WATCHDOG_FIRED:
@@ -82,7 +101,7 @@ class HostShells(World):
         self._trace(f"{h.name} ({c.incarnation}) fences: {out.reason}")
         self.milestones.append((self.now, "fence", h.name))
         if self.store_up[h.name] and out.fenced_slot is not None:
-            self.slots[h.name] = out.fenced_slot
+            self._write_slot(out.fenced_slot, signed=True)
         if out.fenced_notice is not None:
             self._to_leader(h.name, "fenced_notice", out.fenced_notice)
         self._shutdown(h)

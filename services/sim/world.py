@@ -12,15 +12,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemas.liveness import SignedRecord
 from schemas.messages import Beacon, JoinAccepted, NetworkHeartbeat, StartOrder
 from schemas.slot import Slot
 from services.arbiter.core import Arbiter
 from services.arbiter.rules import DEAD_RULES, DeadRule
+from services.arbiter.testimony import Testimony, own_word
 from services.arbiter.view import Decision
 from services.collector.core import Collector
 from services.collector.table import FENCE_TABLE, Row
 from services.common.timers import Timers
 from services.sim.faults import Schedule
+from services.sim.hostile import Forger, with_keys
 from services.sim.invariants import Checker, Obligation, Violation
 from services.sim.net import Leases, Network
 from services.sim.trace import Trace
@@ -78,8 +81,11 @@ class World:
         rules: tuple[DeadRule, ...] = DEAD_RULES,
         timers: Timers | None = None,
         trace: bool = True,
+        testimony: Testimony = own_word,
     ) -> None:
         self.s = schedule
+        self.testimony = testimony
+        self.keyed_pool = with_keys(schedule.pool)  # what the arbiters load: hosts' keys too
         self.t = timers or Timers.from_timeout(schedule.timeout_s)
         self.table, self.rules = table, rules
         self.rng = random.Random(schedule.seed * 7919 + 17)
@@ -97,6 +103,9 @@ class World:
         self.kv = Leases()
         self.store_up: dict[str, bool] = {}
         self.slots: dict[str, Slot] = {}
+        self.records: dict[str, SignedRecord] = {}  # the slots signed (services.sim.hostile)
+        self.forger = Forger()
+        self.hostile: set[str] = set()  # hosts that publish forged readings now
         self.log: list[Decision] = []
         self.hosts = {h.name: HostSim(h.name) for h in schedule.pool.hosts}
         self.host_names = tuple(self.hosts)
@@ -115,7 +124,7 @@ class World:
         self.events = 0
 
     def _arbiter(self, name: str) -> Arbiter:
-        return Arbiter(name, self.s.pool, self.t, self.rules)
+        return Arbiter(name, self.keyed_pool, self.t, self.rules, self.testimony)
 
     # Scheduling --------------------------------------------------------------------------------
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from schemas.messages import SlotReading
+from schemas.slot import Slot
 from services.collector.table import FENCE_TABLE, Row, StaysOnlyIf
 from services.common.timers import Timers
 from services.sim.batch import Variant, exhaustive_batch, random_batch, run_schedules
@@ -24,6 +26,18 @@ def _table(key: tuple[bool, bool], stays: StaysOnlyIf) -> dict[tuple[bool, bool]
 NO_BUS_STAYS = Variant(table=_table((False, True), StaysOnlyIf.ALWAYS))
 # A host with the quorum and the store fences.
 HEALTHY_FENCES = Variant(table=_table((True, True), StaysOnlyIf.NEVER))
+
+
+def unchecked_word(key: str | None, reading: SlotReading) -> Slot | str:
+    """The arbiter reads a host's slot record without checking its signature (module level:
+    worker processes receive it by name)."""
+    if reading.record is None:
+        return "no signed record"
+    return Slot.model_validate_json(reading.record.body)
+
+
+# The arbiter believes any forwarded slot record, signed by whoever.
+UNSIGNED = Variant(testimony=unchecked_word)
 # The arbiter may declare a host dead before its watchdog has fired.
 EARLY_T_DEAD = Variant(timers=dataclasses.replace(Timers.from_timeout(30.0), t_dead_s=27.0))
 
@@ -111,3 +125,15 @@ def test_an_arbiter_that_never_declares_anyone_dead_is_caught_by_the_restart_dea
     assert violation.invariant == 2 and "Minion 1" in violation.what
     assert violation.at < schedule.heal_at
     assert Sim(schedule).run().ok
+
+
+def test_an_arbiter_that_does_not_check_signatures_is_caught_as_a_split_brain() -> None:
+    """lab2 hostile in the lab pool: with signatures unchecked, its forged fenced mark of lab1
+    (signed with lab2's key) declares the healthy lab1 dead and Minion 1 starts on lab2 while
+    lab1 still runs it (invariant 1). Checked, the same schedule holds."""
+    hostile = single_fault(lab_pool(30.0), Kind.HOSTILE, ("lab2",), arbiters=Arbiters(("lab2",)))
+    summary = run_schedules([hostile], mode="random", seed=0, workers=1, variant=UNSIGNED)
+    assert summary.violations == 1
+    assert summary.first is not None and summary.first.violation.invariant == 1
+    assert [f.kind for f in summary.first.shrunk.faults] == [Kind.HOSTILE]
+    assert Variant().run(hostile).ok

@@ -1,0 +1,98 @@
+"""Signed slots in the simulator, and the hostile host (docs/protocol.md, Signed slots).
+
+Every simulated host has a key pair (derived from its name, so runs repeat) registered in the
+pool the arbiters load, and signs its slot as a collector does. Signing costs ~0.1 ms, a lot
+for 10,000 schedules, so a host signs only the slots a reader could need as its word: while
+its incarnation is joining (the evidence that an earlier incarnation is gone) and when it
+fences. A member's ordinary slot is never taken as evidence of anything but staleness, which
+is the observer's word anyway.
+
+A hostile host (fault `hostile`) runs its collector normally and also publishes, on its own
+store-observation subject (all its credential allows), forged readings about every other host:
+their fenced marks and new incarnations signed with its own key, their genuine old records
+replayed (earlier incarnations, old fenced marks), genuine records under readings rewritten to
+say fenced; several times an interval (a flood).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from functools import lru_cache
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from schemas.liveness import SignedRecord
+from schemas.messages import SlotReading, StoreObservation
+from schemas.pool import Pool
+from schemas.slot import Slot
+from services.common.signing import HostSigner
+
+FLOOD = 3  # forged observations per interval of a hostile host, spread over it
+REPLAYS_KEPT = 6  # genuine records a hostile host keeps per host to replay
+
+
+@lru_cache(maxsize=4096)
+def sim_signer(host: str) -> HostSigner:
+    seed = hashlib.sha256(f"haplan-sim:{host}".encode()).digest()
+    return HostSigner(Ed25519PrivateKey.from_private_bytes(seed))
+
+
+def with_keys(pool: Pool) -> Pool:
+    """The pool with every host's simulated public key registered."""
+    hosts = tuple(h.model_copy(update={"key": sim_signer(h.name).public}) for h in pool.hosts)
+    return pool.model_copy(update={"hosts": hosts})
+
+
+def sign(slot: Slot) -> SignedRecord:
+    return sim_signer(slot.host).sign(slot.model_dump_json())
+
+
+def _reading(slot: Slot, record: SignedRecord | None, **changes: object) -> SlotReading:
+    r = SlotReading(
+        host=slot.host, incarnation=slot.incarnation, seq=slot.seq, stale_for_s=0.0,
+        lease_ok=slot.lease_ok, fenced=slot.fenced, record=record,
+    )  # fmt: skip
+    return r.model_copy(update=changes) if changes else r
+
+
+class Forger:
+    """What a hostile host knows to forge with: every genuine record it has read."""
+
+    def __init__(self) -> None:
+        self.replays: dict[str, list[tuple[Slot, SignedRecord]]] = {}
+
+    def read(self, slot: Slot, record: SignedRecord) -> None:
+        kept = self.replays.setdefault(slot.host, [])
+        if not any(s.incarnation == slot.incarnation and s.fenced == slot.fenced for s, _ in kept):
+            kept.append((slot, record))
+            del kept[:-REPLAYS_KEPT]
+
+    def observation(
+        self,
+        genuine: StoreObservation,
+        slots: Mapping[str, Slot],
+        records: Mapping[str, SignedRecord],
+    ) -> StoreObservation:
+        """The host's `genuine` observation with the forged readings added. The genuine readings
+        stay: staleness is the observer's word, and a sole observer that lies about it can
+        delay a failover (never cause one); what is tested here is forged evidence of death."""
+        observer, beacon = genuine.observer, genuine.beacon
+        key = sim_signer(observer)
+        readings: list[SlotReading] = list(genuine.readings)
+        for host, slot in sorted(slots.items()):
+            if host == observer:
+                continue
+            fenced = slot.model_copy(update={"seq": slot.seq + 1, "fenced": True, "beacon": beacon})
+            later = slot.model_copy(
+                update={"incarnation": f"{slot.incarnation}~forged", "seq": 1, "beacon": beacon}
+            )
+            readings.append(_reading(fenced, key.sign(fenced.model_dump_json())))
+            readings.append(_reading(later, key.sign(later.model_dump_json())))
+            theirs = records.get(host)
+            if theirs is not None:
+                readings.append(_reading(slot, theirs, fenced=True))
+            for old, record in self.replays.get(host, ()):
+                readings.append(_reading(old, record))
+                readings.append(_reading(old, record, current=False))
+        return genuine.model_copy(update={"readings": tuple(readings)})

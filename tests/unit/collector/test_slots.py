@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from schemas.liveness import SignedRecord
 from services.collector.slots import REMEMBERED_INCARNATIONS, SlotBook
 from tests.unit.collector.helpers import slot
 
@@ -55,3 +56,18 @@ def test_old_incarnations_are_forgotten_after_a_while_and_in_number() -> None:
     assert len(_by_inc(book, 10.0)) == REMEMBERED_INCARNATIONS
     latest = f"b#{REMEMBERED_INCARNATIONS + 2}"
     assert set(_by_inc(book, 100.0, forget=5.0)) == {latest}
+
+
+def test_each_reading_forwards_the_newest_signed_record_of_its_incarnation() -> None:
+    """The record read with a slot travels with its reading, the newest per incarnation; an
+    overwritten incarnation keeps its last record; an unsigned slot forwards none."""
+    def rec(tag: str) -> SignedRecord:
+        return SignedRecord(body=tag, sig="s")
+
+    book = SlotBook("a")
+    book.read(1.0, [slot("b", 1)], {"b": rec("b1")})
+    book.read(2.0, [slot("b", 2)], {"b": rec("b2")})
+    book.read(3.0, [slot("b", 1, inc="b#2")], {"b": rec("b#2")})
+    book.read(4.0, [slot("c", 1)])
+    records = {(r.host, r.incarnation): r.record for r in book.readings(5.0, 100.0)}
+    assert records == {("b", "b#1"): rec("b2"), ("b", "b#2"): rec("b#2"), ("c", "c#1"): None}

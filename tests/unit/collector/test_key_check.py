@@ -32,7 +32,7 @@ def test_the_registered_key_starts_and_any_other_refuses() -> None:
     """lab1's own key passes; lab2's key, or none at all, is a one-line ConfigError naming the
     way out."""
     _check_key(_options(LAB_SIGNERS["lab1"]), _state())
-    with pytest.raises(ConfigError, match="not host 'lab1'.s registered key"):
+    with pytest.raises(ConfigError, match=r"not host 'lab1'.s registered key"):
         _check_key(_options(LAB_SIGNERS["lab2"]), _state())
     with pytest.raises(ConfigError, match="--key FILE"):
         _check_key(_options(None), _state())

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from schemas.pool import Priority
+from schemas.pool import Priority, check_host_key
 
 Name = Annotated[str, Field(min_length=1)]
 
@@ -81,8 +81,24 @@ class HostEnable(_Op):
     host: Name
 
 
+class HostTrust(_Op):
+    """Register `key` as the public key `host` signs its slots with (docs/protocol.md)."""
+
+    verb: Literal["host-trust"] = "host-trust"
+    host: Name
+    key: Annotated[str, AfterValidator(check_host_key)]
+
+
 OpRequest = (
-    HAEnable | HADisable | PoolSet | VMSet | VMStart | VMShutdown | HostEvacuate | HostEnable
+    HAEnable
+    | HADisable
+    | PoolSet
+    | VMSet
+    | VMStart
+    | VMShutdown
+    | HostEvacuate
+    | HostEnable
+    | HostTrust
 )
 OP_VERBS: tuple[str, ...] = (
     "ha-enable",
@@ -93,6 +109,7 @@ OP_VERBS: tuple[str, ...] = (
     "vm-shutdown",
     "host-evacuate",
     "host-enable",
+    "host-trust",
 )
 
 # Why a request was not carried out: the CLI maps these to exit statuses.

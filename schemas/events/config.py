@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from schemas.events.base import Aggregate, EventBase, HostEvent, Name, VMEvent
-from schemas.pool import VM, Host, Pool, Priority
+from schemas.pool import VM, Host, Pool, Priority, check_host_key
 
 
 class PoolCreated(EventBase):
@@ -38,6 +38,18 @@ class HostAdded(EventBase):
 
     def summary(self) -> str:
         return f"host {self.spec.name} added ({self.spec.memory_mib} MiB)"
+
+
+class HostKeyTrusted(HostEvent):
+    """The host's slots are signed with this public key from now on (`haplan host trust`;
+    docs/protocol.md, Signed slots): its collector must run with the matching private key."""
+
+    type: Literal["host_key_trusted"] = "host_key_trusted"
+    schema_version: Literal[1] = 1
+    key: Annotated[str, AfterValidator(check_host_key)]
+
+    def summary(self) -> str:
+        return f"host {self.host} signs its slots with {self.key}"
 
 
 class HostRemoved(HostEvent):

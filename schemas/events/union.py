@@ -13,6 +13,7 @@ from schemas.events.config import (
     HostAdded,
     HostExcluded,
     HostJoined,
+    HostKeyTrusted,
     HostRemoved,
     NtolSet,
     OvercommitAllowed,
@@ -36,6 +37,7 @@ from schemas.events.vm import (
 Event = Annotated[
     PoolCreated
     | HostAdded
+    | HostKeyTrusted
     | HostRemoved
     | HostJoined
     | HostExcluded

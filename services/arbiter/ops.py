@@ -25,6 +25,7 @@ from schemas.events import (
     HADisabled,
     HAEnabled,
     HostExcluded,
+    HostKeyTrusted,
     NtolSet,
     OvercommitAllowed,
     VMProtectionSet,
@@ -35,6 +36,7 @@ from schemas.ops import (
     HAEnable,
     HostEnable,
     HostEvacuate,
+    HostTrust,
     OpReply,
     OpRequest,
     PoolSet,
@@ -153,6 +155,10 @@ class OperatorRequests:
             return {"stop_ordered": not decisions, "halted": bool(decisions)}
         if isinstance(request, HostEvacuate):
             return await self._evacuate(request.host, pool)
+        if isinstance(request, HostTrust):
+            known_host(svc.core.view, request.host)
+            key: dict[str, Any] = {"host": request.host, "key": request.key}
+            return await self._config(HostKeyTrusted, key, None, None)
         assert isinstance(request, HostEnable)
         known_host(svc.core.view, request.host)
         decisions = svc.core.enable_host(request.host)

@@ -1,4 +1,5 @@
-"""`haplan host keygen`: a host's signing key pair (docs/protocol.md, Signed slots).
+"""`haplan host keygen|trust`: a host's signing key pair, and registering its public key on
+the running pool (docs/protocol.md, Signed slots).
 
 The private key goes to a new file, mode 0600, for the host's collector (`--key FILE`); the
 public key is printed, for the pool file (`key:` on the host) or `haplan host trust`.
@@ -11,9 +12,12 @@ from typing import Annotated
 
 import typer
 
-from services.cli.events import JsonFlag
+from schemas.ops import HostTrust
+from services.cli.events import JsonFlag, NatsServers
 from services.cli.host import HostArg, host_app
+from services.cli.ops import run_op
 from services.cli.output import console, emit_json, fail
+from services.cli.xe_params import build, named
 
 
 @host_app.command("keygen")
@@ -42,3 +46,18 @@ def keygen(
         emit_json({"host": host, "key": signer.public, "private_key_file": str(out)})
     else:
         console.print(signer.public, highlight=False, soft_wrap=True)
+
+
+@host_app.command("trust")
+def trust(
+    host: HostArg,
+    key: Annotated[
+        str, typer.Argument(metavar="KEY", help="The public key, ed25519:<base64> (keygen's).")
+    ],
+    nats: NatsServers = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Register KEY as the key HOST signs its heartbeat-store slots with (an event in the log):
+    from then on only slots signed with it count as HOST's word. Restart HOST's collector with
+    the matching --key."""
+    run_op(build(HostTrust, host=named("host", host), key=key), nats, as_json)

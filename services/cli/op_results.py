@@ -15,6 +15,7 @@ from schemas.ops import (
     HAEnable,
     HostEnable,
     HostEvacuate,
+    HostTrust,
     OpRequest,
     PoolSet,
     VMSet,
@@ -47,6 +48,11 @@ def done_line(op: OpRequest, detail: dict[str, Any]) -> str:
         )
     if isinstance(op, HostEvacuate):
         return f"Host [bold]{escape(op.host)}[/bold] is in maintenance: no new VMs go there."
+    if isinstance(op, HostTrust):
+        return (
+            f"Host [bold]{escape(op.host)}[/bold] signs its slots with {escape(op.key)}: "
+            "restart its collector with the matching --key."
+        )
     assert isinstance(op, HostEnable)
     return f"Host [bold]{escape(op.host)}[/bold] left maintenance: it may receive VMs again."
 

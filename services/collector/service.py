@@ -185,5 +185,11 @@ def _warn_on_pool_change(host: str, shell: CollectorShell) -> OnChange:
             )
         if host not in after.hosts:
             log.warning("this host was removed from the pool", host=host)
+        elif host in before.hosts and before.hosts[host].spec.key != after.hosts[host].spec.key:
+            log.warning(
+                "the pool registers a new key for this host: restart this collector with it "
+                "(--key); until then its slots do not count as its word",
+                key=after.hosts[host].spec.key,
+            )
 
     return changed

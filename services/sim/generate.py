@@ -119,7 +119,6 @@ _KINDS = (
     (Kind.DUPLICATION, 1.0),
     (Kind.ARBITER_CRASH, 1.5),
     (Kind.LEADER_CHANGE, 1.0),
-    (Kind.HOSTILE, 1.0),
     ("flap", 1.5),
 )
 
@@ -164,8 +163,23 @@ def random_schedule(seed: int, hosts: int | None = None, timeout_s: float = 30.0
     faults: list[Fault] = []
     for _ in range(rng.randint(1, 5)):
         faults.extend(_random_fault(rng, names, arbiters, t, window))
+    faults.extend(_hostile(seed, names, t, window))
     faults.sort(key=lambda f: f.start)
     return Schedule(seed, pool, arbiters, tuple(faults), heal, end, timeout_s)
+
+
+HOSTILE_SHARE = 0.2  # of random schedules with a hostile host
+
+
+def _hostile(seed: int, names: list[str], t: Timers, window: float) -> list[Fault]:
+    """A hostile host (any one host may be) in some schedules, drawn from a stream of its own
+    so that the other faults of every seed stay what they were before hostile hosts."""
+    rng = random.Random(f"hostile:{seed}")
+    if rng.random() >= HOSTILE_SHARE:
+        return []
+    start = rng.uniform(0.0, window)
+    end = None if rng.random() < 0.5 else start + rng.uniform(t.timeout_s, 3 * t.t_dead_s)
+    return [Fault(Kind.HOSTILE, start, end, (rng.choice(names),))]
 
 
 def _random_fault(
@@ -198,8 +212,6 @@ def _random_fault(
             Kind.DUPLICATION: rng.uniform(0.1, 0.5),
         }[kind]
         return [Fault(kind, start, end, (who,), round(amount, 3))]
-    if kind is Kind.HOSTILE:  # any one host may be hostile: one at a time
-        return [Fault(kind, start, end, (rng.choice(names),))]
     if kind is Kind.ARBITER_CRASH:
         node = rng.choice([f"arbiter@{h}" for h in arbiters.on_hosts] + list(arbiters.witnesses))
         return [Fault(kind, start, end, (node,))]

@@ -11,6 +11,7 @@ from schemas.events import (
     HostAdded,
     HostExcluded,
     HostJoined,
+    HostKeyTrusted,
     HostRemoved,
     NtolSet,
     OvercommitAllowed,
@@ -57,6 +58,13 @@ def host_added(state: PoolState, e: HostAdded) -> PoolState:
     if not state.exists or e.spec.name in state.hosts:
         return skip(state)
     return with_host(state, HostState(spec=e.spec))
+
+
+def host_key_trusted(state: PoolState, e: HostKeyTrusted) -> PoolState:
+    host = state.hosts.get(e.host)
+    if host is None:
+        return skip(state)
+    return with_host(state, host._replace(spec=host.spec.model_copy(update={"key": e.key})))
 
 
 def host_removed(state: PoolState, e: HostRemoved) -> PoolState:

@@ -35,4 +35,4 @@ def simulated_log(schedule: Schedule) -> list[Entry]:
     """The log the arbiter core decided in a simulated run of `schedule`."""
     sim = Sim(schedule, trace=False)
     sim.run()
-    return as_log(schedule.pool, sim.log)
+    return as_log(sim.keyed_pool, sim.log)  # the pool the arbiters ran with: hosts' keys too

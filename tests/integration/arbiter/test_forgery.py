@@ -9,8 +9,15 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
-from schemas.events import HostDeclaredDead, HostFenced, LeaderElected, VMRestartOrdered
+from schemas.events import (
+    HostDeclaredDead,
+    HostFenced,
+    HostKeyTrusted,
+    LeaderElected,
+    VMRestartOrdered,
+)
 from schemas.messages import StoreObservation
+from services.common.signing import HostSigner, signature_holds
 from services.common.subjects import encode_token
 from tests.integration.arbiter.conftest import Pool
 from tests.integration.arbiter.players import (
@@ -26,6 +33,7 @@ from tests.integration.arbiter.players import (
     signed_record,
     status,
 )
+from tests.integration.cli.runner import haplan
 
 FORGED_PER_ROUND = 4
 ROUNDS = 40  # 40 intervals of 0.2 s: several times T_dead
@@ -98,3 +106,47 @@ async def test_forged_fenced_marks_and_incarnations_change_nothing_and_are_count
     assert answer is not None
     assert {h["name"]: h["state"] for h in answer["hosts"]} == {"lab1": "live", "lab2": "live"}
     assert a1.proc.poll() is None
+
+
+async def test_host_trust_replaces_the_key_a_hosts_word_is_checked_with(
+    pool: Pool, spawn_arbiter: Callable[[str], ArbiterProcess]
+) -> None:
+    """`haplan host trust lab1 NEWKEY` is recorded (host_key_trusted) and the leader checks
+    with it at once: lab1's fenced slot signed with the old key then counts as a forgery, the
+    same slot signed with the new key is lab1's word (host_fenced, carrying that record)."""
+    a1 = spawn_arbiter("a1")
+    await eventually(lambda: first_event(pool.store, LeaderElected), 30, "a1 leads")
+    lab1 = await pool.host("lab1", ("Minion 1",))
+    lab2 = await pool.host("lab2")
+    await both_joined(pool.store, pool.hosts)
+    new = HostSigner.generate()
+    run = await haplan("host", "trust", "lab1", new.public, "--json", url=pool.url)
+    assert run.code == 0, run.err
+    await eventually(lambda: first_event(pool.store, HostKeyTrusted), 10, "host_key_trusted")
+
+    async def publish(signer: HostSigner) -> None:
+        current = lab2.store.slots["lab1"]
+        fenced = Slot(lab1.incarnation, current.seq, True, beacon=lab2.beacon)
+        base = next(r for r in lab2.store.readings("hostile", 0.0) if r.host == "lab1")
+        reading = base.model_copy(
+            update={"fenced": True, "record": signed_record("lab1", fenced, signer)}
+        )
+        obs = StoreObservation(observer="lab2", incarnation=lab2.incarnation, beacon=lab2.beacon,
+                               readings=(reading,))  # fmt: skip
+        await pool.nc.publish(f"ha.sto.{encode_token('lab2')}", obs.model_dump_json().encode())
+
+    async def old_key_refused() -> bool:
+        await publish(SIGNERS["lab1"])
+        return a1.metric("haplan_arbiter_forgeries_total", observer="lab2") >= 3
+
+    await eventually(old_key_refused, 30, "lab1's old key counted as a forgery")
+    assert await first_event(pool.store, HostFenced) is None
+
+    async def new_key_taken() -> HostFenced | None:
+        await publish(new)
+        found = await first_event(pool.store, HostFenced)
+        return found.event if found is not None else None  # type: ignore[return-value]
+
+    fenced = await eventually(new_key_taken, 30, "lab1's mark signed with the new key taken")
+    assert fenced.mark.record is not None and fenced.mark.observer == "lab2"
+    assert signature_holds(new.public, fenced.mark.record)

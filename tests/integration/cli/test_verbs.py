@@ -11,7 +11,7 @@ from schemas.ops import OpReply
 from services.cli.plan_tables import host_rows
 from services.common.natsserver import NatsServer
 from services.planner import max_failures
-from tests.fixtures.events import lab_pool
+from tests.fixtures.events import LAB_SIGNERS, lab_pool
 from tests.fixtures.nats import connect_to
 from tests.integration.cli.players import played_leader, played_planner
 from tests.integration.cli.runner import haplan
@@ -26,6 +26,7 @@ VERBS = {
     ("vm", "shutdown", "Minion 1"): "vm-shutdown",
     ("host", "evacuate", "lab1"): "host-evacuate",
     ("host", "enable", "lab1"): "host-enable",
+    ("host", "trust", "lab1", LAB_SIGNERS["lab1"].public): "host-trust",
 }
 
 

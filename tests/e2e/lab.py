@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import yaml
 
+from services.common.signing import HostSigner
 from services.deploy.natsconf import render_auth
 from services.deploy.permissions import roles
 from tests.e2e.mounts import StoreMount, leftover_mounts
@@ -135,7 +136,10 @@ class Lab(Waiter):
         for server in self.nats:
             server.wait_healthy()
         pool = self.root / "pool.yaml"
-        pool.write_text(yaml.safe_dump(self.pool or article_pool(self.hosts, self.timeout_s)))
+        content = self.pool or article_pool(self.hosts, self.timeout_s)
+        for entry in content["hosts"]:  # each host signs its slots (docs/protocol.md)
+            entry.setdefault("key", self.host_key(entry["name"]).public)
+        pool.write_text(yaml.safe_dump(content))
         created = self.eventually(
             lambda: self.haplan("pool", "create", str(pool), user="admin").returncode == 0,
             30, "the pool loaded into the log",
@@ -154,13 +158,26 @@ class Lab(Waiter):
         proc.start()
         return proc
 
+    def key_path(self, host: str) -> Path:
+        return self.root / "keys" / f"{host}.key"
+
+    def host_key(self, host: str) -> HostSigner:
+        """The host's signing key: made (mode 0600) the first time it is asked for."""
+        path = self.key_path(host)
+        if not path.exists():
+            path.parent.mkdir(mode=0o700, exist_ok=True)
+            HostSigner.generate().save(path)
+        return HostSigner.load(path)
+
     def add_host(self, host: str) -> None:
         node = self.fabric.add(host)
         mount = StoreMount(self.shared, self.root / "hosts" / host)
         mount.plug()
         self.mounts[host] = mount
         argv = [*ENTRY, "collector", "--host", host, "--store", str(mount.point),
-                "--vm-driver", "process", "--watchdog", "process"]  # fmt: skip
+                "--vm-driver", "process", "--watchdog", "process",
+                "--key", str(self.key_path(host))]  # fmt: skip
+        self.host_key(host)
         log = self.logs / f"collector-{host}.log"
         env = self.env(f"collector-{host}")
         collector = Supervised(host, node, argv, env, log, is_host=True)

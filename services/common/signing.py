@@ -124,10 +124,19 @@ def signature_holds(key: str, record: SignedRecord) -> bool:
 def verified_slot(key: str | None, host: str, record: SignedRecord | None) -> Slot | None:
     """The slot `record` holds, if `host`'s registered `key` signed it and it is `host`'s
     slot; None otherwise (no key registered, no record, bad signature, another host's)."""
-    if key is None or record is None or not signature_holds(key, record):
+    if key is None or record is None:
+        return None
+    return _verified(key, host, record.body, record.sig)
+
+
+# The same record comes again from every observer, every interval (and a flood repeats one
+# forgery): each is verified once.
+@lru_cache(maxsize=4096)
+def _verified(key: str, host: str, body: str, sig: str) -> Slot | None:
+    if not signature_holds(key, SignedRecord(body=body, sig=sig)):
         return None
     try:
-        slot = Slot.model_validate_json(record.body)
+        slot = Slot.model_validate_json(body)
     except ValidationError:
         return None
     return slot if slot.host == host else None

@@ -10,67 +10,23 @@ Before signed slots this declared lab1 dead at once and two copies of Minion 1 w
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import nats
 
-from schemas.messages import Beacon, SlotReading, StoreObservation
-from schemas.slot import Slot
-from services.common.heartbeat_store import decode_signed
 from services.common.signing import HostSigner
 from services.up.keys import key_path
+from tests.fixtures.forgery import flood
 from tests.integration.up.harness import Up, overlaps, writers
 
 ROUNDS = 50  # one forged observation per interval (0.3 s): several times T_dead (4.2 s)
 INTERVAL_S = 0.3
 
 
-def _slot_file(up: Up, host: str) -> tuple[Slot, SlotReading]:
-    """`host`'s slot as its file holds it, and a reading of it carrying its signed record."""
-    raw = (up.runtime / "storage" / "shared" / "ha" / f"{host}.slot").read_bytes()
-    slot, record = decode_signed(raw)
-    assert record is not None, f"{host}'s slot is not signed"
-    reading = SlotReading(
-        host=host, incarnation=slot.incarnation, seq=slot.seq, stale_for_s=0.0,
-        lease_ok=slot.lease_ok, fenced=slot.fenced, record=record,
-    )  # fmt: skip
-    return slot, reading
-
-
-def _forged(up: Up, lab2_key: HostSigner, beacon: Beacon | None) -> StoreObservation:
-    """What lab2 may publish: lab1 fenced and lab1 restarted, both signed with lab2's key;
-    lab1's genuine record under a reading that says fenced."""
-    lab1, genuine = _slot_file(up, "lab1")
-    lab2, _ = _slot_file(up, "lab2")
-    fenced = lab1.model_copy(update={"seq": lab1.seq + 1, "fenced": True, "beacon": beacon})
-    later = lab1.model_copy(update={"incarnation": "lab1-forged", "seq": 1, "beacon": beacon})
-    return StoreObservation(
-        observer="lab2",
-        incarnation=lab2.incarnation,
-        beacon=beacon,
-        readings=(
-            genuine.model_copy(update={"seq": fenced.seq, "fenced": True,
-                                       "record": lab2_key.sign(fenced.model_dump_json())}),
-            genuine.model_copy(update={"incarnation": "lab1-forged", "seq": 1,
-                                       "record": lab2_key.sign(later.model_dump_json())}),
-            genuine.model_copy(update={"fenced": True}),
-        ),
-    )  # fmt: skip
-
-
-async def _flood(up: Up, url: str, lab2_key: HostSigner) -> None:
+async def _flood(url: str, ha_dir: Path, lab2_key: HostSigner) -> None:
     nc = await nats.connect(url, name="hostile-lab2")
-    newest: list[Beacon] = []
-
-    async def on_beacon(msg: object) -> None:
-        newest[:] = [Beacon.model_validate_json(msg.data)]  # type: ignore[attr-defined]
-
     try:
-        await nc.subscribe("ha.arb.beacon", cb=on_beacon)
-        for _ in range(ROUNDS):
-            obs = _forged(up, lab2_key, newest[0] if newest else None)
-            await nc.publish("ha.sto.lab2", obs.model_dump_json().encode())
-            await nc.flush()
-            await asyncio.sleep(INTERVAL_S)
+        await flood(nc, ha_dir, lab2_key, ROUNDS, INTERVAL_S)
     finally:
         await nc.close()
 
@@ -84,7 +40,8 @@ def test_lab2_forging_lab1s_fenced_mark_and_new_incarnation_changes_nothing(up: 
     record = up.record
     assert record is not None
     lab2_key = HostSigner.load(key_path(up.runtime, "lab2"))
-    asyncio.run(_flood(up, record.nats_url, lab2_key))
+    ha_dir = up.runtime / "storage" / "shared" / "ha"
+    asyncio.run(_flood(record.nats_url, ha_dir, lab2_key))
 
     def forgery_logged() -> bool:
         log = up.log("arbiter")

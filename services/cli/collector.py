@@ -11,7 +11,7 @@ import typer
 from services.cli.app import app
 from services.cli.events import REFUSED_HINT, NatsRefused, NatsServers, bus_settings
 from services.cli.output import fail
-from services.collector.devices import VMDriverKind, WatchdogKind
+from services.collector.devices import LINUX_WATCHDOG_DEVICE, VMDriverKind, WatchdogKind
 from services.common.metrics import DEFAULT_METRICS_ADDR
 
 
@@ -37,6 +37,23 @@ def collector(
         WatchdogKind,
         typer.Option("--watchdog", help="What kills the VMs if the collector hangs."),
     ] = "process",
+    watchdog_device: Annotated[
+        Path | None,
+        typer.Option(
+            "--watchdog-device",
+            metavar="PATH",
+            help="With --watchdog linux: the watchdog device [default: /dev/watchdog].",
+        ),
+    ] = None,
+    watchdog_timeout: Annotated[
+        int | None,
+        typer.Option(
+            "--watchdog-timeout",
+            metavar="S",
+            help="With --watchdog linux: the device's timeout in whole seconds, within "
+            "[3 intervals, T] (docs/protocol.md) [default: T rounded down].",
+        ),
+    ] = None,
     nats: NatsServers = None,
     metrics_port: Annotated[
         int,
@@ -51,6 +68,10 @@ def collector(
     supervisor to start it again as a rebooted host would be."""
     if not host.strip():
         fail("--host is empty", "give this host's name in the pool")
+    if watchdog != "linux" and (watchdog_device is not None or watchdog_timeout is not None):
+        fail("--watchdog-device and --watchdog-timeout apply to --watchdog linux only")
+    if watchdog_timeout is not None and watchdog_timeout < 1:
+        fail(f"--watchdog-timeout {watchdog_timeout} is not a whole number of seconds >= 1")
     # The service (and NATS with it) is imported here: every `haplan` start imports this module.
     from services.collector.options import CollectorOptions
     from services.collector.service import ConfigError, run_collector
@@ -65,6 +86,8 @@ def collector(
         bus=bus_settings(nats),
         metrics_port=metrics_port or None,
         metrics_addr=metrics_addr,
+        watchdog_timeout_s=watchdog_timeout,
+        watchdog_device=watchdog_device or LINUX_WATCHDOG_DEVICE,
     )
     configure_logging("info")
     try:

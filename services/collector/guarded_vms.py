@@ -17,12 +17,12 @@ from schemas.reports import StartFailure
 from services.collector.bounded import call_with_deadline
 from services.collector.devices import (
     VMDriverKind,
-    WatchdogKind,
+    WatchdogChoice,
     disks_dir,
     make_driver,
     make_watchdog,
 )
-from services.collector.leftovers import kill_leftover_vms
+from services.collector.leftovers import kill_leftover_vms, leftover_vms
 from services.collector.vms import VMRunner
 from services.common.logging import get_logger
 from services.common.timers import Timers
@@ -44,11 +44,15 @@ class GuardedVMs:
         store: Path,
         timers: Timers,
         vm_driver: VMDriverKind,
-        watchdog: WatchdogKind,
+        watchdog: WatchdogChoice,
         now: float,
     ) -> None:
         self.host, self.store, self.timers = host, store, timers
-        self.watchdog = make_watchdog(watchdog, timers, host)
+
+        def vms_left() -> bool:
+            return vm_driver == "process" and bool(leftover_vms(host, disks_dir(store)))
+
+        self.watchdog = make_watchdog(watchdog, timers, host, vms_left)
         self.deadline: float | None = now + timers.watchdog_deadline_s
         self.driver = make_driver(vm_driver, store, host, self.watchdog)
         prepare = (lambda: ensure_disks_dir(store)) if vm_driver == "process" else None
@@ -114,8 +118,15 @@ class GuardedVMs:
             log.error("the VMs did not die in time", vms=self.running())
 
     async def disarm(self) -> None:
-        """Clean stop: the watchdog stands down without killing anything."""
+        """Clean stop: the watchdog stands down without killing anything, but only once no VM
+        is left running (for the linux device: the magic close). Any other end leaves it armed:
+        it then fires at its deadline."""
+        if self.running():
+            log.error("VMs still run: the watchdog stays armed", vms=self.running())
+            return
         try:
             await call_with_deadline(self.watchdog.disarm, KILL_DEADLINE_S, "watchdog-disarm")
         except TimeoutError:
             log.warning("the watchdog did not stand down in time")
+        except WatchdogLost as exc:
+            log.warning("the watchdog did not stand down", error=str(exc))

@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.collector.devices import VMDriverKind, WatchdogKind
+from services.collector.devices import (
+    LINUX_WATCHDOG_DEVICE,
+    VMDriverKind,
+    WatchdogChoice,
+    WatchdogKind,
+)
 from services.common.metrics import DEFAULT_METRICS_ADDR
 from services.common.settings import BusSettings
 
@@ -19,3 +24,10 @@ class CollectorOptions:
     bus: BusSettings = field(default_factory=BusSettings)
     metrics_port: int | None = None  # None: no metrics endpoint
     metrics_addr: str = DEFAULT_METRICS_ADDR
+    # `--watchdog linux` only: the device and its timeout in seconds (None: derived from T).
+    watchdog_device: Path = LINUX_WATCHDOG_DEVICE
+    watchdog_timeout_s: int | None = None
+
+    @property
+    def watchdog_choice(self) -> WatchdogChoice:
+        return WatchdogChoice(self.watchdog, self.watchdog_device, self.watchdog_timeout_s)

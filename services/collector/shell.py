@@ -52,7 +52,7 @@ class CollectorShell:
         self.host, self.timers, self.metrics = host, timers, metrics
         self.incarnation = str(uuid.uuid4())
         self.vms = GuardedVMs(
-            host, options.store, timers, options.vm_driver, options.watchdog, now=clock()
+            host, options.store, timers, options.vm_driver, options.watchdog_choice, now=clock()
         )
         self.store = StoreWorker(HeartbeatStore(options.store))
         self.lease = LeaseKeeper(

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from services.drivers import ProcessVMDriver, ProcessWatchdog
-from services.drivers.watchdog import LinuxWatchdog
 
 
 def _alive(proc: subprocess.Popen[bytes]) -> bool:
@@ -139,17 +138,6 @@ def _running(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
-
-
-def test_linux_watchdog_pets_and_closes_with_the_magic_character(tmp_path: Path) -> None:
-    """The linux watchdog writes a byte per pet and 'V' on a clean close (magic close)."""
-    device = tmp_path / "watchdog"
-    device.write_bytes(b"")
-    dog = LinuxWatchdog(device)
-    dog.pet()
-    dog.pet()
-    dog.disarm()
-    assert device.read_bytes() == b"\0\0V"
 
 
 def test_exits_are_still_reported_after_the_watchdog_fired(tmp_path: Path) -> None:

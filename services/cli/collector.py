@@ -42,7 +42,7 @@ def collector(
         typer.Option(
             "--watchdog-device",
             metavar="PATH",
-            help="With --watchdog linux: the watchdog device [default: /dev/watchdog].",
+            help="With --watchdog linux: the watchdog device (default /dev/watchdog).",
         ),
     ] = None,
     watchdog_timeout: Annotated[
@@ -50,8 +50,8 @@ def collector(
         typer.Option(
             "--watchdog-timeout",
             metavar="S",
-            help="With --watchdog linux: the device's timeout in whole seconds, within "
-            "[3 intervals, T] (docs/protocol.md) [default: T rounded down].",
+            help="With --watchdog linux: the device's timeout in whole seconds, from 3 "
+            "intervals to T (docs/protocol.md; default T rounded down).",
         ),
     ] = None,
     nats: NatsServers = None,

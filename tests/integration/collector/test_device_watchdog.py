@@ -1,0 +1,88 @@
+"""`haplan collector --watchdog linux` refusing to start: one line on stderr, exit 2, and no
+heartbeat, report, join request or slot of the host before it exits (docs/protocol.md, The
+watchdog and its timing table). The pool's T is 2 s: device timeouts in [1, 2] s fit."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from nats.aio.msg import Msg
+
+from services.common.wire import (
+    fenced_subject,
+    heartbeat_subject,
+    join_subject,
+    observation_subject,
+    report_subject,
+)
+from tests.integration.collector.conftest import Lab
+
+
+async def _refused(lab: Lab, *extra: str) -> str:
+    """Run lab1's collector with `extra`; assert it exits 2 having said one line and sent or
+    written nothing of lab1's; that line."""
+    heard: list[bytes] = []
+
+    async def on_any(msg: Msg) -> None:
+        heard.append(msg.data)
+
+    subjects = [f("lab1") for f in (heartbeat_subject, observation_subject, report_subject,
+                                    join_subject, fenced_subject)]  # fmt: skip
+    subs = [await lab.nc.subscribe(s, cb=on_any) for s in subjects]
+    await lab.nc.flush()
+    env = {**os.environ, "NATS_URL": lab.server.url}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.cli.main", "collector", "--host", "lab1",
+        "--store", str(lab.store), *extra, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    _out, err = await asyncio.wait_for(proc.communicate(), 60)
+    await lab.nc.flush()
+    for sub in subs:
+        await sub.unsubscribe()
+    lines = err.decode().strip().splitlines()
+    assert proc.returncode == 2, err.decode()
+    assert len(lines) == 1, err.decode()
+    assert heard == [], "the refused collector published"
+    assert not (lab.store / "ha" / "lab1").exists(), "the refused collector wrote its slot"
+    assert list(lab.store.glob("ha/*lab1*")) == []
+    return lines[0]
+
+
+async def test_a_file_that_is_no_watchdog_device_is_refused(lab: Lab, tmp_path: Path) -> None:
+    """--watchdog-device naming a plain file: the real ioctl (WDIOC_GETSUPPORT) fails, and the
+    collector refuses to start before its first heartbeat."""
+    fake = tmp_path / "not-a-watchdog"
+    fake.write_bytes(b"")
+    line = await _refused(lab, "--watchdog", "linux", "--watchdog-device", str(fake))
+    assert "does not answer WDIOC_GETSUPPORT" in line and str(fake) in line
+
+
+async def test_a_timeout_beyond_t_is_refused(lab: Lab, tmp_path: Path) -> None:
+    """--watchdog-timeout 3 with T = 2 s: the device would fire after T_dead (2.8 s); refused
+    before the device is even opened (it does not exist)."""
+    line = await _refused(lab, "--watchdog", "linux", "--watchdog-timeout", "3",
+                          "--watchdog-device", str(tmp_path / "absent"))  # fmt: skip
+    assert "T_dead 2.8s" in line and "[0.6, 2]s" in line
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (("--watchdog", "linux", "--watchdog-timeout", "0"), "0 is not a whole number"),
+        (("--watchdog", "process", "--watchdog-timeout", "2"), "apply to --watchdog linux only"),
+        (("--watchdog-device", "/dev/watchdog1"), "apply to --watchdog linux only"),
+        (("--watchdog", "linux", "--watchdog-timeout", "x"), "--watchdog-timeout"),
+    ],
+)
+async def test_bad_watchdog_options_are_one_line_and_exit_2(
+    lab: Lab, extra: tuple[str, ...], says: str
+) -> None:
+    """Watchdog options that make no sense are refused by the CLI in one line, exit 2."""
+    line = await _refused(lab, *extra)
+    assert says in line

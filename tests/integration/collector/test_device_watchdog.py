@@ -8,11 +8,16 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from nats.aio.msg import Msg
 
+from schemas.messages import StartOrder
+from services.collector.devices import WatchdogChoice
+from services.collector.guarded_vms import GuardedVMs
+from services.common.timers import Timers
 from services.common.wire import (
     fenced_subject,
     heartbeat_subject,
@@ -20,6 +25,7 @@ from services.common.wire import (
     observation_subject,
     report_subject,
 )
+from services.drivers import ProcessWatchdog
 from tests.integration.collector.conftest import Lab
 
 
@@ -86,3 +92,24 @@ async def test_bad_watchdog_options_are_one_line_and_exit_2(
     """Watchdog options that make no sense are refused by the CLI in one line, exit 2."""
     line = await _refused(lab, *extra)
     assert says in line
+
+
+async def test_a_clean_stop_disarms_only_once_no_vm_runs(tmp_path: Path) -> None:
+    """GuardedVMs.disarm with a VM still running leaves the (process) watchdog armed and alive;
+    after the VMs are killed, disarm stands it down (it exits 0, having killed nothing)."""
+    vms = GuardedVMs("lab1", tmp_path, Timers.from_timeout(30.0), "sim",
+                     WatchdogChoice("process"), now=time.monotonic())  # fmt: skip
+    dog = vms.watchdog
+    assert isinstance(dog, ProcessWatchdog)
+    try:
+        order = StartOrder(order_id="o-1", vm="Minion 1", host="lab1", incarnation="i-1")
+        assert vms.start(order, time.monotonic()) is None
+        await vms.disarm()
+        assert dog.alive(), "disarmed with a VM running"
+        await vms.kill_all(fire=False)
+        assert vms.running() == []
+        await vms.disarm()
+        assert dog.wait(timeout=30) == 0
+    finally:
+        if dog.alive():
+            dog.fire()

@@ -86,7 +86,10 @@ def _settle(dog: LinuxWatchdog | None, vms_left: Callable[[], bool]) -> str:
     if vms_left():
         dog.abandon()
         return "; VMs of an earlier incarnation still run, so the device stays armed"
-    dog.disarm()
+    try:
+        dog.disarm()
+    except OSError as exc:
+        return f"; it could not be stood down ({exc.strerror or exc}) and stays armed"
     return ""
 
 

@@ -15,8 +15,10 @@ closes the file without 'V' or not at all, and the device resets the host at its
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import stat
 import struct
 from pathlib import Path
 from typing import Protocol
@@ -62,7 +64,11 @@ class DeviceIO(Protocol):
 
 class KernelIO:
     def open(self, path: Path) -> int:
-        return os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        # Only a character device: a pet or the magic close written into a file named by
+        # mistake would overwrite its first byte (and a FIFO would block the open).
+        if not stat.S_ISCHR(os.stat(path).st_mode):
+            raise OSError(errno.ENODEV, "not a character device")
+        return os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_NOCTTY)
 
     def ioctl(self, fd: int, request: int, arg: bytes) -> bytes:
         return fcntl.ioctl(fd, request, arg)

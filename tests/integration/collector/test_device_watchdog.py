@@ -60,13 +60,21 @@ async def _refused(lab: Lab, *extra: str) -> str:
     return lines[0]
 
 
-async def test_a_file_that_is_no_watchdog_device_is_refused(lab: Lab, tmp_path: Path) -> None:
-    """--watchdog-device naming a plain file: the real ioctl (WDIOC_GETSUPPORT) fails, and the
-    collector refuses to start before its first heartbeat."""
-    fake = tmp_path / "not-a-watchdog"
-    fake.write_bytes(b"")
-    line = await _refused(lab, "--watchdog", "linux", "--watchdog-device", str(fake))
-    assert "does not answer WDIOC_GETSUPPORT" in line and str(fake) in line
+async def test_a_device_that_is_no_watchdog_is_refused(lab: Lab) -> None:
+    """--watchdog-device /dev/null: a character device that fails the real WDIOC_GETSUPPORT
+    ioctl; the collector refuses to start before its first heartbeat."""
+    line = await _refused(lab, "--watchdog", "linux", "--watchdog-device", "/dev/null")
+    assert "/dev/null does not answer WDIOC_GETSUPPORT" in line
+
+
+async def test_a_plain_file_is_never_written_as_a_device(lab: Lab, tmp_path: Path) -> None:
+    """--watchdog-device naming a plain file: refused before opening it, the file unchanged
+    (a pet or the magic 'V' would overwrite its first byte)."""
+    victim = tmp_path / "precious"
+    victim.write_bytes(b"keep me")
+    line = await _refused(lab, "--watchdog", "linux", "--watchdog-device", str(victim))
+    assert f"cannot open {victim}: not a character device" in line
+    assert victim.read_bytes() == b"keep me"
 
 
 async def test_a_timeout_beyond_t_is_refused(lab: Lab, tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ def record(
         pid=pid,
         started=started,
         nats_url=url,
+        operator="/run/user/1/haplan/credentials/operator.json",
         control="/run/user/1/haplan/control.sock",
         pool="Lab pool",
         timeout_s=5.0,

@@ -138,7 +138,9 @@ class Session:
             await asyncio.to_thread(server.start)
         except NatsServerError as exc:
             raise UpFailed(f"the private nats-server did not start: {exc}") from None
-        self.journal.note("nats", f"nats-server ready on {server.url}")
+        self.journal.note(
+            "nats", f"nats-server ready on {server.url}, its users' credentials in {cred.directory}"
+        )
         for name in ("NATS_URL", "HAPLAN_NATS_URL"):
             if name in os.environ:
                 self.journal.note(

@@ -26,9 +26,17 @@ def collector(
             "--store",
             metavar="DIR",
             help="This host's mount of the shared storage: heartbeat slots in DIR/ha/, "
-            "VM disks in DIR/disks/.",
+            "VM disks in DIR/disks/. It must exist and be a mount point (never created).",
         ),
     ],
+    store_local: Annotated[
+        bool,
+        typer.Option(
+            "--store-local",
+            help="The store is a plain directory of this machine, not a mount point: a demo "
+            "or a test on one machine (haplan up), never a pool of real hosts.",
+        ),
+    ] = False,
     vm_driver: Annotated[
         VMDriverKind,
         typer.Option("--vm-driver", help="How VMs run: real processes, or in memory."),
@@ -75,12 +83,19 @@ def collector(
     # The service (and NATS with it) is imported here: every `haplan` start imports this module.
     from services.collector.options import CollectorOptions
     from services.collector.service import ConfigError, run_collector
+    from services.collector.store_root import StoreRefused, open_store
     from services.common.bus import BusRefused
-    from services.common.logging import configure_logging
+    from services.common.logging import configure_logging, get_logger
 
+    try:
+        # Before NATS: a store that cannot be the shared storage is bad input (exit 2).
+        root, unreachable = open_store(store, store_local)
+    except StoreRefused as exc:
+        fail(str(exc))
     options = CollectorOptions(
         host=host,
         store=store,
+        store_root=root,
         vm_driver=vm_driver,
         watchdog=watchdog,
         bus=bus_settings(nats),
@@ -90,6 +105,12 @@ def collector(
         watchdog_device=watchdog_device or LINUX_WATCHDOG_DEVICE,
     )
     configure_logging("info")
+    if unreachable is not None:
+        get_logger("haplan.collector").warning(
+            "the heartbeat store does not answer at start: it counts as unreachable until "
+            "it does",
+            problem=unreachable,
+        )
     try:
         status = asyncio.run(run_collector(options))
     except ConfigError as exc:

@@ -11,6 +11,7 @@ from services.collector.devices import (
     WatchdogChoice,
     WatchdogKind,
 )
+from services.collector.store_root import StoreRoot
 from services.common.metrics import DEFAULT_METRICS_ADDR
 from services.common.settings import BusSettings
 
@@ -19,6 +20,9 @@ from services.common.settings import BusSettings
 class CollectorOptions:
     host: str
     store: Path  # this host's mount of the shared storage: DIR/ha/ and DIR/disks/
+    # The store's root as checked at start (`haplan collector`), re-checked on each pass;
+    # None: a mount point, first checked on the first pass.
+    store_root: StoreRoot | None = None
     vm_driver: VMDriverKind = "process"
     watchdog: WatchdogKind = "process"
     bus: BusSettings = field(default_factory=BusSettings)

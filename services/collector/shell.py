@@ -25,6 +25,7 @@ from services.collector.lease import LEASE_BUCKET, LeaseKeeper
 from services.collector.metrics import CollectorMetrics
 from services.collector.options import CollectorOptions
 from services.collector.outbound import Outbound
+from services.collector.store_root import StoreRoot
 from services.collector.store_worker import StoreWorker
 from services.common.heartbeat_store import HeartbeatStore
 from services.common.logging import get_logger
@@ -54,7 +55,8 @@ class CollectorShell:
         self.vms = GuardedVMs(
             host, options.store, timers, options.vm_driver, options.watchdog_choice, now=clock()
         )
-        self.store = StoreWorker(HeartbeatStore(options.store))
+        root = options.store_root or StoreRoot(options.store)
+        self.store = StoreWorker(HeartbeatStore(options.store), root)
         self.lease = LeaseKeeper(
             nc, host, self.incarnation, timers, timeout_s=timers.interval_s,
             replicas=options.bus.stream_replicas,

@@ -100,7 +100,8 @@ class CollectorProcess:
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "services.cli.main", "collector", "--host", self.host,
-                 "--store", str(self.store), "--metrics-port", str(self.metrics_port),
+                 "--store", str(self.store), "--store-local",  # a temporary directory
+                 "--metrics-port", str(self.metrics_port),
                  "--metrics-addr", "127.0.0.1", *extra],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
             )  # fmt: skip

@@ -44,7 +44,7 @@ async def _refused(lab: Lab, *extra: str) -> str:
     env = {**os.environ, "NATS_URL": lab.server.url}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "services.cli.main", "collector", "--host", "lab1",
-        "--store", str(lab.store), *extra, env=env,
+        "--store", str(lab.store), "--store-local", *extra, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     _out, err = await asyncio.wait_for(proc.communicate(), 60)

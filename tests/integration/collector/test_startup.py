@@ -30,7 +30,7 @@ async def test_an_unknown_host_is_one_line_and_exit_2(lab: Lab) -> None:
     env = {**os.environ, "NATS_URL": lab.server.url}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "services.cli.main", "collector", "--host", "lab9",
-        "--store", str(lab.store), env=env,
+        "--store", str(lab.store), "--store-local", env=env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     _out, err = await asyncio.wait_for(proc.communicate(), 30)

@@ -147,7 +147,8 @@ def test_wrong_or_missing_credentials_are_refused_in_one_line(stack: Stack, tmp_
     anonymous = stack.run("cli", env={"HAPLAN_NATS_USER": "", "HAPLAN_NATS_PASSWORD": ""})
     _one_line_refusal(anonymous, "without credentials", "HAPLAN_NATS_USER")
     # lab1's collector with its own store and no metrics port: the real one keeps running.
-    args = ("collector", "--host", "lab1", "--store", str(tmp_path), "--vm-driver", "sim")
+    args = ("collector", "--host", "lab1", "--store", str(tmp_path), "--store-local",
+            "--vm-driver", "sim")  # fmt: skip
     collector = stack.run("lab1", *args, env={"HAPLAN_NATS_PASSWORD": "guess"}, timeout=30)
     _one_line_refusal(collector, "refused user 'collector-lab1'")
 

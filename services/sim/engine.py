@@ -15,8 +15,9 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
+from services.arbiter.decisions import Configured, PoolConfig
 from services.arbiter.view import Joined
-from services.collector.core import Collector, Phase
+from services.collector.core import Phase
 from services.sim.arbiters import ArbiterShells
 from services.sim.faults import ALL, Kind, Schedule
 from services.sim.hosts import HostShells
@@ -62,7 +63,7 @@ class Sim(HostShells, ArbiterShells):
             h.boots = 1
             h.offset = self.rng.uniform(0, 1000)
             vms = [v.name for v in self.s.pool.vms if v.host == h.name]
-            c = Collector.resumed(
+            c = self.collector_cls.resumed(
                 h.name, self._incarnation(h), self.host_names, self.t, h.offset, vms, self.table
             )
             h.collector = c
@@ -73,6 +74,10 @@ class Sim(HostShells, ArbiterShells):
             self.slots[h.name] = c.slot(h.offset)
             self.log.append(Joined(h.name, c.incarnation))
             self.at(self.rng.uniform(0.1 * i, i), self._collector_tick, h.name, h.tick_version)
+        if self.s.maintenance:
+            pool = self.s.pool
+            config = PoolConfig(pool.hosts, frozenset(self.s.maintenance), pool.vms, True)
+            self.log.append(Configured(config))
         for n, node in enumerate(self.nodes.values()):
             node.offset = self.rng.uniform(0, 1000)
             self.at(0.01 * i * (n + 1), self._node_tick, node.name, node.tick_version)

@@ -186,9 +186,17 @@ class Collector:
             if self._advance(track, now) is not None:
                 if track.holds_lease(now, self.timers.advertise_s):
                     return False
-            elif now - track.first_seen < self._gone_after_s():
+            elif now - track.first_seen < self._gone_after_s() or self._alive_since(track):
                 return False
         return True
+
+    def _alive_since(self, track: SlotTrack) -> bool:
+        """The host was heard on the bus after its slot went still (one interval of slack for
+        its last heartbeat): it lived on without the store, perhaps holding a lease, and the
+        arbiter may then declare this host dead when every lease holder reports the store
+        unreachable. Such a host is not gone (the simulator found the split brain)."""
+        heard = self._heard.get(track.host)
+        return heard is not None and heard.at > track.first_seen + self.timers.interval_s
 
     def _advance(self, track: SlotTrack, now: float) -> float | None:
         """When the slot last advanced, if within T (it is advancing); None otherwise."""

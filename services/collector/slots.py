@@ -25,6 +25,7 @@ REMEMBERED_INCARNATIONS = 4
 
 @dataclass(slots=True)
 class SlotTrack:
+    host: str
     incarnation: str
     seq: int
     lease_ok: bool
@@ -69,6 +70,7 @@ class SlotBook:
             return  # an earlier incarnation's slot again: a stale replica, not news
         tracks.append(
             SlotTrack(
+                slot.host,
                 slot.incarnation,
                 slot.seq,
                 slot.lease_ok,

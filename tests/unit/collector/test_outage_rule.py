@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from schemas.slot import Slot
 from services.collector.core import Collector, Phase
-from tests.unit.collector.helpers import HOSTS, TIMERS, slot
+from tests.unit.collector.helpers import HOSTS, TIMERS, heartbeat, slot
 
 T, T_DEAD, MARGIN = TIMERS.timeout_s, TIMERS.t_dead_s, TIMERS.watchdog_margin_s
 
@@ -45,6 +45,19 @@ def test_a_slot_still_for_t_dead_does_not_block_the_outage_even_saying_lease_ok(
     d = _outage_member()
     _b_advances_c_froze(d, frozen_at=1.0, until=T_DEAD - 0.5, c_lease=False)
     assert not d.global_bus_outage(T_DEAD - 0.5)
+
+
+def test_a_still_slot_whose_host_was_heard_on_the_bus_since_is_not_a_dead_host() -> None:
+    """c's slot froze at 1 s, but c was heard on the bus at 5 s: c lived on without the store
+    (and may hold a lease), so even still for T_dead its slot blocks the outage."""
+    c = _outage_member()
+    _b_advances_c_froze(c, frozen_at=1.0, until=1.0 + T_DEAD, c_lease=False)
+    c.heard(5.0, heartbeat("c", store_ok=False))
+    assert not c.global_bus_outage(1.0 + T_DEAD)
+    d = _outage_member()
+    _b_advances_c_froze(d, frozen_at=1.0, until=1.0 + T_DEAD, c_lease=False)
+    d.heard(0.5, heartbeat("c", store_ok=True))  # its last heartbeat, before the last slot
+    assert d.global_bus_outage(1.0 + T_DEAD)
 
 
 def test_an_advancing_slot_saying_lease_ok_still_blocks_the_outage() -> None:

@@ -20,8 +20,9 @@ def test_a_nats_outage_after_a_host_was_declared_dead_fences_no_survivor(
     and kept down for 2 T, and started again on its JetStream directory. lab3's frozen slot
     must not block the survivors' global-bus-outage rule: lab1 and lab2 neither fence nor
     exit, their watchdogs do not fire, Minion 1's instance on lab1 writes its disk
-    throughout, and afterwards lab1 and lab2 are live again with nothing suspected, fenced or
-    declared since the outage began."""
+    throughout, and afterwards lab1 and lab2 are live again with nothing fenced or declared
+    since the outage began. (A leader elected right after the restart may suspect them for a
+    moment, before their next renewals reach it: suspicion moves no VM and ends on its own.)"""
     lab = make_lab(hosts=HOSTS, timeout_s=T, secured=True)
     lab.wait_live()
     lab.pull("power", "lab3")
@@ -37,7 +38,7 @@ def test_a_nats_outage_after_a_host_was_declared_dead_fences_no_survivor(
         {"lab1": "live", "lab2": "live", "lab3": "dead"}, {VM: ("lab1", "running")},
         REJOIN_S, "lab1 and lab2 live again after the outage",
     )  # fmt: skip
-    for kind in ("host_fenced", "host_declared_dead", "host_suspected"):
+    for kind in ("host_fenced", "host_declared_dead"):
         found = [e for e in lab.events(kind) if at(e) > killed_at]
         assert found == [], f"{kind}: {found}\n{lab.describe()}"
     for host in ("lab1", "lab2"):

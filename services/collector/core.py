@@ -27,7 +27,7 @@ from schemas.messages import (
     StoreObservation,
 )
 from schemas.slot import Slot
-from services.collector.slots import SlotBook
+from services.collector.slots import SlotBook, SlotTrack
 from services.collector.table import FENCE_TABLE, Facts, Row, StaysOnlyIf, decide
 from services.common.timers import Timers
 
@@ -173,20 +173,41 @@ class Collector:
         return all(not h.heartbeat.store_ok for h in self._heard.values() if now - h.at < t)
 
     def global_bus_outage(self, now: float) -> bool:
-        """Every other host's slot was read within T, advanced within T, and none says
-        lease_ok."""
+        """Every other host's slot was read within T; each either advanced within T or has
+        been still for T_dead (that host has fenced or died: the arbiter's timeout path
+        assumes as much, so it cannot be restarting anything); and no advancing slot still
+        advertises its lease, aged by the time since this host saw it written. A host that
+        died before the outage does not turn a bus blip into the fencing of every survivor."""
         t = self.timers.timeout_s
         for host in self.others:
             track = self._book.current(host)
-            if (
-                track is None
-                or track.lease_ok
-                or now - track.last_read >= t
-                or track.advanced_after is None
-                or now - track.advanced_after >= t
-            ):
+            if track is None or now - track.last_read >= t:
+                return False
+            if self._advance(track, now) is not None:
+                if track.holds_lease(now, self.timers.advertise_s):
+                    return False
+            elif now - track.first_seen < self._gone_after_s() or self._alive_since(track):
                 return False
         return True
+
+    def _alive_since(self, track: SlotTrack) -> bool:
+        """The host was heard on the bus after its slot went still (one interval of slack for
+        its last heartbeat): it lived on without the store, perhaps holding a lease, and the
+        arbiter may then declare this host dead when every lease holder reports the store
+        unreachable. Such a host is not gone (the simulator found the split brain)."""
+        heard = self._heard.get(track.host)
+        return heard is not None and heard.at > track.first_seen + self.timers.interval_s
+
+    def _advance(self, track: SlotTrack, now: float) -> float | None:
+        """When the slot last advanced, if within T (it is advancing); None otherwise."""
+        after = track.advanced_after
+        return after if after is not None and now - after < self.timers.timeout_s else None
+
+    def _gone_after_s(self) -> float:
+        """How long a slot must have been still before its host counts as fenced or dead for
+        the outage rule: T_dead, as for the arbiter (a shorter time lets a host that merely
+        lost the store, and may hold the bus, be taken for dead)."""
+        return self.timers.t_dead_s
 
     def facts(self, now: float) -> Facts:
         lease_ok, store_ok = self.lease_ok(now), self.store_ok(now)
@@ -198,7 +219,7 @@ class Collector:
             global_bus_outage=store_ok and not lease_ok and self.global_bus_outage(now),
         )
 
-    def _stay_valid_until(self, facts: Facts, row: Row) -> float:
+    def _stay_valid_until(self, facts: Facts, row: Row, now: float) -> float:
         """Until when the proofs behind this stay verdict hold without news: the collector
         would fence at its first evaluation after it, so the watchdog may wait that long plus
         the margin and no more (services.common.timers)."""
@@ -215,10 +236,16 @@ class Collector:
             return max(known, default=self.booted_at) + t
         until = min(fresh) + t
         if row.stays_only_if is StaysOnlyIf.GLOBAL_BUS_OUTAGE and facts.global_bus_outage:
+            # The outage holds until a slot is read no more, or an advancing one stops
+            # advancing; a slot still for T_dead only gets stiller, so it sets no bound.
             for host in self.others:
                 track = self._book.current(host)
-                if track is not None and track.advanced_after is not None:
-                    until = min(until, track.advanced_after + t)
+                if track is None:
+                    continue
+                until = min(until, track.last_read + t)
+                advance = self._advance(track, now)
+                if advance is not None:
+                    until = min(until, advance + t)
         return until
 
     # Outputs --------------------------------------------------------------------------------
@@ -233,6 +260,7 @@ class Collector:
             uptime_s=max(0.0, now - self.booted_at),
             lease_ok=self._within(self.lease_at, now, self.timers.advertise_s),
             store_ok=self._within(self.store_at, now, self.timers.advertise_s),
+            lease_age_s=None if self.lease_at is None else max(0.0, now - self.lease_at),
             fenced=fenced,
             reason=self.join_reason(now) if self.phase is Phase.JOINING else None,
         )
@@ -262,7 +290,8 @@ class Collector:
                     facts,
                     fence=False,
                     reason=None,
-                    pet_until=self._stay_valid_until(facts, row) + self.timers.watchdog_margin_s,
+                    pet_until=self._stay_valid_until(facts, row, now)
+                    + self.timers.watchdog_margin_s,
                     heartbeat=self._heartbeat(now),
                     observation=self._observation(now),
                     starts=self._take_orders(),

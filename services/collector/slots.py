@@ -25,6 +25,7 @@ REMEMBERED_INCARNATIONS = 4
 
 @dataclass(slots=True)
 class SlotTrack:
+    host: str
     incarnation: str
     seq: int
     lease_ok: bool
@@ -32,6 +33,16 @@ class SlotTrack:
     first_seen: float
     last_read: float
     advanced_after: float | None  # None: never seen the slot change
+    lease_age_s: float | None = None  # as written; None: the writer did not say
+
+    def holds_lease(self, now: float, advertise_s: float) -> bool:
+        """Whether the writer may still advertise its lease now. The age written in the slot
+        is aged by the time since this reader first saw the slot, which never exceeds the
+        time since the write: the writer never looks staler than it can be. A slot without
+        an age (older writers) says what its `lease_ok` says."""
+        if self.lease_age_s is None:
+            return self.lease_ok
+        return self.lease_age_s + (now - self.first_seen) < advertise_s
 
 
 class SlotBook:
@@ -53,11 +64,13 @@ class SlotBook:
             if slot.seq != cur.seq:
                 cur.advanced_after, cur.seq, cur.first_seen = cur.last_read, slot.seq, now
             cur.last_read, cur.lease_ok, cur.fenced = now, slot.lease_ok, slot.fenced
+            cur.lease_age_s = slot.lease_age_s
             return
         if any(t.incarnation == slot.incarnation for t in tracks):
             return  # an earlier incarnation's slot again: a stale replica, not news
         tracks.append(
             SlotTrack(
+                slot.host,
                 slot.incarnation,
                 slot.seq,
                 slot.lease_ok,
@@ -65,6 +78,7 @@ class SlotBook:
                 first_seen=now,
                 last_read=now,
                 advanced_after=cur.last_read if cur is not None else None,
+                lease_age_s=slot.lease_age_s,
             )
         )
         del tracks[:-REMEMBERED_INCARNATIONS]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from services.collector.core import Collector
 from services.collector.table import FENCE_TABLE, Row
 from services.common.timers import Timers
 from services.sim.engine import Sim
@@ -32,10 +33,12 @@ class Variant:
 
     table: dict[tuple[bool, bool], Row] | None = None
     timers: Timers | None = None
+    collector: type[Collector] = Collector  # a module-level class, so that workers get it
 
     def run(self, schedule: Schedule, trace: bool = False) -> Outcome:
         table = MappingProxyType(self.table) if self.table is not None else FENCE_TABLE
-        return Sim(schedule, table=table, timers=self.timers, trace=trace).run()
+        sim = Sim(schedule, table=table, timers=self.timers, trace=trace, collector=self.collector)
+        return sim.run()
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,8 @@ class Schedule:
     # Simulated durations of things the design does not time: a reboot, a VM boot.
     reboot_s: float = field(default=0.0)
     boot_s: float = field(default=0.0)
+    # Hosts in maintenance (excluded from the liveset by the operator) from the start.
+    maintenance: tuple[str, ...] = ()
 
     def without(self, index: int) -> Schedule:
         faults = self.faults[:index] + self.faults[index + 1 :]
@@ -90,6 +92,7 @@ class Schedule:
             self.timeout_s,
             self.reboot_s,
             self.boot_s,
+            self.maintenance,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -99,6 +102,7 @@ class Schedule:
             "hosts": [h.name for h in self.pool.hosts],
             "arbiters": asdict(self.arbiters),
             "heal_at": self.heal_at,
+            "maintenance": list(self.maintenance),
             "faults": [
                 {
                     "kind": f.kind.value,

@@ -100,7 +100,7 @@ class HostShells(World):
             return
         h.boots += 1
         h.offset = self.rng.uniform(0, 1000)
-        c = Collector(
+        c = self.collector_cls(
             host, self._incarnation(h), self.host_names, self.t, self.now + h.offset, self.table
         )
         h.collector = c

@@ -78,8 +78,10 @@ class World:
         rules: tuple[DeadRule, ...] = DEAD_RULES,
         timers: Timers | None = None,
         trace: bool = True,
+        collector: type[Collector] = Collector,
     ) -> None:
         self.s = schedule
+        self.collector_cls = collector
         self.t = timers or Timers.from_timeout(schedule.timeout_s)
         self.table, self.rules = table, rules
         self.rng = random.Random(schedule.seed * 7919 + 17)

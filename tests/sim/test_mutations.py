@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from services.collector.core import Collector
 from services.collector.table import FENCE_TABLE, Row, StaysOnlyIf
 from services.common.timers import Timers
 from services.sim.batch import Variant, exhaustive_batch, random_batch, run_schedules
@@ -24,6 +25,17 @@ def _table(key: tuple[bool, bool], stays: StaysOnlyIf) -> dict[tuple[bool, bool]
 NO_BUS_STAYS = Variant(table=_table((False, True), StaysOnlyIf.ALWAYS))
 # A host with the quorum and the store fences.
 HEALTHY_FENCES = Variant(table=_table((True, True), StaysOnlyIf.NEVER))
+
+
+class StillForTMinusIIsGone(Collector):
+    """The outage rule with a looser threshold: a slot still for T minus one interval (not
+    T_dead) counts as a host that has fenced or died."""
+
+    def _gone_after_s(self) -> float:
+        return self.timers.timeout_s - self.timers.interval_s
+
+
+LOOSE_OUTAGE = Variant(collector=StillForTMinusIIsGone)
 # The arbiter may declare a host dead before its watchdog has fired.
 EARLY_T_DEAD = Variant(timers=dataclasses.replace(Timers.from_timeout(30.0), t_dead_s=27.0))
 
@@ -111,3 +123,30 @@ def test_an_arbiter_that_never_declares_anyone_dead_is_caught_by_the_restart_dea
     assert violation.invariant == 2 and "Minion 1" in violation.what
     assert violation.at < schedule.heal_at
     assert Sim(schedule).run().ok
+
+
+def test_an_outage_rule_that_takes_a_slot_still_for_less_than_t_dead_for_dead_is_caught() -> None:
+    """h1 loses the bus; an interval later h2 and h3, which keep the bus, lose the store (each
+    hears only the other, which lost it too, so both stay). With a still slot taken for a dead
+    host after T - I, h1 takes their frozen slots for dead hosts and stays without the bus;
+    the arbiter declares h1 dead (every lease holder lost the store for T_dead) and restarts
+    its VM on h2 while it still runs on h1: a split brain. The real rule (T_dead) fences h1."""
+    t = Timers.from_timeout(30.0)
+    start = t.t_dead_s + 0.37 * t.interval_s
+    schedule = Schedule(
+        5,
+        uniform_pool(3, 30.0),
+        Arbiters(("h2", "h3")),
+        (
+            Fault(Kind.BUS_LINK, start, None, ("h1",)),
+            Fault(Kind.STORE_LINK, start + t.interval_s, None, ("h2", "h3")),
+        ),
+        heal_at=126.0,
+        end_at=294.0,
+        timeout_s=30.0,
+    )
+    summary = run_schedules([schedule], mode="random", seed=5, workers=1, variant=LOOSE_OUTAGE)
+    assert summary.violations == 1
+    assert summary.first is not None and summary.first.violation.invariant == 1
+    assert "vm1" in summary.first.violation.what
+    assert Variant().run(schedule).ok

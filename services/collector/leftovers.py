@@ -58,16 +58,11 @@ def kill_leftover_vms(host: str, disks_dir: Path, wait_s: float) -> tuple[list[i
     pids = leftover_vms(host, disks_dir)
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            sigkill(pid)
+            os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline and any(_running(pid) for pid in pids):
         time.sleep(0.02)
     return pids, [pid for pid in pids if _running(pid)]
-
-
-def sigkill(pid: int) -> None:
-    # A module function: the real-process tests stand in an unkillable VM here.
-    os.kill(pid, signal.SIGKILL)
 
 
 def _running(pid: int) -> bool:

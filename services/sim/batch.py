@@ -32,10 +32,17 @@ class Variant:
 
     table: dict[tuple[bool, bool], Row] | None = None
     timers: Timers | None = None
+    premature_mark: bool = False  # a shell that marks fenced before its kills are confirmed
 
     def run(self, schedule: Schedule, trace: bool = False) -> Outcome:
         table = MappingProxyType(self.table) if self.table is not None else FENCE_TABLE
-        return Sim(schedule, table=table, timers=self.timers, trace=trace).run()
+        return Sim(
+            schedule,
+            table=table,
+            timers=self.timers,
+            trace=trace,
+            premature_mark=self.premature_mark,
+        ).run()
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,8 @@ NO_BUS_STAYS = Variant(table=_table((False, True), StaysOnlyIf.ALWAYS))
 HEALTHY_FENCES = Variant(table=_table((True, True), StaysOnlyIf.NEVER))
 # The arbiter may declare a host dead before its watchdog has fired.
 EARLY_T_DEAD = Variant(timers=dataclasses.replace(Timers.from_timeout(30.0), t_dead_s=27.0))
+# A collector shell that writes the fenced mark before its kills are confirmed.
+PREMATURE_MARK = Variant(premature_mark=True)
 
 
 def test_a_table_that_keeps_a_host_without_the_bus_is_caught_as_a_split_brain() -> None:
@@ -111,3 +113,19 @@ def test_an_arbiter_that_never_declares_anyone_dead_is_caught_by_the_restart_dea
     assert violation.invariant == 2 and "Minion 1" in violation.what
     assert violation.at < schedule.heal_at
     assert Sim(schedule).run().ok
+
+
+def test_a_fenced_mark_before_the_kill_is_confirmed_is_caught_as_a_split_brain() -> None:
+    """The exhaustive 2-host grid, with a shell that marks fenced as soon as it decides to
+    fence: a host whose kill is stuck says fenced, the arbiter's fast path restarts its VM
+    elsewhere while it still runs (invariant 1). The shrunk schedule keeps the stuck kill
+    and a fault that makes the host fence; the real shell passes that same schedule."""
+    summary = exhaustive_batch(2, 30.0, workers=2, variant=PREMATURE_MARK)
+    assert summary.violations > 0
+    first = summary.first
+    assert first is not None and first.violation.invariant == 1
+    kinds = {f.kind for f in first.shrunk.faults}
+    assert Kind.STUCK_KILL in kinds and kinds & {Kind.BUS_LINK, Kind.STORE_LINK}
+    assert first.shrunk_violation.invariant == 1
+    assert any("the kill of" in line and "is stuck" in line for line in first.trace)
+    assert Variant().run(first.shrunk).ok

@@ -17,7 +17,7 @@ from services.collector.table import FENCE_TABLE, Row
 from services.common.timers import Timers
 from services.sim.engine import Sim
 from services.sim.faults import Schedule
-from services.sim.generate import exhaustive, random_schedule
+from services.sim.generate import EXHAUSTIVE_KILLS, exhaustive, random_schedule
 from services.sim.invariants import Violation
 from services.sim.shrink import shrink
 from services.sim.world import Outcome
@@ -186,5 +186,8 @@ def random_batch(
     return run_schedules(schedules, mode="random", seed=seed, **kwargs)
 
 
-def exhaustive_batch(hosts: int, timeout_s: float, **kwargs: Any) -> Summary:
-    return run_schedules(list(exhaustive(hosts, timeout_s)), mode="exhaustive", seed=0, **kwargs)
+def exhaustive_batch(
+    hosts: int, timeout_s: float, kills: tuple[str, ...] = EXHAUSTIVE_KILLS, **kwargs: Any
+) -> Summary:
+    schedules = list(exhaustive(hosts, timeout_s, kills))
+    return run_schedules(schedules, mode="exhaustive", seed=0, **kwargs)

@@ -77,7 +77,9 @@ def uniform_pool(n: int, timeout_s: float) -> Pool:
     return Pool(name=f"{n}-host pool", ha=ha, hosts=hosts, vms=vms)
 
 
-def exhaustive(hosts: int, timeout_s: float) -> Iterator[Schedule]:
+def exhaustive(
+    hosts: int, timeout_s: float, kills: tuple[str, ...] = EXHAUSTIVE_KILLS
+) -> Iterator[Schedule]:
     """Every combination of {none, power, bus link, store link, hang} per host, at several
     timings (all at once; staggered by a fraction of an interval, by T/2, by T_dead), for
     several durations (healed before anyone must fence; just after fencing; until the end),
@@ -92,8 +94,8 @@ def exhaustive(hosts: int, timeout_s: float) -> Iterator[Schedule]:
     layouts = (Arbiters(names), Arbiters((), (WITNESS,)))
     seed = 0
     for combo in itertools.product(EXHAUSTIVE_FAULTS, repeat=hosts):
-        grid = itertools.product(staggers, durations, layouts, EXHAUSTIVE_KILLS)
-        for stagger, duration, layout, kills in grid:
+        grid = itertools.product(staggers, durations, layouts, kills)
+        for stagger, duration, layout, kill in grid:
             faults = []
             for k, (host, kind) in enumerate(zip(names, combo, strict=True)):
                 if kind == "none":
@@ -101,18 +103,18 @@ def exhaustive(hosts: int, timeout_s: float) -> Iterator[Schedule]:
                 start = t.t_dead_s + 0.37 * i + k * stagger
                 stop = None if duration is None else start + duration
                 faults.append(Fault(Kind(kind), start, stop, (host,)))
-                if kills == "stuck":
+                if kill == "stuck":
                     faults.append(Fault(Kind.STUCK_KILL, start, None, (host,)))
             seed += 1
             # With stuck kills the collector restarts quickly (as under systemd), so that
             # its next incarnation meets the VMs the last one could not kill.
-            reboot = 0.25 * i if kills == "stuck" else 0.0
+            reboot = 0.25 * i if kill == "stuck" else 0.0
             yield Schedule(seed, pool, layout, tuple(faults), heal, end, timeout_s, reboot)
 
 
-def exhaustive_count(hosts: int) -> int:
+def exhaustive_count(hosts: int, kills: tuple[str, ...] = EXHAUSTIVE_KILLS) -> int:
     combos: int = len(EXHAUSTIVE_FAULTS) ** hosts
-    return combos * 4 * 3 * 2 * len(EXHAUSTIVE_KILLS)
+    return combos * 4 * 3 * 2 * len(kills)
 
 
 # Random schedules ------------------------------------------------------------------------------

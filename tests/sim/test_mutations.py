@@ -116,11 +116,11 @@ def test_an_arbiter_that_never_declares_anyone_dead_is_caught_by_the_restart_dea
 
 
 def test_a_fenced_mark_before_the_kill_is_confirmed_is_caught_as_a_split_brain() -> None:
-    """The exhaustive 2-host grid, with a shell that marks fenced as soon as it decides to
-    fence: a host whose kill is stuck says fenced, the arbiter's fast path restarts its VM
-    elsewhere while it still runs (invariant 1). The shrunk schedule keeps the stuck kill
-    and a fault that makes the host fence; the real shell passes that same schedule."""
-    summary = exhaustive_batch(2, 30.0, workers=2, variant=PREMATURE_MARK)
+    """The exhaustive 2-host grid with stuck kills, and a shell that marks fenced as soon as
+    it decides to fence: a host whose kill is stuck says fenced, the arbiter's fast path
+    restarts its VM elsewhere while it still runs (invariant 1). The shrunk schedule keeps
+    the stuck kill and a fault that makes the host fence; the real shell passes it."""
+    summary = exhaustive_batch(2, 30.0, ("stuck",), workers=2, variant=PREMATURE_MARK)
     assert summary.violations > 0
     first = summary.first
     assert first is not None and first.violation.invariant == 1

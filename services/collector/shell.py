@@ -128,7 +128,7 @@ class CollectorShell:
         if self.core.phase is not Phase.FENCED and not self.core.waits_for_earlier_vms:
             await self._prove_life(now)
             # A hang in the middle of the interval's own work shows here.
-            if self.core.phase is not Phase.FENCED and self.vms.fired(clock()):
+            if self.vms.fired(clock()):
                 self.core.watchdog_fired()
         self._reap()
         tick = self.core.tick(clock())

@@ -132,11 +132,11 @@ _KINDS = (
     (Kind.ARBITER_CRASH, 1.5),
     (Kind.LEADER_CHANGE, 1.0),
     ("flap", 1.5),
-    # Composites: a fault that makes a host fence (or hang), with kills that fail or are
-    # late, or with the news of its lease's revocation late or lost.
-    ("stuck_kill", 2.0),
-    ("late_revocation", 1.0),
 )
+# Composites, drawn from a second generator so that a seed's other faults stay what they were:
+# a fault that makes a host fence (or hang), with kills that fail or are late, or with the news
+# of its lease's revocation late or lost.
+_FENCE_KINDS: tuple[tuple[str, float], ...] = (("stuck_kill", 2.0), ("late_revocation", 1.0))
 
 
 def _random_pool(rng: random.Random, n: int, timeout_s: float) -> Pool:
@@ -179,9 +179,12 @@ def random_schedule(seed: int, hosts: int | None = None, timeout_s: float = 30.0
     faults: list[Fault] = []
     for _ in range(rng.randint(1, 5)):
         faults.extend(_random_fault(rng, names, arbiters, t, window))
+    fence_rng = random.Random(f"fence-{seed}")
+    for _ in range(fence_rng.choice((0, 0, 1, 1, 2))):
+        faults.extend(_fence_fault(fence_rng, names, t, window))
     faults.sort(key=lambda f: f.start)
     # A collector restarted at once (systemd) or after a machine's reboot (the default).
-    reboot = 0.25 * t.interval_s if rng.random() < 0.4 else 0.0
+    reboot = 0.25 * t.interval_s if fence_rng.random() < 0.4 else 0.0
     return Schedule(seed, pool, arbiters, tuple(faults), heal, end, timeout_s, reboot)
 
 
@@ -199,23 +202,6 @@ def _random_fault(
         return [
             Fault(what, start + 2 * k * period, start + (2 * k + 1) * period, (host,))
             for k in range(rng.randint(2, 5))
-        ]
-    if kind == "stuck_kill":
-        # amount 0: the VMs live until the watchdog fires; else they die that much later.
-        late = 0.0 if rng.random() < 0.5 else round(rng.uniform(0.1, 1.5) * t.timeout_s, 3)
-        targets = _some(rng, names)
-        cause = rng.choice((Kind.BUS_LINK, Kind.STORE_LINK, Kind.PARTITION, Kind.HANG))
-        return [
-            Fault(Kind.STUCK_KILL, start, end, targets, late),
-            Fault(cause, start + rng.uniform(0.0, t.timeout_s), end, targets),
-        ]
-    if kind == "late_revocation":
-        late = 0.0 if rng.random() < 0.3 else round(rng.uniform(0.1, 1.0) * t.timeout_s, 3)
-        targets = _some(rng, names)
-        cause = rng.choice((Kind.HANG, Kind.PARTITION, Kind.BUS_LINK))
-        return [
-            Fault(Kind.LATE_REVOCATION, start, end, targets, late),
-            Fault(cause, start, end, targets),
         ]
     assert isinstance(kind, Kind)
     if kind in (Kind.POWER, Kind.STORE_LINK, Kind.HANG):
@@ -245,3 +231,26 @@ def _some(rng: random.Random, names: list[str]) -> tuple[str, ...]:
     if r < 0.85:
         return tuple(sorted(rng.sample(names, rng.randint(2, len(names)))))
     return tuple(names)
+
+
+def _fence_fault(rng: random.Random, names: list[str], t: Timers, window: float) -> list[Fault]:
+    kinds, weights = zip(*_FENCE_KINDS, strict=True)
+    kind = rng.choices(kinds, weights)[0]
+    start = rng.uniform(t.interval_s, window)
+    end = None if rng.random() < 0.3 else start + rng.uniform(0.2 * t.timeout_s, 2 * t.t_dead_s)
+    if kind == "stuck_kill":
+        # amount 0: the VMs live until the watchdog fires; else they die that much later.
+        late = 0.0 if rng.random() < 0.5 else round(rng.uniform(0.1, 1.5) * t.timeout_s, 3)
+        targets = _some(rng, names)
+        cause = rng.choice((Kind.BUS_LINK, Kind.STORE_LINK, Kind.PARTITION, Kind.HANG))
+        return [
+            Fault(Kind.STUCK_KILL, start, end, targets, late),
+            Fault(cause, start + rng.uniform(0.0, t.timeout_s), end, targets),
+        ]
+    late = 0.0 if rng.random() < 0.3 else round(rng.uniform(0.1, 1.0) * t.timeout_s, 3)
+    targets = _some(rng, names)
+    cause = rng.choice((Kind.HANG, Kind.PARTITION, Kind.BUS_LINK))
+    return [
+        Fault(Kind.LATE_REVOCATION, start, end, targets, late),
+        Fault(cause, start, end, targets),
+    ]

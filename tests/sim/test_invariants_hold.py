@@ -20,6 +20,7 @@ def _explain(summary: Summary) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # 3,000 schedules of 3 hosts on two busy cores
 @pytest.mark.parametrize("kills", ["prompt", "stuck"])
 @pytest.mark.parametrize("hosts", [2, 3])
 def test_exhaustive_grid_of_small_pools_has_no_violation(hosts: int, kills: str) -> None:

@@ -6,9 +6,15 @@ the leader's beacons and orders) with times from the host's monotonic clock, and
 DESIGN.md defines them, decides stay or fence, and says what to publish and until when the
 watchdog may wait.
 
-Life of an incarnation: JOINING (until the store and the bus are both reachable and the leader
-accepted the join) -> MEMBER (THE TABLE every interval) -> FENCED (its VMs are killed; the
-shell announces it and exits, and the next start is a new incarnation).
+Life of an incarnation: JOINING (until the store and the bus are both reachable, no VM of an
+earlier incarnation is alive on the host and the leader accepted the join) -> MEMBER (THE TABLE
+every interval) -> FENCED (by THE TABLE, its watchdog, a revoked lease or a stop; the shell
+kills its VMs and exits, and the next start is a new incarnation).
+
+The fenced mark (the notice on the bus and the slot saying `fenced`) tells the arbiter that
+this incarnation's VMs may run elsewhere at once, so the core hands it out only through
+`vms_dead`, which the shell calls once every kill is confirmed; a kill that cannot be confirmed
+leaves the host to its watchdog and the arbiter's slow path.
 """
 
 from __future__ import annotations
@@ -39,6 +45,11 @@ class Phase(StrEnum):
 
 
 WATCHDOG_FIRED = "the watchdog fired: the collector missed its deadline"
+LEASE_REVOKED = (
+    "the arbiter revoked this incarnation's host lease (it was declared dead): "
+    "its VMs may already run elsewhere"
+)
+STOPPED = "stopped (SIGTERM): the host goes down with its VMs"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +60,10 @@ class Heard:
 
 @dataclass(frozen=True, slots=True)
 class Tick:
-    """What one evaluation decided. The shell acts in this order: kill VMs (if `fence`), pet
-    the watchdog (`pet_until`, on this host's clock; None leaves it unarmed or as it is),
-    start `starts`, publish the rest."""
+    """What one evaluation decided. The shell acts in this order: kill VMs (if `fence`, then
+    confirm they are dead and only then ask `vms_dead` for the fenced mark), pet the watchdog
+    (`pet_until`, on this host's clock; None leaves it unarmed or as it is), start `starts`,
+    publish the rest."""
 
     phase: Phase
     facts: Facts | None  # None while joining
@@ -61,9 +73,16 @@ class Tick:
     heartbeat: NetworkHeartbeat
     observation: StoreObservation
     join: JoinRequest | None = None
-    fenced_notice: FencedNotice | None = None
-    fenced_slot: Slot | None = None
     starts: tuple[StartOrder, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FenceMark:
+    """This incarnation's fenced mark, for the bus and for its slot: written only once every
+    VM of the host is confirmed dead (`Collector.vms_dead`)."""
+
+    notice: FencedNotice
+    slot: Slot
 
 
 class Collector:
@@ -93,6 +112,7 @@ class Collector:
         self._hb_seq = 0
         self._fence_reason: str | None = None
         self._asked = False  # a join request went out
+        self._earlier_alive = 0  # VMs of earlier incarnations still alive on this host
 
     @classmethod
     def resumed(
@@ -152,9 +172,50 @@ class Collector:
     def watchdog_fired(self) -> None:
         """The watchdog killed this host's VMs: the incarnation is fenced, whatever it thinks."""
         self.vms.clear()
+        self.fence(WATCHDOG_FIRED)
+
+    def lease_revoked(self, now: float) -> None:
+        """A renewal found the host lease revoked: the key holds no value of this incarnation
+        any more (deleted by the arbiter, or another incarnation's), which the shell tells
+        apart from a transient failure and from its own renewal whose ack was lost. The
+        arbiter has declared this incarnation dead and may restart its VMs elsewhere now: it
+        fences at its next tick, not T later."""
+        self.fence(LEASE_REVOKED)
+
+    def stopping(self, now: float) -> None:
+        """SIGTERM: the incarnation ends with its VMs, as a fence does."""
+        self.fence(STOPPED)
+
+    def fence(self, reason: str) -> None:
+        """Fence for `reason` (the shell's own, e.g. its failure); the first reason stays."""
         if self.phase is not Phase.FENCED:
-            self._fence_reason = WATCHDOG_FIRED
+            self._fence_reason = reason
             self.phase = Phase.FENCED
+            self._orders.clear()
+
+    def earlier_vms_alive(self, count: int) -> None:
+        """How many VMs of earlier incarnations the shell still finds alive on this host. A
+        new incarnation's join (and its slot) tells the arbiter every earlier one is fenced,
+        so none is asked for while any of them lives."""
+        self._earlier_alive = max(0, count)
+
+    @property
+    def waits_for_earlier_vms(self) -> bool:
+        """While VMs of an earlier incarnation live, this one writes no slot at all: the
+        arbiter takes a later incarnation's slot as the earlier one's fenced mark."""
+        return self._earlier_alive > 0
+
+    def vms_dead(self, now: float) -> FenceMark | None:
+        """The shell confirmed that every VM of this host is dead (killed, and none runs).
+        A fenced incarnation gets its mark; before the confirmation there is none, nor while
+        an earlier incarnation's VMs live (the mark would speak for them too)."""
+        if self.phase is not Phase.FENCED or self._earlier_alive:
+            return None
+        self.vms.clear()
+        return FenceMark(
+            FencedNotice(host=self.host, incarnation=self.incarnation),
+            self.slot(now, fenced=True),
+        )
 
     # Facts ----------------------------------------------------------------------------------
 
@@ -266,6 +327,11 @@ class Collector:
         )
 
     def join_reason(self, now: float) -> str:
+        if self._earlier_alive:
+            return (
+                f"cannot join the liveset: {self._earlier_alive} VM(s) of an earlier "
+                "incarnation still alive on this host (killing them again)"
+            )
         lease, store = self.lease_ok(now), self.store_ok(now)
         if not lease and not store:
             return "cannot join the liveset: neither the heartbeat store nor the bus is reachable"
@@ -296,9 +362,7 @@ class Collector:
                     observation=self._observation(now),
                     starts=self._take_orders(),
                 )
-            self._fence_reason = verdict.reason
-            self.phase = Phase.FENCED
-            self.vms.clear()
+            self.fence(verdict.reason or "fenced")
             return self._tick_fenced(now, facts)
         return self._tick_fenced(now, None)
 
@@ -311,11 +375,11 @@ class Collector:
             facts = self.facts(now)
             verdict = decide(facts, self._table)
             if not verdict.stay:
-                self._fence_reason = verdict.reason
-                self.phase = Phase.FENCED
+                self.fence(verdict.reason or "fenced")
                 return self._tick_fenced(now, facts)
         join = None
-        if self.lease_ok(now) and self.store_ok(now) and self._beacon is not None:
+        ready = self.lease_ok(now) and self.store_ok(now) and not self._earlier_alive
+        if ready and self._beacon is not None:
             join = JoinRequest(host=self.host, incarnation=self.incarnation, beacon=self._beacon)
             self._asked = True
         return Tick(
@@ -339,8 +403,6 @@ class Collector:
             pet_until=None,
             heartbeat=self._heartbeat(now),
             observation=self._observation(now),
-            fenced_notice=FencedNotice(host=self.host, incarnation=self.incarnation),
-            fenced_slot=self.slot(now, fenced=True),
         )
 
     def _take_orders(self) -> tuple[StartOrder, ...]:

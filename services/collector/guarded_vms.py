@@ -58,12 +58,17 @@ class GuardedVMs:
         prepare = (lambda: ensure_disks_dir(store)) if vm_driver == "process" else None
         self.runner = VMRunner(self.driver, keep_s=timers.timeout_s, prepare=prepare)
 
-    async def kill_leftovers(self) -> None:
-        """Kill the VMs an earlier incarnation of this host left running (before joining)."""
-        if isinstance(self.driver, ProcessVMDriver):
-            killed = await asyncio.to_thread(kill_leftover_vms, self.host, disks_dir(self.store))
-            if killed:
-                log.warning("killed VMs an earlier incarnation left running", pids=killed)
+    async def kill_leftovers(self, wait_s: float) -> list[int]:
+        """Kill the VMs an earlier incarnation of this host left running (before joining);
+        the pids still alive `wait_s` later (empty: every one is confirmed dead)."""
+        if not isinstance(self.driver, ProcessVMDriver):
+            return []
+        found, alive = await asyncio.to_thread(
+            kill_leftover_vms, self.host, disks_dir(self.store), wait_s
+        )
+        if found and not alive:
+            log.warning("killed VMs an earlier incarnation left running", pids=found)
+        return alive
 
     def running(self) -> list[str]:
         return sorted(self.driver.running())
@@ -104,9 +109,10 @@ class GuardedVMs:
         except TimeoutError:
             log.error("the VM did not stop in time", vm=vm)
 
-    async def kill_all(self, fire: bool) -> None:
+    async def kill_all(self, fire: bool) -> bool:
         """Kill every VM now; with `fire`, through the watchdog too, which kills them even
-        when the driver is wedged."""
+        when the driver is wedged. Whether the driver's kill returned in time (the caller
+        still checks that none runs before it counts them dead)."""
         if fire:
             try:
                 await call_with_deadline(self.watchdog.fire, KILL_DEADLINE_S, "watchdog-fire")
@@ -116,6 +122,11 @@ class GuardedVMs:
             await call_with_deadline(self.driver.kill_all, KILL_DEADLINE_S, "vm-kill")
         except TimeoutError:
             log.error("the VMs did not die in time", vms=self.running())
+            return False
+        except OSError as exc:
+            log.error("killing the VMs failed", error=str(exc), vms=self.running())
+            return False
+        return True
 
     async def disarm(self) -> None:
         """Clean stop: the watchdog stands down without killing anything, but only once no VM

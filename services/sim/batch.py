@@ -18,7 +18,7 @@ from services.collector.table import FENCE_TABLE, Row
 from services.common.timers import Timers
 from services.sim.engine import Sim
 from services.sim.faults import Schedule
-from services.sim.generate import exhaustive, random_schedule
+from services.sim.generate import EXHAUSTIVE_KILLS, exhaustive, random_schedule
 from services.sim.invariants import Violation
 from services.sim.shrink import shrink
 from services.sim.world import Outcome
@@ -34,11 +34,18 @@ class Variant:
     table: dict[tuple[bool, bool], Row] | None = None
     timers: Timers | None = None
     collector: type[Collector] = Collector  # a module-level class, so that workers get it
+    premature_mark: bool = False  # a shell that marks fenced before its kills are confirmed
 
     def run(self, schedule: Schedule, trace: bool = False) -> Outcome:
         table = MappingProxyType(self.table) if self.table is not None else FENCE_TABLE
-        sim = Sim(schedule, table=table, timers=self.timers, trace=trace, collector=self.collector)
-        return sim.run()
+        return Sim(
+            schedule,
+            table=table,
+            timers=self.timers,
+            trace=trace,
+            collector=self.collector,
+            premature_mark=self.premature_mark,
+        ).run()
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,5 +189,8 @@ def random_batch(
     return run_schedules(schedules, mode="random", seed=seed, **kwargs)
 
 
-def exhaustive_batch(hosts: int, timeout_s: float, **kwargs: Any) -> Summary:
-    return run_schedules(list(exhaustive(hosts, timeout_s)), mode="exhaustive", seed=0, **kwargs)
+def exhaustive_batch(
+    hosts: int, timeout_s: float, kills: tuple[str, ...] = EXHAUSTIVE_KILLS, **kwargs: Any
+) -> Summary:
+    schedules = list(exhaustive(hosts, timeout_s, kills))
+    return run_schedules(schedules, mode="exhaustive", seed=0, **kwargs)

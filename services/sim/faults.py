@@ -26,10 +26,27 @@ class Kind(StrEnum):
     DUPLICATION = "duplication"  # ... are delivered twice with probability `amount`
     ARBITER_CRASH = "arbiter_crash"  # an arbiter process dies (restarts at `end`)
     LEADER_CHANGE = "leader_change"  # the leader hands over: its lease is released
+    # A fence's kill of these hosts' VMs is not confirmed in time: the VMs die `amount`
+    # seconds later, or (amount 0) only when the watchdog fires; the collector's retries fail
+    # while the fault holds.
+    STUCK_KILL = "stuck_kill"
+    # The news that these hosts' leases were revoked reaches their collectors `amount` seconds
+    # late, or (amount 0) never: they fall back on THE TABLE.
+    LATE_REVOCATION = "late_revocation"
 
 
 # Faults whose targets are hosts (the others name arbiters, or nothing: the whole pool).
-HOST_KINDS = frozenset({Kind.POWER, Kind.BUS_LINK, Kind.PARTITION, Kind.STORE_LINK, Kind.HANG})
+HOST_KINDS = frozenset(
+    {
+        Kind.POWER,
+        Kind.BUS_LINK,
+        Kind.PARTITION,
+        Kind.STORE_LINK,
+        Kind.HANG,
+        Kind.STUCK_KILL,
+        Kind.LATE_REVOCATION,
+    }
+)
 ALL = "*"  # target of link-quality faults that hit every endpoint
 
 
@@ -103,6 +120,7 @@ class Schedule:
             "arbiters": asdict(self.arbiters),
             "heal_at": self.heal_at,
             "maintenance": list(self.maintenance),
+            "reboot_s": self.reboot_s,
             "faults": [
                 {
                     "kind": f.kind.value,

@@ -20,7 +20,7 @@ from services.arbiter.view import Decision
 from services.collector.core import Collector
 from services.collector.table import FENCE_TABLE, Row
 from services.common.timers import Timers
-from services.sim.faults import Schedule
+from services.sim.faults import Kind, Schedule
 from services.sim.invariants import Checker, Obligation, Violation
 from services.sim.net import Leases, Network
 from services.sim.trace import Trace
@@ -38,6 +38,7 @@ class HostSim:
     offset: float = 0.0
     tick_version: int = 0
     wd_version: int = 0
+    wd_deadline: float = 0.0  # when the watchdog fires unless petted (simulation time)
     vms: dict[str, int] = field(default_factory=dict)  # vm -> instance
     queue: list[Deliver] = field(default_factory=list)  # delivered while hung
 
@@ -79,9 +80,13 @@ class World:
         timers: Timers | None = None,
         trace: bool = True,
         collector: type[Collector] = Collector,
+        premature_mark: bool = False,
     ) -> None:
         self.s = schedule
         self.collector_cls = collector
+        # A broken collector shell for the mutation tests: it writes the fenced mark before
+        # its kills are confirmed.
+        self.premature_mark = premature_mark
         self.t = timers or Timers.from_timeout(schedule.timeout_s)
         self.table, self.rules = table, rules
         self.rng = random.Random(schedule.seed * 7919 + 17)
@@ -129,6 +134,13 @@ class World:
 
     def _trace(self, what: str) -> None:
         self.trace.add(self.now, what)
+
+    def _latent(self, kind: Kind, host: str) -> float | None:
+        """The amount of a fault of `kind` on `host` that holds now, or None."""
+        for f in self.s.faults:
+            if f.kind is kind and host in f.targets and f.active(self.now, self.s.heal_at):
+                return f.amount
+        return None
 
     # Messages ----------------------------------------------------------------------------------
 
@@ -186,12 +198,12 @@ class World:
             self.checker.vm_up(vm, host, self.now)
             self.milestones.append((self.now, "up", vm))
 
-    def _kill_vms(self, h: HostSim) -> None:
-        for vm in sorted(h.vms):
+    def _kill_vms(self, h: HostSim, vms: list[str] | None = None) -> None:
+        for vm in sorted(h.vms) if vms is None else vms:
             ob = self.checker.vm_killed(vm, h.name, self.now)
             if ob is not None:
                 self.at(self.checker.budget_s, self._obligation, ob)
-        h.vms.clear()
+            del h.vms[vm]
 
     def _obligation(self, ob: Obligation) -> None:
         if self.checker.satisfied(ob):

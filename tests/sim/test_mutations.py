@@ -38,6 +38,8 @@ class StillForTMinusIIsGone(Collector):
 LOOSE_OUTAGE = Variant(collector=StillForTMinusIIsGone)
 # The arbiter may declare a host dead before its watchdog has fired.
 EARLY_T_DEAD = Variant(timers=dataclasses.replace(Timers.from_timeout(30.0), t_dead_s=27.0))
+# A collector shell that writes the fenced mark before its kills are confirmed.
+PREMATURE_MARK = Variant(premature_mark=True)
 
 
 def test_a_table_that_keeps_a_host_without_the_bus_is_caught_as_a_split_brain() -> None:
@@ -150,3 +152,19 @@ def test_an_outage_rule_that_takes_a_slot_still_for_less_than_t_dead_for_dead_is
     assert summary.first is not None and summary.first.violation.invariant == 1
     assert "vm1" in summary.first.violation.what
     assert Variant().run(schedule).ok
+
+
+def test_a_fenced_mark_before_the_kill_is_confirmed_is_caught_as_a_split_brain() -> None:
+    """The exhaustive 2-host grid with stuck kills, and a shell that marks fenced as soon as
+    it decides to fence: a host whose kill is stuck says fenced, the arbiter's fast path
+    restarts its VM elsewhere while it still runs (invariant 1). The shrunk schedule keeps
+    the stuck kill and a fault that makes the host fence; the real shell passes it."""
+    summary = exhaustive_batch(2, 30.0, ("stuck",), workers=2, variant=PREMATURE_MARK)
+    assert summary.violations > 0
+    first = summary.first
+    assert first is not None and first.violation.invariant == 1
+    kinds = {f.kind for f in first.shrunk.faults}
+    assert Kind.STUCK_KILL in kinds and kinds & {Kind.BUS_LINK, Kind.STORE_LINK}
+    assert first.shrunk_violation.invariant == 1
+    assert any("the kill of" in line and "is stuck" in line for line in first.trace)
+    assert Variant().run(first.shrunk).ok

@@ -106,7 +106,9 @@ class GuardedVMs:
 
     async def kill_all(self, fire: bool) -> None:
         """Kill every VM now; with `fire`, through the watchdog too, which kills them even
-        when the driver is wedged."""
+        when the driver is wedged. Their exits are reported as `fenced`, never as VMs lost
+        on a healthy host."""
+        self.runner.fencing = True
         if fire:
             try:
                 await call_with_deadline(self.watchdog.fire, KILL_DEADLINE_S, "watchdog-fire")

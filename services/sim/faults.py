@@ -26,10 +26,15 @@ class Kind(StrEnum):
     DUPLICATION = "duplication"  # ... are delivered twice with probability `amount`
     ARBITER_CRASH = "arbiter_crash"  # an arbiter process dies (restarts at `end`)
     LEADER_CHANGE = "leader_change"  # the leader hands over: its lease is released
+    # The VMs of these hosts crash at `start` (killed, as the OOM killer would kill them); the hosts
+    # stay healthy, and their collectors report the exits.
+    VM_CRASH = "vm_crash"
 
 
 # Faults whose targets are hosts (the others name arbiters, or nothing: the whole pool).
-HOST_KINDS = frozenset({Kind.POWER, Kind.BUS_LINK, Kind.PARTITION, Kind.STORE_LINK, Kind.HANG})
+HOST_KINDS = frozenset(
+    {Kind.POWER, Kind.BUS_LINK, Kind.PARTITION, Kind.STORE_LINK, Kind.HANG, Kind.VM_CRASH}
+)
 ALL = "*"  # target of link-quality faults that hit every endpoint
 
 

@@ -5,7 +5,7 @@ A VM's `power_state` is what is true now, not only what the log recorded: the lo
 `running` until a decision says otherwise, which takes a tick (and, for a host that fenced,
 until it is declared dead). So a VM the log records running is shown `stopped` at once when
 its host fenced or is dead, or when that host's newest report (same incarnation) does not
-list it. `recorded_power_state` keeps what the log says.
+list it. `recorded_power_state`, present only when the two differ, keeps what the log says.
 """
 
 from __future__ import annotations
@@ -47,16 +47,18 @@ def status_of(
             }
             for h in state.hosts.values()
         ],
-        "vms": [
-            {
-                "name": v.name,
-                "host": v.host,
-                "power_state": power_now(state, v, reports or {}, fenced),
-                "recorded_power_state": v.power_state,
-            }
-            for v in state.vms.values()
-        ],
+        "vms": [_vm(state, v, reports or {}, fenced) for v in state.vms.values()],
     }
+
+
+def _vm(
+    state: PoolState, vm: VMState, reports: Mapping[str, HostReport], fenced: Collection[str]
+) -> dict[str, Any]:
+    shown: dict[str, Any] = {"name": vm.name, "host": vm.host}
+    shown["power_state"] = power_now(state, vm, reports, fenced)
+    if shown["power_state"] != vm.power_state:
+        shown["recorded_power_state"] = vm.power_state
+    return shown
 
 
 def power_now(

@@ -1,6 +1,6 @@
 """`haplan status` tells the truth: a VM the log records running is shown stopped at once when
 no host runs it (its host's newest report does not list it), when its host fenced, or when
-that host's report says it is fencing; the log's state stays in `recorded_power_state`."""
+that host's report says it is fencing; the log's state is then in `recorded_power_state`."""
 
 from __future__ import annotations
 
@@ -53,9 +53,8 @@ def test_a_vm_its_host_does_not_report_is_not_running() -> None:
 def test_a_vm_its_host_reports_is_running() -> None:
     """The same VM listed in lab1's report is running; without any report the log decides."""
     state = _state()
-    assert _minion(status_of(state, "arb", [], {"lab1": _report(("Minion 1",))}))[
-        "power_state"
-    ] == "running"
+    shown = _minion(status_of(state, "arb", [], {"lab1": _report(("Minion 1",))}))
+    assert shown == {"name": "Minion 1", "host": "lab1", "power_state": "running"}
     assert _minion(status_of(state, "arb", []))["power_state"] == "running"
 
 

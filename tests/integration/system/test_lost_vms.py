@@ -5,6 +5,7 @@ Deadlines are generous; the tests assert order and outcome, not durations."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -72,14 +73,25 @@ async def _starts(system: System, vm: str, count: int, timeout: float) -> list[V
 
 
 async def test_a_vm_killed_on_a_healthy_host_comes_back_there(system: System) -> None:
-    """web's process on h2 is SIGKILLed (as the OOM killer would): the arbiter records it
-    lost with cause `killed`, orders it again on h2, and a new instance runs there. h2 is
-    never fenced or declared dead, and the audit accepts every decision."""
+    """web's process on h2 is SIGKILLed (as the OOM killer would): status shows it not
+    running, the arbiter records it lost with cause `killed`, orders it again on h2, and a
+    new instance runs there (status: running again). h2 is never fenced or declared dead,
+    and the audit accepts every decision."""
     await system.start(_pool(_vm("web", "h2")))
     await _starts(system, "web", 1, 30)
     await _until_power(system, "web", {"running"}, 30)
     pid = system.vm_pid("h2", "web")
     assert pid is not None
+    seen: list[str | None] = []
+
+    async def watch() -> None:
+        while True:
+            seen.append(await _power(system, "web"))
+            await asyncio.sleep(0.02)
+
+    watcher = asyncio.create_task(watch())
+    while not seen:
+        await asyncio.sleep(0.01)
     os.kill(pid, signal.SIGKILL)
     lost = await system.wait_for(VMLost, 30, vm="web")
     assert isinstance(lost, VMLost) and (lost.host, lost.cause) == ("h2", "killed")
@@ -89,7 +101,15 @@ async def test_a_vm_killed_on_a_healthy_host_comes_back_there(system: System) ->
     assert events.index(lost) < events.index(again)
     orders = [o for o in await system.of(VMRestartOrdered, vm="web")]
     assert orders[-1].host == "h2" and events.index(lost) < events.index(orders[-1])
-    await _until_power(system, "web", {"running"}, 30)
+    final = await _until_power(system, "web", {"running"}, 30)
+    watcher.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watcher
+    seen.append(final)
+    # Running when killed, then not running (stopped or restarting), then running again.
+    down = [i for i, s in enumerate(seen) if s in ("stopped", "restarting")]
+    assert seen[0] == "running" and down, seen
+    assert "running" in seen[down[-1] :], seen
     new_pid = system.vm_pid("h2", "web")
     assert new_pid is not None and new_pid != pid
     assert await system.of(HostFenced) == [] and await system.of(HostDeclaredDead) == []

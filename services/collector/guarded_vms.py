@@ -69,9 +69,13 @@ class GuardedVMs:
         return sorted(self.driver.running())
 
     def fired(self, now: float) -> bool:
-        if self.deadline is not None and now >= self.deadline:
-            return True
-        return isinstance(self.watchdog, ProcessWatchdog) and not self.watchdog.alive()
+        fired = (self.deadline is not None and now >= self.deadline) or (
+            isinstance(self.watchdog, ProcessWatchdog) and not self.watchdog.alive()
+        )
+        if fired:
+            # The watchdog killed (or will kill) the VMs: their exits are the fence's.
+            self.runner.fencing = True
+        return fired
 
     def pet(self, valid_for_s: float, now: float) -> None:
         try:

@@ -78,10 +78,10 @@ async def test_a_vm_killed_on_a_healthy_host_comes_back_there(system: System) ->
     new instance runs there (status: running again). h2 is never fenced or declared dead,
     and the audit accepts every decision."""
     await system.start(_pool(_vm("web", "h2")))
-    await _starts(system, "web", 1, 30)
-    await _until_power(system, "web", {"running"}, 30)
+    await _starts(system, "web", 1, 120)
+    await _until_power(system, "web", {"running"}, 60)
     # Until the VM process has exec'd, its command line is still the collector's.
-    pid = await eventually(lambda: system.vm_pid("h2", "web"), 30, "web's process on h2")
+    pid = await eventually(lambda: system.vm_pid("h2", "web"), 60, "web's process on h2")
     seen: list[str | None] = []
 
     async def watch() -> None:
@@ -104,21 +104,21 @@ async def _killed_and_back(system: System, pid: int, seen: list[str | None]) -> 
     while "running" not in seen:  # the watcher has seen it running: then kill it
         await asyncio.sleep(0.01)
     os.kill(pid, signal.SIGKILL)
-    lost = await system.wait_for(VMLost, 30, vm="web")
+    lost = await system.wait_for(VMLost, 60, vm="web")
     assert isinstance(lost, VMLost) and (lost.host, lost.cause) == ("h2", "killed")
-    [_, again] = await _starts(system, "web", 2, 30)
+    [_, again] = await _starts(system, "web", 2, 60)
     assert again.host == "h2"
     events = [r.event for r in await system.events()]
     assert events.index(lost) < events.index(again)
     orders = [o for o in await system.of(VMRestartOrdered, vm="web")]
     assert orders[-1].host == "h2" and events.index(lost) < events.index(orders[-1])
-    seen.append(await _until_power(system, "web", {"running"}, 30))
+    seen.append(await _until_power(system, "web", {"running"}, 60))
     # Running when killed, then not running (stopped or restarting), then running again.
     down = [i for i, s in enumerate(seen) if s in ("stopped", "restarting")]
     assert down and down[0] > seen.index("running"), seen
     assert "running" in seen[down[-1] :], seen
     await eventually(
-        lambda: system.vm_pid("h2", "web") not in (None, pid), 30, "a new web process on h2"
+        lambda: system.vm_pid("h2", "web") not in (None, pid), 60, "a new web process on h2"
     )
 
 
@@ -130,13 +130,13 @@ async def test_a_vm_that_cannot_write_its_disk_is_not_shown_running_then_fails(
     relocation) it is failed, with a VMFailed and no more orders. Once the disk is back,
     `vm start web` clears it and it runs again."""
     await system.start(_pool(_vm("web", "h2", max_restart=1, max_relocate=1)))
-    await _starts(system, "web", 1, 30)
-    await _until_power(system, "web", {"running"}, 30)
+    await _starts(system, "web", 1, 120)
+    await _until_power(system, "web", {"running"}, 60)
     disk = system.shared / "disks" / "web.log"
-    await eventually(disk.is_file, 30, "web writes its disk")
+    await eventually(disk.is_file, 60, "web writes its disk")
     disk.unlink()
     disk.mkdir()
-    await _until_power(system, "web", {"stopped", "restarting", "failed"}, 30)
+    await _until_power(system, "web", {"stopped", "restarting", "failed"}, 60)
     deadline = asyncio.get_running_loop().time() + 60
     while not await system.of(VMFailed, vm="web"):
         assert asyncio.get_running_loop().time() < deadline, "web never failed"
@@ -151,7 +151,7 @@ async def test_a_vm_that_cannot_write_its_disk_is_not_shown_running_then_fails(
     await system.leading()
     reply = await system.op("vm-start", {"vm": "web"})
     assert reply.ok, reply
-    await _until_power(system, "web", {"running"}, 30)
+    await _until_power(system, "web", {"running"}, 60)
     await system.verified()
 
 

@@ -13,6 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MiB = Annotated[int, Field(strict=True, gt=0)]
 NonNegativeMiB = Annotated[int, Field(strict=True, ge=0)]
+# Proxmox's max_restart / max_relocate: how many times in a row HA restarts a VM that keeps
+# failing (it stopped without an admin shutdown, or its start failed) on the host it ran on,
+# and how many times it moves it to another host, before it leaves it `failed`.
+RetryLimit = Annotated[int, Field(strict=True, ge=0, le=100)]
+DEFAULT_MAX_RESTART = 2
+DEFAULT_MAX_RELOCATE = 2
 Priority = Literal["restart", "best-effort", ""]
 
 RESTART: Priority = "restart"
@@ -53,6 +59,8 @@ class VM(_Model):
     start_delay_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     agile: bool = True
     anti_affinity: str | None = None
+    max_restart: RetryLimit = DEFAULT_MAX_RESTART
+    max_relocate: RetryLimit = DEFAULT_MAX_RELOCATE
 
     @property
     def footprint(self) -> int:

@@ -25,7 +25,9 @@ from schemas.events.liveness import HostDeclaredDead, HostFenced, HostRejoined, 
 from schemas.events.plans import PlanComputed, PlanRestored, PoolOvercommitted
 from schemas.events.vm import (
     VMEvacuated,
+    VMFailed,
     VMHaltedByGuest,
+    VMLost,
     VMRestartOrdered,
     VMShutDownByAdmin,
     VMStarted,
@@ -59,6 +61,8 @@ Event = Annotated[
     | VMHaltedByGuest
     | VMShutDownByAdmin
     | VMEvacuated
+    | VMLost
+    | VMFailed
     | LeaderElected,
     Field(discriminator="type"),
 ]

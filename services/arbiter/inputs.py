@@ -123,5 +123,9 @@ class StatusReplies:
                     ).encode()
                 )
                 return
-        answer = status_of(svc.view.state, svc.ident, svc.core.liveset(svc.clock()))
+        core = svc.core
+        fenced = [h for h, rec in core.view.hosts.items() if rec.fenced or rec.dead]
+        answer = status_of(
+            svc.view.state, svc.ident, core.liveset(svc.clock()), core.reported, fenced
+        )
         await msg.respond(json.dumps(answer).encode())

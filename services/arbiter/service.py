@@ -33,6 +33,7 @@ from services.arbiter.logview import LogView, catch_up
 from services.arbiter.metrics import ArbiterMetrics
 from services.arbiter.office import Deposed, Office
 from services.arbiter.ops import OperatorRequests
+from services.arbiter.orchestrate import DEFAULT_MAX_IN_FLIGHT
 from services.arbiter.record import config_of
 from services.arbiter.view import Decision, DeclaredDead
 from services.arbiter.wire import BEACON, command_subject, encode
@@ -59,6 +60,8 @@ class ArbiterService:
     ) -> None:
         self.nc, self.settings, self.ident, self.clock = nc, settings, ident, clock
         self.metrics = ArbiterMetrics() if metrics is None else metrics
+        # VMs ordered and not yet reported at once (services.arbiter.orchestrate).
+        self.max_in_flight = DEFAULT_MAX_IN_FLIGHT
         self.view = LogView()
         self.office: Office | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -105,7 +108,7 @@ class ArbiterService:
         if pool is None:
             return False
         self.timers = Timers.from_timeout(self.view.state.ha.timeout_s)
-        self.core = Arbiter(self.ident, pool, self.timers)
+        self.core = Arbiter(self.ident, pool, self.timers, max_in_flight=self.max_in_flight)
         js = self.nc.jetstream(timeout=max(0.5, self.timers.leader_lease_s / 2))
         kv = await open_bucket(js, self.timers, self.settings.stream_replicas)
         self.lease = LeaderLease(kv, self.ident, self.timers.leader_lease_s, self.clock)

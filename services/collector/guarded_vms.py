@@ -74,9 +74,13 @@ class GuardedVMs:
         return sorted(self.driver.running())
 
     def fired(self, now: float) -> bool:
-        if self.deadline is not None and now >= self.deadline:
-            return True
-        return isinstance(self.watchdog, ProcessWatchdog) and not self.watchdog.alive()
+        fired = (self.deadline is not None and now >= self.deadline) or (
+            isinstance(self.watchdog, ProcessWatchdog) and not self.watchdog.alive()
+        )
+        if fired:
+            # The watchdog killed (or will kill) the VMs: their exits are the fence's.
+            self.runner.fencing = True
+        return fired
 
     def pet(self, valid_for_s: float, now: float) -> None:
         try:
@@ -112,7 +116,9 @@ class GuardedVMs:
     async def kill_all(self, fire: bool) -> bool:
         """Kill every VM now; with `fire`, through the watchdog too, which kills them even
         when the driver is wedged. Whether the driver's kill returned in time (the caller
-        still checks that none runs before it counts them dead)."""
+        still checks that none runs before it counts them dead). Their exits are reported as
+        `fenced`, never as VMs lost on a healthy host."""
+        self.runner.fencing = True
         if fire:
             try:
                 await call_with_deadline(self.watchdog.fire, KILL_DEADLINE_S, "watchdog-fire")

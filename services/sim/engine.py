@@ -89,6 +89,8 @@ class Sim(HostShells, ArbiterShells):
             self.at(f.start, self._faults_changed)
             if f.kind is Kind.LEADER_CHANGE:
                 self.at(f.start, self._leader_change)
+            if f.kind is Kind.VM_CRASH:
+                self.at(f.start, self._crash_vms, f.targets)
             if f.end is not None and f.end < self.s.heal_at:
                 self.at(f.end, self._faults_changed)
         self.at(self.s.heal_at, self._faults_changed)

@@ -33,6 +33,9 @@ class Kind(StrEnum):
     # The news that these hosts' leases were revoked reaches their collectors `amount` seconds
     # late, or (amount 0) never: they fall back on THE TABLE.
     LATE_REVOCATION = "late_revocation"
+    # The VMs of these hosts crash at `start` (killed, as the OOM killer would kill them); the hosts
+    # stay healthy, and their collectors report the exits.
+    VM_CRASH = "vm_crash"
 
 
 # Faults whose targets are hosts (the others name arbiters, or nothing: the whole pool).
@@ -45,6 +48,7 @@ HOST_KINDS = frozenset(
         Kind.HANG,
         Kind.STUCK_KILL,
         Kind.LATE_REVOCATION,
+        Kind.VM_CRASH,
     }
 )
 ALL = "*"  # target of link-quality faults that hit every endpoint

@@ -5,6 +5,7 @@ lives)."""
 
 from __future__ import annotations
 
+from schemas.reports import HostReport
 from services.collector.core import WATCHDOG_FIRED, Collector, Phase, Tick
 from services.sim.faults import Kind
 from services.sim.world import HostSim, World, heard_by
@@ -86,8 +87,9 @@ class HostShells(World):
         if out.pet_until is not None:
             self._pet(h, out.pet_until - h.offset)
         for order in out.starts:
-            self._start_vm(h, order.vm)
+            self._start_vm(h, order.vm, order.order_id)
         self._publish(h, c, out)
+        self._report_exits(h, c, out)
         self.at(self.t.interval_s, self._collector_tick, host, version)
 
     def _publish(self, h: HostSim, c: Collector, out: Tick) -> None:
@@ -99,6 +101,20 @@ class HostShells(World):
         self._to_leader(h.name, "store_observation", out.observation)
         if out.join is not None:
             self._to_leader(h.name, "join_request", out.join)
+
+    def _report_exits(self, h: HostSim, c: Collector, out: Tick) -> None:
+        """The collector's report, sent while it has exits to tell (for about T, as the real
+        one repeats them); a host with nothing to tell sends none (the sim's VMs only stop
+        otherwise with their host)."""
+        h.exits = [(at, e) for at, e in h.exits if self.now - at <= self.t.timeout_s]
+        if not h.exits:
+            return
+        hb = out.heartbeat
+        report = HostReport(
+            host=h.name, incarnation=c.incarnation, seq=hb.seq, phase=out.phase.value,
+            lease_ok=hb.lease_ok, store_ok=hb.store_ok, exits=tuple(e for _, e in h.exits),
+        )  # fmt: skip
+        self._to_leader(h.name, "host_report", report)
 
     def _fence(self, h: HostSim, c: Collector, out: Tick) -> None:
         if c.incarnation not in self._fenced_incarnations and out.reason != WATCHDOG_FIRED:
@@ -149,6 +165,7 @@ class HostShells(World):
 
     def _shutdown(self, h: HostSim) -> None:
         h.collector = None
+        h.exits.clear()
         h.tick_version += 1
         h.wd_version += 1
         h.queue.clear()

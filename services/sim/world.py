@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.messages import Beacon, JoinAccepted, NetworkHeartbeat, StartOrder
+from schemas.reports import VMExitReport
 from schemas.slot import Slot
 from services.arbiter.core import Arbiter
 from services.arbiter.rules import DEAD_RULES, DeadRule
@@ -40,6 +41,8 @@ class HostSim:
     wd_version: int = 0
     wd_deadline: float = 0.0  # when the watchdog fires unless petted (simulation time)
     vms: dict[str, int] = field(default_factory=dict)  # vm -> instance
+    orders: dict[str, str] = field(default_factory=dict)  # vm -> the order that started it
+    exits: list[tuple[float, VMExitReport]] = field(default_factory=list)  # reported for T
     queue: list[Deliver] = field(default_factory=list)  # delivered while hung
 
 
@@ -186,10 +189,12 @@ class World:
 
     # VMs ---------------------------------------------------------------------------------------
 
-    def _start_vm(self, h: HostSim, vm: str) -> None:
+    def _start_vm(self, h: HostSim, vm: str, order_id: str | None = None) -> None:
         self.checker.vm_started(vm, h.name, self.now)
         inst = next(self._instances)
         h.vms[vm] = inst
+        if order_id is not None:
+            h.orders[vm] = order_id
         self._trace(f"{h.name} starts {vm}")
         self.at(self.boot_s, self._vm_up, h.name, vm, inst)
 
@@ -198,12 +203,28 @@ class World:
             self.checker.vm_up(vm, host, self.now)
             self.milestones.append((self.now, "up", vm))
 
+    def _crash_vms(self, targets: tuple[str, ...]) -> None:
+        """The VMs of the healthy hosts among `targets` crash; their collectors see the exits
+        and report them (hosts.py) while the hosts stay members."""
+        for host in targets:
+            h = self.hosts[host]
+            c = h.collector
+            if c is None or h.hung or not h.powered:
+                continue
+            self._trace(f"{host}: {sorted(h.vms) or 'no VM'} crash")
+            for vm in sorted(h.vms):
+                instance = h.orders.get(vm, f"boot-{h.vms[vm]}")
+                h.exits.append((self.now, VMExitReport(vm=vm, instance=instance, cause="killed")))
+                c.vm_stopped(vm)
+            self._kill_vms(h)
+
     def _kill_vms(self, h: HostSim, vms: list[str] | None = None) -> None:
         for vm in sorted(h.vms) if vms is None else vms:
             ob = self.checker.vm_killed(vm, h.name, self.now)
             if ob is not None:
                 self.at(self.checker.budget_s, self._obligation, ob)
             del h.vms[vm]
+            h.orders.pop(vm, None)
 
     def _obligation(self, ob: Obligation) -> None:
         if self.checker.satisfied(ob):

@@ -15,7 +15,7 @@ from schemas.events import (
     HostJoined,
     OvercommitAllowed,
     VMEvacuated,
-    VMHaltedByGuest,
+    VMLost,
     VMProtectionSet,
     VMRestartOrdered,
     VMShutDownByAdmin,
@@ -82,7 +82,7 @@ async def test_a_guest_halt_restarts_the_vm_an_admin_shutdown_does_not(system: S
     pid = system.vm_pid("h2", "web")
     assert pid is not None
     os.kill(pid, signal.SIGUSR1)  # the process driver's "halt inside the guest"
-    await system.wait_for(VMHaltedByGuest, 10, vm="web")
+    await system.wait_for(VMLost, 10, vm="web", cause="guest-halt")
     while len(await system.of(VMStarted, vm="web")) < 2:
         await asyncio.sleep(0.1)
     await system.leading()

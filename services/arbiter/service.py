@@ -36,6 +36,7 @@ from services.arbiter.ops import OperatorRequests
 from services.arbiter.record import config_of
 from services.arbiter.view import Decision, DeclaredDead
 from services.arbiter.wire import BEACON, command_subject, encode
+from services.common.bus import PingPolicy, tune_pings
 from services.common.eventstore import EventStoreError, EventStoreUnavailable, JetStreamEventStore
 from services.common.logging import get_logger
 from services.common.settings import BusSettings
@@ -105,6 +106,8 @@ class ArbiterService:
         if pool is None:
             return False
         self.timers = Timers.from_timeout(self.view.state.ha.timeout_s)
+        # A hung server must count as a lost bus within T/3 (docs/protocol.md).
+        tune_pings(self.nc, PingPolicy.for_timeout(self.timers.timeout_s))
         self.core = Arbiter(self.ident, pool, self.timers)
         js = self.nc.jetstream(timeout=max(0.5, self.timers.leader_lease_s / 2))
         kv = await open_bucket(js, self.timers, self.settings.stream_replicas)

@@ -19,7 +19,7 @@ from services.collector.metrics import CollectorMetrics
 from services.collector.options import CollectorOptions
 from services.collector.pool_watch import OnChange, PoolWatch
 from services.collector.shell import EXIT_FENCED, CollectorShell
-from services.common.bus import BusRefused, connect, stop_when_closed
+from services.common.bus import BusRefused, PingPolicy, connect, stop_when_closed, tune_pings
 from services.common.logging import configure_logging, get_logger
 from services.common.metrics import MetricsUnavailable, serve_metrics
 from services.common.timers import Timers
@@ -123,6 +123,8 @@ async def run_collector(options: CollectorOptions) -> int:
             if not await pool.wait_for_pool(stop):
                 return 0
             timers = _check_host(options, pool.state)
+            # A hung server must count as a lost bus within T/3 (docs/protocol.md).
+            tune_pings(nc, PingPolicy.for_timeout(timers.timeout_s))
             try:
                 shell = CollectorShell(
                     nc, options, tuple(pool.state.hosts), timers, metrics, nudged=nudge

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import weakref
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import nats
@@ -30,7 +31,51 @@ OnClosed = Callable[[], Awaitable[None]]
 # may have been refused, which the operator must hear instead of "nobody answers".
 _refused: weakref.WeakKeyDictionary[Client, str] = weakref.WeakKeyDictionary()
 
-__all__ = ["BusRefused", "BusUnavailable", "connect", "identity", "refused", "stop_when_closed"]
+__all__ = [
+    "BusRefused",
+    "BusUnavailable",
+    "PingPolicy",
+    "connect",
+    "identity",
+    "refused",
+    "stop_when_closed",
+    "tune_pings",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PingPolicy:
+    """How a client notices a server that stopped answering (frozen, hung, cut without a
+    reset): a PING every `interval_s`; more than `outstanding` unanswered ones close the
+    connection as stale, and the client reconnects (docs/protocol.md, A hung server). A
+    hung server is noticed between `outstanding` and `outstanding + 1` intervals after it
+    stopped answering: `noticed_within_s`."""
+
+    interval_s: float
+    outstanding: int
+
+    @classmethod
+    def for_timeout(cls, timeout_s: float) -> PingPolicy:
+        """Sized from the pool's T: noticed within 3 T/10 < T/3, so a frozen server counts as
+        a lost bus well before any proof of life runs out; a PONG may still be late by up to
+        T/5 on a loaded server before the connection is given up."""
+        return cls(interval_s=timeout_s / 10, outstanding=2)
+
+    @property
+    def noticed_within_s(self) -> float:
+        return (self.outstanding + 1) * self.interval_s
+
+
+# Before a service knows its pool's T: a hung server is noticed within 6 s, which is T/3 of
+# the default T = 30 s, at the cost of one PING every 2 s.
+STARTUP_PINGS = PingPolicy(interval_s=2.0, outstanding=2)
+
+
+def tune_pings(nc: Client, policy: PingPolicy) -> None:
+    """Apply `policy` to a connected client. nats-py reads both options at each PING, so the
+    new interval applies from the next PING on (at most one startup interval away)."""
+    nc.options["ping_interval"] = policy.interval_s
+    nc.options["max_outstanding_pings"] = policy.outstanding
 
 
 class BusUnavailable(ConnectionError):
@@ -55,12 +100,15 @@ async def connect(
     on_closed: OnClosed | None = None,
     initial_timeout_s: float | None = None,
     on_reconnected: Callable[[], None] | None = None,
+    pings: PingPolicy = STARTUP_PINGS,
 ) -> Client:
     """A connected client that reconnects forever.
 
     `initial_timeout_s=None` waits for NATS however long it takes (services under a
     supervisor); a number bounds the first connection and raises BusUnavailable (commands).
     Either way a server that refuses our credentials or TLS raises BusRefused at once.
+    `pings` says how soon a server that stopped answering is given up (services retune it
+    with `tune_pings` once they know the pool's T); nats-py's default is 2 minutes.
     """
     connected_once = asyncio.Event()
     refusing: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -110,6 +158,9 @@ async def connect(
             # peers fences, healthy as it is. A refused connect costs the server nothing.
             reconnect_time_wait=0.1,  # type: ignore[arg-type]
             connect_timeout=max(1, int(settings.connect_timeout_s)),
+            # Typed int by nats-py but only ever slept on (as reconnect_time_wait).
+            ping_interval=pings.interval_s,  # type: ignore[arg-type]
+            max_outstanding_pings=pings.outstanding,
             error_cb=error_cb,
             disconnected_cb=disconnected_cb,
             reconnected_cb=reconnected_cb,

@@ -31,6 +31,13 @@ class ArbiterMetrics:
             ["subject"],
             registry=r,
         )
+        self.dropped = Counter(
+            "haplan_arbiter_dropped_messages",
+            'Collector messages dropped unread or unused, by host ("?" for names not in the '
+            "pool) and reason: oversize, malformed, pending-limit (arriving faster than read)",
+            ["host", "reason"],
+            registry=r,
+        )
         self.leases_revoked = Counter(
             "haplan_arbiter_leases_revoked", "Host leases of dead incarnations revoked", registry=r
         )

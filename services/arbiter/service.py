@@ -205,6 +205,7 @@ class ArbiterService:
     async def step(self) -> None:
         """One interval: a standby follows the log; a lease holder takes office, then ticks."""
         now = self.clock()
+        await self.feeds.follow_pool()  # hosts added or removed since the last step
         office = self.office
         if office is not None and not self.lease.held(now):
             await self._step_down(

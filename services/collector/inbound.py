@@ -20,6 +20,7 @@ from schemas.reports import StopOrder
 from services.collector import wire
 from services.collector.core import Phase
 from services.common.logging import get_logger, log_context
+from services.common.ratelimit import WarnLimiter
 
 if TYPE_CHECKING:
     from services.collector.shell import CollectorShell
@@ -35,6 +36,7 @@ class Inbound:
         self.pool = pool  # hosts whose heartbeats and slots count
         self._subs: list[Any] = []
         self._stops: set[asyncio.Task[None]] = set()
+        self._warnings = WarnLimiter()
 
     async def subscribe(self) -> None:
         host = self._shell.host
@@ -58,8 +60,13 @@ class Inbound:
                 await handler(msg)
             except wire.Malformed as exc:
                 self._shell.metrics.malformed.labels(pattern).inc()
-                with log_context(subject=msg.subject):
-                    log.warning("malformed message dropped", reason=str(exc))
+                # At most one line per sender (subject) and window: a flood is counted, not
+                # copied into the log.
+                admitted, left_out = self._warnings.admit(msg.subject, time.monotonic())
+                if admitted:
+                    with log_context(subject=msg.subject):
+                        log.warning("malformed message dropped", reason=str(exc),
+                                    left_out=left_out)  # fmt: skip
             except Exception as exc:
                 # A bug, not the sender's fault; still never the end of the collector.
                 with log_context(subject=msg.subject):

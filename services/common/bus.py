@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,11 +22,20 @@ from nats.aio.client import Client
 
 from services.common.identity import identity, permission_refused, refusal
 from services.common.logging import get_logger
+from services.common.ratelimit import WarnLimiter
 from services.common.settings import BusSettings
 
 log = get_logger("haplan.bus")
 
 OnClosed = Callable[[], Awaitable[None]]
+
+# Who hears of the messages nats-py drops because a subscription's pending limits are reached,
+# per client (services.arbiter.feeds counts them per host).
+_slow_consumers: weakref.WeakKeyDictionary[Client, Callable[[str], None]] = (
+    weakref.WeakKeyDictionary()
+)
+# Otherwise a flood would make one log line per dropped message.
+_slow_warnings = WarnLimiter()
 
 # The last publish or subscription the server refused, per client: a request nobody answered
 # may have been refused, which the operator must hear instead of "nobody answers".
@@ -37,6 +47,7 @@ __all__ = [
     "PingPolicy",
     "connect",
     "identity",
+    "on_slow_consumer",
     "refused",
     "stop_when_closed",
     "tune_pings",
@@ -87,6 +98,12 @@ class BusRefused(BusUnavailable):
     The message says what to check."""
 
 
+def on_slow_consumer(nc: Client, hook: Callable[[str], None]) -> None:
+    """Call `hook(subject)` for each message nats-py drops on `nc` because a subscription's
+    pending limits were reached, instead of logging it."""
+    _slow_consumers[nc] = hook
+
+
 def refused(nc: Client) -> str | None:
     """What the server last refused this client (`Permissions Violation for Publish to
     "ha.evt.pool"`), or None."""
@@ -114,6 +131,9 @@ async def connect(
     refusing: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     async def error_cb(exc: Exception) -> None:
+        if isinstance(exc, nats.errors.SlowConsumerError):
+            _slow_consumer(nc, exc.subject)
+            return
         denied = permission_refused(exc)
         if denied is not None:
             _refused[nc] = denied
@@ -193,6 +213,17 @@ async def connect(
         raise BusUnavailable(f"cannot reach NATS at {settings.nats_url}") from None
     assert exc is not None
     raise exc
+
+
+def _slow_consumer(nc: Client, subject: str) -> None:
+    hook = _slow_consumers.get(nc)
+    if hook is not None:
+        hook(subject)
+        return
+    admitted, left_out = _slow_warnings.admit(subject, time.monotonic())
+    if admitted:
+        log.warning("messages dropped: they arrive faster than they are read",
+                    subject=subject, left_out=left_out)  # fmt: skip
 
 
 async def _give_up(attempt: asyncio.Future[None], nc: Client) -> None:

@@ -43,6 +43,13 @@ Handler = Callable[[Msg], Awaitable[None]]
 PENDING_MSGS = 64
 # Its bytes: this many of the largest message the pool allows.
 PENDING_LARGEST = 8
+# A subscription that drops this many messages within a second (a host sends one per interval
+# on each, so never in good faith) is muted (unsubscribed) for T:
+# the server then stops sending the flood to the arbiter at all, where dropping it after
+# reading would still cost the arbiter the reading (tens of MB/s) and, once the arbiter falls
+# behind, its connection (the server cuts slow consumers). Only that host's subject of that
+# kind goes quiet; its liveness comes from its lease and slot, not from these messages.
+MUTE_AFTER = 4
 
 _warnings = WarnLimiter()
 
@@ -77,6 +84,8 @@ class BusFeeds:
         self._reader: asyncio.Task[None] | None = None
         self._sized_for: object = None
         self._hb_limit = self._other_limit = 0
+        self._drops: dict[str, tuple[float, int]] = {}  # subject -> (second, drops in it)
+        self._muting: set[asyncio.Task[None]] = set()
 
     async def subscribe(self) -> None:
         on_slow_consumer(self._nc, self._slow_consumer)
@@ -89,6 +98,8 @@ class BusFeeds:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
             self._reader = None
+        for task in list(self._muting):
+            task.cancel()
         for host in list(self._subs):
             await self._drop_host(host)
 
@@ -171,6 +182,36 @@ class BusFeeds:
             host = "?"
         # Only the pool's hosts are labels: a subject's token is any string its sender likes.
         self._metrics.dropped.labels(host if host in self._subs else "?", reason).inc()
+        second = int(time.monotonic())
+        at, count = self._drops.get(subject, (second, 0))
+        count = count + 1 if at == second else 1
+        self._drops[subject] = (second, count)
+        if count == MUTE_AFTER and host in self._subs:
+            task = asyncio.create_task(self._mute(host, subject), name=f"mute {subject}")
+            self._muting.add(task)
+            task.add_done_callback(self._muting.discard)
+
+    async def _mute(self, host: str, subject: str) -> None:
+        """Stop hearing `subject` for T, then hear it again (if the host is still ours)."""
+        subs = self._subs.get(host, [])
+        found = [s for s in subs if s.subject == subject]
+        if not found:
+            return
+        sub = found[0]
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
+        log.warning("a host floods its subject: not listening to it for T", subject=subject,
+                    host=host, for_s=self._core.timers.timeout_s)  # fmt: skip
+        self._metrics.muted.labels(host).inc()
+        await asyncio.sleep(self._core.timers.timeout_s)
+        if host not in self._subs or sub not in self._subs[host]:
+            return
+        pattern = next(p for p in INPUTS if p.replace("*", encode_token(host)) == subject)
+        again = await self._nc.subscribe(
+            subject, cb=self._handler(pattern), pending_msgs_limit=PENDING_MSGS,
+            pending_bytes_limit=PENDING_LARGEST * self._limit(pattern),
+        )  # fmt: skip
+        self._subs[host] = [again if s is sub else s for s in self._subs[host]]
 
     def _slow_consumer(self, subject: str) -> None:
         """nats-py dropped a message of `subject`: its host's queue was full (a flood)."""

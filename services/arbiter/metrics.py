@@ -38,6 +38,12 @@ class ArbiterMetrics:
             ["host", "reason"],
             registry=r,
         )
+        self.muted = Counter(
+            "haplan_arbiter_muted_subjects",
+            "Times a host's subject was unsubscribed for T because it flooded, by host",
+            ["host"],
+            registry=r,
+        )
         self.leases_revoked = Counter(
             "haplan_arbiter_leases_revoked", "Host leases of dead incarnations revoked", registry=r
         )

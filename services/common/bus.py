@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 import weakref
 from collections.abc import Awaitable, Callable
@@ -67,15 +68,20 @@ class PingPolicy:
 
     @classmethod
     def for_timeout(cls, timeout_s: float) -> PingPolicy:
-        """Sized from the pool's T: noticed within 3 T/10 < T/3, so a frozen server counts as
-        a lost bus well before any proof of life runs out; a PONG may still be late by up to
-        T/5 on a loaded server before the connection is given up."""
-        return cls(interval_s=timeout_s / 10, outstanding=2)
+        """Sized from the pool's T: a PING every T/10 and two unanswered ones allowed, so a
+        hung server is noticed within 3 T/10 < T/3 and a PONG may be late by T/5. A PONG
+        stuck behind a backlog (a flood being read) must not cost the connection either: at
+        least PONG_SLACK_S of lateness is allowed, which keeps the T/3 bound for T >= 5 s."""
+        interval = timeout_s / 10
+        return cls(interval_s=interval, outstanding=max(2, math.ceil(PONG_SLACK_S / interval)))
 
     @property
     def noticed_within_s(self) -> float:
         return (self.outstanding + 1) * self.interval_s
 
+
+# How late a PONG may be, at least, before the connection is given up.
+PONG_SLACK_S = 1.0
 
 # Before a service knows its pool's T: a hung server is noticed within 6 s, which is T/3 of
 # the default T = 30 s, at the cost of one PING every 2 s.

@@ -225,7 +225,8 @@ class BusFeeds:
     def feed(self, message: object, now: float) -> None:
         core = self._core
         if isinstance(message, NetworkHeartbeat):
-            core.heartbeat(message, now)
+            if not core.heartbeat(message, now) and core.is_leader:
+                self._dropped(heartbeat_subject(message.host), "late")
         elif isinstance(message, StoreObservation):
             core.store_observation(message, now)
             for reading in message.readings:

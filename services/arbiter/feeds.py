@@ -82,7 +82,6 @@ class BusFeeds:
         self._newest: dict[str, bytes] = {}  # subject -> its newest heartbeat, not yet read
         self._heartbeats = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
-        self._sized_for: object = None
         self._hb_limit = self._other_limit = 0
         self._drops: dict[str, tuple[float, int]] = {}  # subject -> (second, drops in it)
         self._muting: set[asyncio.Task[None]] = set()
@@ -104,24 +103,27 @@ class BusFeeds:
             await self._drop_host(host)
 
     async def follow_pool(self) -> None:
-        """Subscribe for the pool's hosts as the view has them now (hosts come and go)."""
+        """Subscribe for the pool's hosts as the view has them now (hosts come and go); when
+        the pool's names change the size bounds, every subscription is made again with them."""
         view = self._core.view
-        if self._sized_for is not (view.hosts, view.vms):
-            self._sized_for = (view.hosts, view.vms)
-            self._hb_limit = heartbeat_limit(view.hosts, view.vms)
-            self._other_limit = input_limit(view.hosts, view.vms)
+        # Linear in the pool's names, once an interval: cheap next to one heartbeat's decoding.
+        limits = (heartbeat_limit(view.hosts, view.vms), input_limit(view.hosts, view.vms))
+        if limits != (self._hb_limit, self._other_limit):
+            self._hb_limit, self._other_limit = limits
+            for host in list(self._subs):
+                await self._drop_host(host)
         for host in [h for h in self._subs if h not in view.hosts]:
             await self._drop_host(host)
         for host in [h for h in view.hosts if h not in self._subs]:
-            self._subs[host] = [
-                await self._nc.subscribe(
-                    pattern.replace("*", encode_token(host)),
-                    cb=self._handler(pattern),
-                    pending_msgs_limit=PENDING_MSGS,
-                    pending_bytes_limit=PENDING_LARGEST * self._limit(pattern),
-                )
-                for pattern in INPUTS
-            ]
+            self._subs[host] = [await self._listen(pattern, host) for pattern in INPUTS]
+
+    async def _listen(self, pattern: str, host: str) -> Subscription:
+        return await self._nc.subscribe(
+            pattern.replace("*", encode_token(host)),
+            cb=self._handler(pattern),
+            pending_msgs_limit=PENDING_MSGS,
+            pending_bytes_limit=PENDING_LARGEST * self._limit(pattern),
+        )
 
     async def _drop_host(self, host: str) -> None:
         for sub in self._subs.pop(host, []):
@@ -182,6 +184,8 @@ class BusFeeds:
             host = "?"
         # Only the pool's hosts are labels: a subject's token is any string its sender likes.
         self._metrics.dropped.labels(host if host in self._subs else "?", reason).inc()
+        if reason == "late":
+            return  # a backlog delivered after a freeze, not a flood
         second = int(time.monotonic())
         at, count = self._drops.get(subject, (second, 0))
         count = count + 1 if at == second else 1
@@ -207,10 +211,7 @@ class BusFeeds:
         if host not in self._subs or sub not in self._subs[host]:
             return
         pattern = next(p for p in INPUTS if p.replace("*", encode_token(host)) == subject)
-        again = await self._nc.subscribe(
-            subject, cb=self._handler(pattern), pending_msgs_limit=PENDING_MSGS,
-            pending_bytes_limit=PENDING_LARGEST * self._limit(pattern),
-        )  # fmt: skip
+        again = await self._listen(pattern, host)
         self._subs[host] = [again if s is sub else s for s in self._subs[host]]
 
     def _slow_consumer(self, subject: str) -> None:

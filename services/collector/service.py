@@ -14,6 +14,7 @@ import signal
 from collections.abc import Callable
 from typing import TypeVar
 
+from services.arbiter.bounds import heartbeat_limit
 from services.collector.devices import DeviceError
 from services.collector.metrics import CollectorMetrics
 from services.collector.options import CollectorOptions
@@ -131,6 +132,8 @@ async def run_collector(options: CollectorOptions) -> int:
                 )
             except DeviceError as exc:
                 raise ConfigError(str(exc)) from None
+            # A peer's heartbeat lists at most the pool's VMs (docs/protocol.md).
+            shell.inbound.peers.limit = heartbeat_limit(pool.state.hosts, pool.state.vms)
             pool.on_change = _warn_on_pool_change(options.host, shell)
             return await shell.run(stop)
         except ConfigError:

@@ -74,9 +74,10 @@ class PeerHeartbeats:
         task.add_done_callback(self._tasks.discard)
 
     async def _listen(self, subject: str) -> Subscription:
+        # The pending bytes allow for the pool to grow (a bound raised later by `limit`).
         return await self._nc.subscribe(
             subject, cb=self._on_message, pending_msgs_limit=PENDING_MSGS,
-            pending_bytes_limit=PENDING_LARGEST * self.limit,
+            pending_bytes_limit=PENDING_LARGEST * max(self.limit, DEFAULT_LIMIT),
         )  # fmt: skip
 
     async def _on_message(self, msg: Msg) -> None:

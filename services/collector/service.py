@@ -155,6 +155,8 @@ async def run_collector(options: CollectorOptions) -> int:
 def _warn_on_pool_change(host: str, shell: CollectorShell) -> OnChange:
     def changed(before: PoolState, after: PoolState) -> None:
         shell.inbound.pool = frozenset(after.hosts)
+        # More VMs make larger heartbeats: the bound follows (docs/protocol.md).
+        shell.inbound.peers.limit = heartbeat_limit(after.hosts, after.vms)
         if tuple(before.hosts) != tuple(after.hosts) or before.ha.timeout_s != after.ha.timeout_s:
             log.warning(
                 "the pool's hosts or ha.timeout_s changed; restart this collector to apply "

@@ -71,7 +71,7 @@ class PingPolicy:
         """Sized from the pool's T: a PING every T/10 and two unanswered ones allowed, so a
         hung server is noticed within 3 T/10 < T/3 and a PONG may be late by T/5. A PONG
         stuck behind a backlog (a flood being read) must not cost the connection either: at
-        least PONG_SLACK_S of lateness is allowed, which keeps the T/3 bound for T >= 5 s."""
+        least PONG_SLACK_S of lateness is allowed, which keeps the T/3 bound for T >= 10 s."""
         interval = timeout_s / 10
         return cls(interval_s=interval, outstanding=max(2, math.ceil(PONG_SLACK_S / interval)))
 
@@ -81,7 +81,7 @@ class PingPolicy:
 
 
 # How late a PONG may be, at least, before the connection is given up.
-PONG_SLACK_S = 1.0
+PONG_SLACK_S = 2.0
 
 # Before a service knows its pool's T: a hung server is noticed within 6 s, which is T/3 of
 # the default T = 30 s, at the cost of one PING every 2 s.

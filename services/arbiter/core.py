@@ -131,12 +131,27 @@ class Arbiter:
     def fenced_notice(self, notice: FencedNotice, now: float) -> None:
         self._mark(notice.host, FencedMark(source="bus", incarnation=notice.incarnation), now)
 
-    def heartbeat(self, hb: NetworkHeartbeat, now: float) -> None:
-        if self._ev is not None:
-            for vm in hb.vms:
-                self._running.add((vm, hb.host, hb.incarnation))
-            if (hb.host, hb.incarnation) in self._heard:
-                self._heard[(hb.host, hb.incarnation)] = frozenset(hb.vms)
+    def heartbeat(self, hb: NetworkHeartbeat, now: float) -> bool:
+        """Take a heartbeat; False (ignored) when it is not leading, or when the heartbeat
+        echoes this leader's beacon and that beacon is older than a report's freshness F: it
+        was delivered late (docs/protocol.md). A heartbeat echoing no beacon of this term is
+        taken: its age cannot be told, as before beacons were echoed."""
+        if self._ev is None:
+            return False
+        if self._stale(hb.beacon, now):
+            return False
+        for vm in hb.vms:
+            self._running.add((vm, hb.host, hb.incarnation))
+        if (hb.host, hb.incarnation) in self._heard:
+            self._heard[(hb.host, hb.incarnation)] = frozenset(hb.vms)
+        return True
+
+    def _stale(self, beacon: Beacon | None, now: float) -> bool:
+        ev = self._ev
+        if ev is None or beacon is None or (beacon.leader, beacon.term) != (ev.ident, ev.term):
+            return False
+        # Forgotten (NEVER) means sent more than 2 F ago.
+        return now - ev.beacon_sent_at(beacon) > self.timers.fresh_s
 
     def host_report(self, report: HostReport, now: float) -> None:
         if self._ev is not None:

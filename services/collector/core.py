@@ -35,6 +35,7 @@ from schemas.messages import (
 from schemas.slot import Slot
 from services.collector.slots import SlotBook, SlotTrack
 from services.collector.table import FENCE_TABLE, Facts, Row, StaysOnlyIf, decide
+from services.common.echo import is_stale, newer
 from services.common.timers import Timers
 
 
@@ -150,11 +151,13 @@ class Collector:
             self._book.read(now, slots)
 
     def heard(self, now: float, heartbeat: NetworkHeartbeat) -> None:
-        if heartbeat.host != self.host:
+        """Take a peer's heartbeat, unless its echoed beacon shows it is stale: a heartbeat
+        delivered late must not pass for the peer's current word (services.common.echo)."""
+        if heartbeat.host != self.host and not is_stale(heartbeat.beacon, self._beacon):
             self._heard[heartbeat.host] = Heard(now, heartbeat)
 
     def beacon(self, beacon: Beacon) -> None:
-        self._beacon = beacon
+        self._beacon = newer(self._beacon, beacon)
 
     def join_accepted(self, msg: JoinAccepted) -> None:
         if msg.incarnation == self.incarnation and self.phase is Phase.JOINING:
@@ -423,6 +426,7 @@ class Collector:
             lease_ok=self._within(self.lease_at, now, self.timers.advertise_s),
             store_ok=self._within(self.store_at, now, self.timers.advertise_s),
             vms=tuple(sorted(self.vms)),
+            beacon=self._beacon,
         )
 
     def _observation(self, now: float) -> StoreObservation:

@@ -73,9 +73,11 @@ async def test_a_service_waits_for_nats_to_come_up() -> None:
 
 
 async def test_a_command_gets_a_clear_error_when_nothing_listens() -> None:
-    """With a timeout, an unreachable NATS raises BusUnavailable naming the servers."""
+    """With a timeout, an unreachable NATS raises BusUnavailable naming the servers: the
+    command gives up instead of retrying for ever."""
     url = f"nats://127.0.0.1:{free_port()},127.0.0.1:{free_port()}"
-    started = time.monotonic()
+    # Retrying for ever instead of giving up would end in the outer TimeoutError.
     with pytest.raises(BusUnavailable, match=r"cannot reach NATS at nats://127\.0\.0\.1:\d+,"):
-        await connect(BusSettings(nats_url=url), name="cli", initial_timeout_s=0.5)
-    assert time.monotonic() - started < 3
+        await asyncio.wait_for(
+            connect(BusSettings(nats_url=url), name="cli", initial_timeout_s=0.5), 30
+        )

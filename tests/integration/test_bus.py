@@ -52,7 +52,7 @@ async def test_closing_the_connection_stops_the_service() -> None:
             BusSettings(nats_url=server.url), name="svc", on_closed=stop_when_closed(stop)
         )
         await nc.close()
-        await asyncio.wait_for(stop.wait(), 5)
+        await asyncio.wait_for(stop.wait(), 30)
 
 
 async def test_a_service_waits_for_nats_to_come_up() -> None:

@@ -44,7 +44,7 @@ async def member_running_a_vm(lab: Lab, vm: str = "Minion 1") -> Running:
     collector = await lab.spawn()
     incarnation = (await collector.member()).incarnation
     order_id = await lab.arbiter.start_vm("lab1", incarnation, vm)
-    await collector.report(lambda r: any(v.instance == order_id for v in r.vms), 5, f"{vm} up")
+    await collector.report(lambda r: any(v.instance == order_id for v in r.vms), 30, f"{vm} up")
     pids = collector.vm_pids()
     assert len(pids) == 1
     return Running(collector, incarnation, order_id, pids[0])
@@ -100,12 +100,12 @@ async def test_starts_orders_for_its_incarnation_only(lab: Lab) -> None:
     incarnation = (await collector.member()).incarnation
     await lab.arbiter.start_vm("lab1", "an-earlier-incarnation", "Stray")
     mine = await lab.arbiter.start_vm("lab1", incarnation, "Minion 1")
-    await collector.report(lambda r: [v.instance for v in r.vms] == [mine], 5, "Minion 1 up")
+    await collector.report(lambda r: [v.instance for v in r.vms] == [mine], 30, "Minion 1 up")
     disk = lab.store / "disks" / "Minion 1.log"
-    await eventually(lambda: disk.exists() and len(disk.read_text().splitlines()) >= 3, 5, "disk")
+    await eventually(lambda: disk.exists() and len(disk.read_text().splitlines()) >= 3, 30, "disk")
     assert {tuple(line.split()[1:]) for line in disk.read_text().splitlines()} == {("lab1", mine)}
     seq = collector.reports[-1].seq
-    await collector.report(lambda r: r.seq >= seq + 5, 5, "five more intervals")
+    await collector.report(lambda r: r.seq >= seq + 5, 30, "five more intervals")
     assert all(v.vm != "Stray" for r in collector.reports for v in r.vms)
     assert not (lab.store / "disks" / "Stray.log").exists()
 
@@ -144,7 +144,7 @@ async def test_losing_its_store_while_a_peer_still_has_it_fences_it(lab: Lab) ->
     status = await run.collector.exit_status(FENCE_WITHIN)
     assert status == EXIT_FENCED, run.collector.tail()
     assert not pid_alive(run.vm_pid)
-    await eventually(lambda: lab.arbiter.fenced, 2, "a fenced notice")
+    await eventually(lambda: lab.arbiter.fenced, 30, "a fenced notice")
     assert lab.arbiter.fenced == [{"host": "lab1", "incarnation": run.incarnation}]
 
 
@@ -214,9 +214,9 @@ async def test_malformed_messages_are_counted_and_it_keeps_working(lab: Lab) -> 
         cmd = m.get('haplan_collector_malformed_messages_total{subject="ha.cmd.<host>"}')
         return m if (hb, cmd) == (3.0, 2.0) else None
 
-    await eventually(counted, 5, "3 heartbeats and 2 commands counted as malformed")
+    await eventually(counted, 30, "3 heartbeats and 2 commands counted as malformed")
     order_id = await lab.arbiter.start_vm("lab1", incarnation, "Minion 1")
-    await collector.report(lambda r: any(v.instance == order_id for v in r.vms), 5, "VM up")
+    await collector.report(lambda r: any(v.instance == order_id for v in r.vms), 30, "VM up")
     assert collector.vm_pids() == []  # a sim VM is no process
     assert "malformed message dropped" in collector.log()
     assert collector.metrics()["haplan_collector_heartbeats_sent_total"] > 0
@@ -258,6 +258,6 @@ async def test_sigterm_stops_it_with_its_vms(lab: Lab) -> None:
     assert not pid_alive(run.vm_pid)
     slot = HeartbeatStore(lab.store).read("lab1").slot
     assert slot is not None and slot.fenced and slot.incarnation == run.incarnation
-    await eventually(lambda: lab.arbiter.fenced, 2, "a fenced notice")
+    await eventually(lambda: lab.arbiter.fenced, 30, "a fenced notice")
     assert lab.arbiter.fenced == [{"host": "lab1", "incarnation": run.incarnation}]
     assert run.collector.children_alive() == []

@@ -315,7 +315,7 @@ class ArbiterProcess:
         return 0.0
 
 
-async def status(nc: Client, timeout: float = 1.0) -> dict[str, Any] | None:
+async def status(nc: Client, timeout: float = 10.0) -> dict[str, Any] | None:
     """The leader's answer to ha.op.status; None when nobody answers."""
     try:
         reply = await nc.request("ha.op.status", b"", timeout=timeout)

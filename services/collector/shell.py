@@ -121,6 +121,11 @@ class CollectorShell:
             self.core.watchdog_fired()
         if self.core.phase is not Phase.FENCED:
             await self._prove_life(now)
+            # Again after the awaits: a collector frozen in them (SIGSTOP, a stalled machine)
+            # wakes to a watchdog that fired meanwhile, and must say so rather than fence for
+            # the lease that expired while it slept.
+            if self.vms.fired(clock()):
+                self.core.watchdog_fired()
         self._reap()
         tick = self.core.tick(clock())
         if tick.fence:

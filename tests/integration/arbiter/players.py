@@ -119,7 +119,7 @@ async def both_joined(store: JetStreamEventStore, hosts: list[Host]) -> None:
     await eventually(joined, 20, "lab1 and lab2 join the liveset")
 
 
-async def next_update(watcher: KeyValue.KeyWatcher, timeout: float = 5) -> KeyValue.Entry | None:
+async def next_update(watcher: KeyValue.KeyWatcher, timeout: float = 30) -> KeyValue.Entry | None:
     entry: KeyValue.Entry | None = await watcher.updates(timeout)  # type: ignore[no-untyped-call]
     return entry
 

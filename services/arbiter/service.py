@@ -115,7 +115,7 @@ class ArbiterService:
         js = self.nc.jetstream(timeout=max(0.5, self.timers.leader_lease_s / 2))
         kv = await open_bucket(js, self.timers, self.settings.stream_replicas)
         self.lease = LeaderLease(kv, self.ident, self.timers.leader_lease_s, self.clock)
-        self.leases = LeaseWatch(kv, self.core, self.metrics, self.clock)
+        self.leases = LeaseWatch(self.nc, kv, self.core, self.metrics, self.clock)
         await self.leases.start()
         self.status = StatusReplies(self)
         self.ops = OperatorRequests(self)

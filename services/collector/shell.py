@@ -129,7 +129,9 @@ class CollectorShell:
             self.core.watchdog_fired()
         if self.core.phase is not Phase.FENCED and not self.core.waits_for_earlier_vms:
             await self._prove_life(now)
-            # A hang in the middle of the interval's own work shows here.
+            # Again after the awaits: a collector frozen in them (SIGSTOP, a stalled machine)
+            # wakes to a watchdog that fired meanwhile, and must say so rather than fence for
+            # the lease that expired while it slept.
             if self.vms.fired(clock()):
                 self.core.watchdog_fired()
         self._reap()

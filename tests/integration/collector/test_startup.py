@@ -57,7 +57,7 @@ async def test_kills_vms_an_earlier_incarnation_left_before_joining(lab: Lab) ->
         start_new_session=True,
     )  # fmt: skip
     try:
-        await eventually(lambda: (disks / "Old.log").exists(), 5, "the leftover writes")
+        await eventually(lambda: (disks / "Old.log").exists(), 30, "the leftover writes")
         collector = await lab.spawn()
         await eventually(lambda: leftover.poll() is not None, 10, "the leftover killed")
         member = await collector.member()

@@ -41,7 +41,9 @@ class Beacon(_Message):
 
 class NetworkHeartbeat(_Message):
     """A collector's heartbeat on the bus. `lease_ok` and `store_ok` are advertised (proof
-    younger than T - 3 intervals, services.common.timers), `vms` are the VMs it runs."""
+    younger than T - 3 intervals, services.common.timers), `vms` are the VMs it runs.
+    `beacon` echoes the newest leader beacon the sender had: its age, which only the leader
+    can measure, is the heartbeat's (a heartbeat delivered late is dropped, docs/protocol.md)."""
 
     host: Name
     incarnation: Name
@@ -49,6 +51,7 @@ class NetworkHeartbeat(_Message):
     lease_ok: bool
     store_ok: bool
     vms: tuple[str, ...] = ()
+    beacon: Beacon | None = None
 
 
 class SlotReading(_Message):

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from schemas.limits import ORDER_MAX, START_DELAY_MAX_S
 from schemas.pool import Priority, check_host_key
 
 Name = Annotated[str, Field(min_length=1)]
@@ -48,8 +49,11 @@ class VMSet(_Op):
     verb: Literal["vm-set"] = "vm-set"
     vm: Name
     ha_restart_priority: Priority | None = None
-    order: Annotated[int, Field(strict=True, ge=0)] | None = None
-    start_delay_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    # Bounds: schemas/limits.py (an absurd value is a typo, refused before it is logged).
+    order: Annotated[int, Field(strict=True, ge=0, le=ORDER_MAX)] | None = None
+    start_delay_s: (
+        Annotated[float, Field(ge=0, le=START_DELAY_MAX_S, allow_inf_nan=False)] | None
+    ) = None
 
 
 class VMStart(_Op):

@@ -13,8 +13,16 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from schemas.limits import MEMORY_MAX_MIB, ORDER_MAX, START_DELAY_MAX_S, name_problem
+
 MiB = Annotated[int, Field(strict=True, gt=0)]
 NonNegativeMiB = Annotated[int, Field(strict=True, ge=0)]
+# Proxmox's max_restart / max_relocate: how many times in a row HA restarts a VM that keeps
+# failing (it stopped without an admin shutdown, or its start failed) on the host it ran on,
+# and how many times it moves it to another host, before it leaves it `failed`.
+RetryLimit = Annotated[int, Field(strict=True, ge=0, le=100)]
+DEFAULT_MAX_RESTART = 2
+DEFAULT_MAX_RELOCATE = 2
 Priority = Literal["restart", "best-effort", ""]
 
 RESTART: Priority = "restart"
@@ -80,6 +88,8 @@ class VM(_Model):
     start_delay_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     agile: bool = True
     anti_affinity: str | None = None
+    max_restart: RetryLimit = DEFAULT_MAX_RESTART
+    max_relocate: RetryLimit = DEFAULT_MAX_RELOCATE
 
     @property
     def footprint(self) -> int:
@@ -105,6 +115,7 @@ class Pool(_Model):
     def _consistent(self) -> Pool:
         _check_unique("host", [h.name for h in self.hosts])
         _check_unique("VM", [v.name for v in self.vms])
+        _check_bounds(self)
         hosts = {h.name for h in self.hosts}
         for vm in self.vms:
             if vm.host is not None and vm.host not in hosts:
@@ -159,6 +170,35 @@ class Pool(_Model):
     @property
     def host_names(self) -> tuple[str, ...]:
         return tuple(h.name for h in self.hosts)
+
+
+def _check_bounds(pool: Pool) -> None:
+    """Names a host can store and values the restart orchestration can carry out
+    (schemas/limits.py). Checked on the pool, not on its parts: events embed hosts and VMs,
+    and an event written before these bounds must stay readable."""
+    for kind, names in (("host", [h.name for h in pool.hosts]), ("VM", [v.name for v in pool.vms])):
+        for name in names:
+            problem = name_problem(kind, name)
+            if problem is not None:
+                raise ValueError(problem)
+    items: list[Host | VM] = [*pool.hosts, *pool.vms]
+    for item in items:
+        kind = "host" if isinstance(item, Host) else "VM"
+        for field in ("memory_mib", "reserved_mib", "memory_overhead_mib"):
+            value = getattr(item, field, 0)
+            if value > MEMORY_MAX_MIB:
+                raise ValueError(
+                    f"{kind} {item.name!r} has {field} {value}; the most is "
+                    f"{MEMORY_MAX_MIB} (1 PiB)"
+                )
+    for vm in pool.vms:
+        if vm.order > ORDER_MAX:
+            raise ValueError(f"VM {vm.name!r} has order {vm.order}; it must be 0 to {ORDER_MAX}")
+        if vm.start_delay_s > START_DELAY_MAX_S:
+            raise ValueError(
+                f"VM {vm.name!r} has start_delay_s {vm.start_delay_s:g}; it must be 0 to "
+                f"{START_DELAY_MAX_S:g} seconds"
+            )
 
 
 def _check_unique(kind: str, names: list[str]) -> None:

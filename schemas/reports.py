@@ -26,9 +26,13 @@ from schemas.messages import JoinAccepted, StartOrder
 
 Name = Annotated[str, Field(min_length=1)]
 
-# Why a VM instance stopped. The arbiter restarts a guest halt (and a crash, a kill, a lost
-# disk) but never an admin shutdown; services.drivers.base.ExitCause is the same list.
-ExitCause = Literal["guest-halt", "admin-shutdown", "killed", "crashed", "storage-lost"]
+# Why a VM instance stopped. The arbiter restarts a guest halt, a crash, a kill (the OOM
+# killer) and a lost disk, never an admin shutdown; `fenced`: killed by its own host fencing
+# (or stopping), whose VMs come back through the host's declaration, not one by one.
+# services.drivers.base.ExitCause is the driver's part of the list.
+ExitCause = Literal[
+    "guest-halt", "admin-shutdown", "killed", "crashed", "storage-lost", "fenced"
+]
 Phase = Literal["joining", "member", "fenced"]
 
 

@@ -23,6 +23,10 @@ class Slot(BaseModel):
     uptime_s: Annotated[float, Field(ge=0)]
     lease_ok: bool
     store_ok: bool
+    # Age of the writer's lease proof when it wrote the slot (None: no proof yet, or a slot
+    # from a version without the field). A reader ages it by the time since it first saw the
+    # slot, so a frozen slot cannot claim a lease for ever (docs/protocol.md, the outage rule).
+    lease_age_s: Annotated[float, Field(ge=0)] | None = None
     fenced: bool = False
     # Why the host is not (yet) in the liveset, in words for `haplan host status`.
     reason: str | None = None

@@ -34,7 +34,9 @@ from schemas.events.union import (
 from schemas.events.upcasting import UPCASTERS, UpcastError, upcast, upcaster
 from schemas.events.vm import (
     VMEvacuated,
+    VMFailed,
     VMHaltedByGuest,
+    VMLost,
     VMRestartOrdered,
     VMShutDownByAdmin,
     VMStarted,
@@ -74,7 +76,9 @@ __all__ = [
     "VMCreated",
     "VMEvacuated",
     "VMEvent",
+    "VMFailed",
     "VMHaltedByGuest",
+    "VMLost",
     "VMProtectionSet",
     "VMRestartOrdered",
     "VMShutDownByAdmin",

@@ -26,7 +26,9 @@ from schemas.events.liveness import HostDeclaredDead, HostFenced, HostRejoined, 
 from schemas.events.plans import PlanComputed, PlanRestored, PoolOvercommitted
 from schemas.events.vm import (
     VMEvacuated,
+    VMFailed,
     VMHaltedByGuest,
+    VMLost,
     VMRestartOrdered,
     VMShutDownByAdmin,
     VMStarted,
@@ -61,6 +63,8 @@ Event = Annotated[
     | VMHaltedByGuest
     | VMShutDownByAdmin
     | VMEvacuated
+    | VMLost
+    | VMFailed
     | LeaderElected,
     Field(discriminator="type"),
 ]

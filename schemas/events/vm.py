@@ -70,6 +70,35 @@ class VMHaltedByGuest(VMEvent):
         return f"VM {self.vm!r} halted by its guest on {self.host}"
 
 
+class VMLost(VMEvent):
+    """The VM's instance on `host` stopped without an admin shutdown, on a host that stays
+    in service: `cause` as its collector reported it (guest-halt, crashed, killed,
+    storage-lost). HA starts it again (protected and best-effort VMs, within their limits).
+    `stable`: it had run long enough that its count of tries starts anew."""
+
+    type: Literal["vm_lost"] = "vm_lost"
+    schema_version: Literal[1] = 1
+    host: Name
+    incarnation: Name
+    cause: Name
+    stable: bool
+
+    def summary(self) -> str:
+        return f"VM {self.vm!r} stopped on {self.host} ({self.cause})"
+
+
+class VMFailed(VMEvent):
+    """HA gave up on the VM after its restart and relocation limits (pool file max_restart,
+    max_relocate): it stays down until an operator starts it (`haplan vm start`)."""
+
+    type: Literal["vm_failed"] = "vm_failed"
+    schema_version: Literal[1] = 1
+    reason: str
+
+    def summary(self) -> str:
+        return f"VM {self.vm!r} failed: {self.reason}"
+
+
 class VMShutDownByAdmin(VMEvent):
     """An operator shut the VM down: it stays halted, HA does not restart it."""
 
@@ -93,7 +122,9 @@ class VMEvacuated(VMEvent):
 
 __all__ = [
     "VMEvacuated",
+    "VMFailed",
     "VMHaltedByGuest",
+    "VMLost",
     "VMRestartOrdered",
     "VMShutDownByAdmin",
     "VMStartFailed",

@@ -28,7 +28,7 @@ from schemas.pool import Pool
 from schemas.reports import HostReport, StopOrder
 from services.arbiter.evidence import NEVER, Evidence, Mark
 from services.arbiter.operator import OpRefused, shutdown, start_order
-from services.arbiter.orchestrate import Orchestrator
+from services.arbiter.orchestrate import DEFAULT_MAX_IN_FLIGHT, Orchestrator
 from services.arbiter.rules import DEAD_RULES, SUSPICION, DeadRule, HostEvidence, declare_dead
 from services.arbiter.testimony import Forgery, Testimony, claims_death, own_word
 from services.arbiter.view import (
@@ -44,6 +44,7 @@ from services.arbiter.view import (
     RestartOrdered,
     Suspected,
     VmEvacuated,
+    VmLost,
     VmRunning,
     VmShutDownByAdmin,
     VmStartFailed,
@@ -56,6 +57,9 @@ from services.common.timers import Timers
 _Decide = Callable[[Decision], None]
 # Forgeries kept until the shell takes them: a flood is counted, not a memory leak.
 MAX_FORGERIES = 256
+# A VM that ran this many T before it stopped starts its count of tries anew (VmLost.stable):
+# a VM that fails once a month is not a VM that fails in a loop.
+STABLE_AFTER_T = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,16 +79,22 @@ class Arbiter:
         timers: Timers,
         rules: tuple[DeadRule, ...] = DEAD_RULES,
         testimony: Testimony = own_word,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
         self.ident, self.pool, self.timers, self._rules = ident, pool, timers, rules
         self._testimony = testimony  # swapped only by the simulator's mutation tests
+        self.max_in_flight = max_in_flight
+        # The newest report of each host (status shows what the hosts say they run), and
+        # since when this leader knows each VM running (VmLost.stable).
+        self.reported: dict[str, HostReport] = {}
+        self._running_since: dict[str, float] = {}
         self.view = LivenessView.of_pool(pool)
         self._ev: Evidence | None = None
         self._joined_at: dict[str, float] = {}
         self._joins: dict[str, JoinRequest] = {}
         self._running: set[tuple[str, str, str]] = set()
         self._reports: dict[str, HostReport] = {}
-        self.orchestra = Orchestrator(timers)
+        self.orchestra = Orchestrator(timers, max_in_flight)
         # Stop orders being carried out, by VM: the order and whether the VM then moves
         # ("evacuate") or stays halted ("admin").
         self._stops: dict[str, tuple[StopOrder, str]] = {}
@@ -112,7 +122,8 @@ class Arbiter:
         self._joined_at, self._joins, self._running = {}, {}, set()
         self._reports, self._stops, self._moving = {}, {}, set()
         self._unclaimed, self._heard = {}, {}
-        self.orchestra = Orchestrator(self.timers)
+        self.reported, self._running_since = {}, {}
+        self.orchestra = Orchestrator(self.timers, self.max_in_flight)
 
     def lose_leadership(self) -> None:
         self._ev = None
@@ -126,16 +137,32 @@ class Arbiter:
     def fenced_notice(self, notice: FencedNotice, now: float) -> None:
         self._mark(notice.host, FencedMark(source="bus", incarnation=notice.incarnation), now)
 
-    def heartbeat(self, hb: NetworkHeartbeat, now: float) -> None:
-        if self._ev is not None:
-            for vm in hb.vms:
-                self._running.add((vm, hb.host, hb.incarnation))
-            if (hb.host, hb.incarnation) in self._heard:
-                self._heard[(hb.host, hb.incarnation)] = frozenset(hb.vms)
+    def heartbeat(self, hb: NetworkHeartbeat, now: float) -> bool:
+        """Take a heartbeat; False (ignored) when it is not leading, or when the heartbeat
+        echoes this leader's beacon and that beacon is older than a report's freshness F: it
+        was delivered late (docs/protocol.md). A heartbeat echoing no beacon of this term is
+        taken: its age cannot be told, as before beacons were echoed."""
+        if self._ev is None:
+            return False
+        if self._stale(hb.beacon, now):
+            return False
+        for vm in hb.vms:
+            self._running.add((vm, hb.host, hb.incarnation))
+        if (hb.host, hb.incarnation) in self._heard:
+            self._heard[(hb.host, hb.incarnation)] = frozenset(hb.vms)
+        return True
+
+    def _stale(self, beacon: Beacon | None, now: float) -> bool:
+        ev = self._ev
+        if ev is None or beacon is None or (beacon.leader, beacon.term) != (ev.ident, ev.term):
+            return False
+        # Forgotten (NEVER) means sent more than 2 F ago.
+        return now - ev.beacon_sent_at(beacon) > self.timers.fresh_s
 
     def host_report(self, report: HostReport, now: float) -> None:
         if self._ev is not None:
             self._reports[report.host] = report
+            self.reported[report.host] = report
 
     def configure(self, config: PoolConfig, now: float) -> None:
         """The configuration the log holds changed (operators' appends): fold it in. HA
@@ -206,6 +233,8 @@ class Arbiter:
         def decide(d: Decision) -> None:
             out.append(d)
             self.view = fold(self.view, d)
+            if isinstance(d, VmRunning):
+                self._running_since[d.vm] = now
 
         for key in sorted(self._running):
             vm = self.view.vms.get(key[0])
@@ -237,11 +266,17 @@ class Arbiter:
 
     def _vm_reports(self, now: float, decide: _Decide) -> None:
         evacuating = {vm for vm, (_, why) in self._stops.items() if why == "evacuate"}
+        since = self._ev.since if self._ev is not None else now
+        stable = {
+            vm
+            for vm in self.view.vms
+            if now - self._running_since.get(vm, since) >= STABLE_AFTER_T * self.timers.timeout_s
+        }
         for name in sorted(self._reports):
             report = self._reports[name]
-            while (d := report_decision(self.view, report, evacuating)) is not None:
+            while (d := report_decision(self.view, report, evacuating, stable)) is not None:
                 decide(d)
-                if isinstance(d, VmStartFailed):
+                if isinstance(d, (VmStartFailed, VmLost)):
                     self.orchestra.failed(self.view.vms[d.vm], now)
                 elif isinstance(d, VmEvacuated):
                     self._moving.add(d.vm)

@@ -77,6 +77,28 @@ class VmHaltedByGuest:
 
 
 @dataclass(frozen=True, slots=True)
+class VmLost:
+    """The VM's instance stopped on `host` without an admin shutdown (`cause`: a guest halt,
+    a crash, a kill, its disk lost). `stable`: it had run long enough that its earlier
+    failures no longer count against its restart and relocation limits."""
+
+    vm: str
+    host: str
+    incarnation: str
+    cause: str
+    stable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VmFailed:
+    """HA gave up on the VM: it used its restart and relocation limits (schemas.pool.VM
+    max_restart, max_relocate). It stays down until an operator starts it."""
+
+    vm: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class VmShutDownByAdmin:
     vm: str
 
@@ -114,6 +136,8 @@ Decision = (
     | VmUnplaceable
     | VmStartFailed
     | VmHaltedByGuest
+    | VmLost
+    | VmFailed
     | VmShutDownByAdmin
     | VmEvacuated
     | Configured

@@ -9,6 +9,8 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import nats.errors
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
@@ -27,35 +29,79 @@ if TYPE_CHECKING:
 
 log = get_logger("haplan.arbiter")
 
+# How often the lease watch checks whether the client reconnected.
+RECONNECT_CHECK_S = 0.25
+
 
 class LeaseWatch:
     """Host leases as the KV bucket records them: every renewal goes to the core with the
     time it arrived (the core ignores it unless leading). What the bucket held before the
-    watch started is remembered (its revisions are needed to revoke) but is no renewal."""
+    watch started is remembered (its revisions are needed to revoke) but is no renewal.
+
+    After a reconnection the watch starts again at once: a server that restarted has lost
+    the watch's consumer (an ordered consumer lives in memory), and the client would notice
+    only after two missed idle heartbeats, 10 s, in which a new leader hears no renewal and
+    suspects every host."""
 
     def __init__(
-        self, kv: KeyValue, core: Arbiter, metrics: ArbiterMetrics, clock: Callable[[], float]
+        self,
+        nc: Client,
+        kv: KeyValue,
+        core: Arbiter,
+        metrics: ArbiterMetrics,
+        clock: Callable[[], float],
     ) -> None:
-        self.kv, self._core, self._metrics, self._clock = kv, core, metrics, clock
+        self._nc, self.kv, self._core, self._metrics, self._clock = nc, kv, core, metrics, clock
         self._current: dict[str, HostLease] = {}
-        self._watcher: KeyValue.KeyWatcher | None = None
         self._task: asyncio.Task[None] | None = None
 
     def current(self, host: str) -> HostLease | None:
         return self._current.get(host)
 
     async def start(self) -> None:
-        self._watcher = await self.kv.watch(HOST_PREFIX + "*")
-        self._task = asyncio.create_task(self._follow(self._watcher), name="host leases")
+        """Watch from now on; the first watch is open when this returns."""
+        watcher = await self.kv.watch(HOST_PREFIX + "*")
+        self._task = asyncio.create_task(self._run(watcher), name="host leases")
 
     async def stop(self) -> None:
-        if self._watcher is not None:
-            with contextlib.suppress(Exception):
-                await self._watcher.stop()  # type: ignore[no-untyped-call]
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+    async def _run(self, watcher: KeyValue.KeyWatcher) -> None:
+        while True:
+            reconnects = self._reconnects()
+            following = asyncio.create_task(self._follow(watcher), name="host lease watch")
+            try:
+                while not following.done() and self._reconnects() == reconnects:
+                    await asyncio.wait({following}, timeout=RECONNECT_CHECK_S)
+            finally:
+                following.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await following
+                with contextlib.suppress(Exception):
+                    await watcher.stop()  # type: ignore[no-untyped-call]
+            if self._reconnects() != reconnects:
+                log.info("reconnected: watching host leases again")
+            else:  # the watch ended by itself: a bug or a refusal, said and retried
+                failed = following.cancelled() or following.exception()
+                log.warning("the host lease watch ended; watching again", error=repr(failed))
+                await asyncio.sleep(RECONNECT_CHECK_S)
+            watcher = await self._rewatch()
+
+    async def _rewatch(self) -> KeyValue.KeyWatcher:
+        """A new watch, retried while JetStream does not answer yet (a restarted server
+        recovering its streams, a cluster electing leaders)."""
+        while True:
+            try:
+                return await self.kv.watch(HOST_PREFIX + "*")
+            except (nats.errors.Error, TimeoutError, OSError) as exc:
+                log.debug("cannot watch host leases yet; retrying", error=repr(exc))
+                await asyncio.sleep(RECONNECT_CHECK_S)
+
+    def _reconnects(self) -> int:
+        return int(self._nc.stats.get("reconnects", 0))
 
     async def _follow(self, watcher: KeyValue.KeyWatcher) -> None:
         live = False
@@ -123,5 +169,9 @@ class StatusReplies:
                     ).encode()
                 )
                 return
-        answer = status_of(svc.view.state, svc.ident, svc.core.liveset(svc.clock()))
+        core = svc.core
+        fenced = [h for h, rec in core.view.hosts.items() if rec.fenced or rec.dead]
+        answer = status_of(
+            svc.view.state, svc.ident, core.liveset(svc.clock()), core.reported, fenced
+        )
         await msg.respond(json.dumps(answer).encode())

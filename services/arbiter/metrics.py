@@ -38,6 +38,19 @@ class ArbiterMetrics:
             ["observer"],
             registry=r,
         )
+        self.dropped = Counter(
+            "haplan_arbiter_dropped_messages",
+            'Collector messages dropped unread or unused, by host ("?" for names not in the '
+            "pool) and reason: oversize, malformed, pending-limit (arriving faster than read)",
+            ["host", "reason"],
+            registry=r,
+        )
+        self.muted = Counter(
+            "haplan_arbiter_muted_subjects",
+            "Times a host's subject was unsubscribed for T because it flooded, by host",
+            ["host"],
+            registry=r,
+        )
         self.leases_revoked = Counter(
             "haplan_arbiter_leases_revoked", "Host leases of dead incarnations revoked", registry=r
         )

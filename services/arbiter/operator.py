@@ -44,9 +44,10 @@ def start_order(
     view: LivenessView, members: Sequence[str], name: str, host: str | None
 ) -> RestartOrdered:
     """Where a halted VM starts: on `host` if given, else where the planner places it among
-    the liveset members not in maintenance (a VM with local disks only on its own host)."""
+    the liveset members not in maintenance (a VM with local disks only on its own host). A
+    `failed` VM (HA gave up on it) starts the same way; the start clears its count of tries."""
     vm = known_vm(view, name)
-    if vm.state != "halted":
+    if vm.state not in ("halted", "failed"):
         where = f" on {vm.host}" if vm.host else ""
         raise OpRefused(
             f"VM {name!r} is not halted (it is {vm.state}{where})",
@@ -82,7 +83,7 @@ def shutdown(view: LivenessView, name: str) -> VmShutDownByAdmin | VmRecord:
     """An admin shutdown: a VM waiting for a host is simply halted (the decision); a running
     one must be stopped on its host first (its record: the caller sends the stop order)."""
     vm = known_vm(view, name)
-    if vm.state in ("restarting", "unplaceable"):
+    if vm.state in ("restarting", "unplaceable", "failed"):
         return VmShutDownByAdmin(name)
     if vm.state == "halted":
         raise OpRefused(f"VM {name!r} is already halted", "nothing to do")

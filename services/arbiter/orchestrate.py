@@ -12,9 +12,17 @@ host slow to report cannot hold the pool hostage), plus the longest `start_delay
 group. The plan is made again for each group, so a VM that failed, a host that died or one that
 joined in between is taken into account.
 
-Retries: a failed start sends the VM back to waiting after a backoff that doubles per failure
-(capped at T); protected VMs are retried until capacity allows, best-effort ones twice
-(services.arbiter.view.BEST_EFFORT_TRIES).
+Retries: a VM that failed (stopped without an admin shutdown, or did not start) waits a
+backoff that doubles per try (the first restart goes at once; capped at 4 T), then is started
+again on the host it failed on when that host is a healthy liveset member with room (up to
+its max_restart tries), else where the plan puts it (up to max_relocate tries); best-effort
+VMs get one try (services.arbiter.view.VmRecord). Past its limits the VM is `failed`
+(VmFailed) until an operator starts it.
+
+In flight: at most `max_in_flight` VMs are ordered and not yet reported at any time, so that
+the loss of a large host (or many) does not start thousands of VMs at once on the survivors:
+the group is cut, most protected first, then restart order, and the rest follows as starts
+are reported.
 
 All of this is volatile: a new leader starts with no group in flight (its T_dead of silence
 covers any delay in progress).
@@ -25,17 +33,27 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-from services.arbiter.view import LivenessView, RestartOrdered, VmRecord, VmUnplaceable
+from services.arbiter.view import (
+    LivenessView,
+    RestartOrdered,
+    VmFailed,
+    VmRecord,
+    VmUnplaceable,
+)
 from services.common.timers import Timers
-from services.planner.placement import Bin
+from services.planner.placement import Bin, fits
 from services.planner.restart import left_out_reason, place_items, vm_item
 
 NEVER = float("-inf")
 # Deterministic seconds the placement may spend in one tick: it runs on the arbiter's event
 # loop, and greedy packings settle nearly every real case long before this.
 PLACEMENT_WORK_LIMIT = 0.5
+# VMs ordered and not yet reported, pool-wide (a 64-host pool restarts 2 per host at a time).
+DEFAULT_MAX_IN_FLIGHT = 128
+# The longest backoff between two tries, in T.
+BACKOFF_CAP_T = 4.0
 
-Decided = RestartOrdered | VmUnplaceable
+Decided = RestartOrdered | VmUnplaceable | VmFailed
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +68,7 @@ class Group:
 @dataclass
 class Orchestrator:
     timers: Timers
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
     group: Group | None = None
     next_group_at: float = NEVER
     retry_at: dict[str, float] = field(default_factory=dict)
@@ -58,9 +77,14 @@ class Orchestrator:
     _idle: tuple[object, ...] | None = None
 
     def failed(self, vm: VmRecord, now: float) -> None:
-        """`vm` failed to start (its view already counts the attempt): back off."""
-        backoff = self.timers.interval_s * 2 ** max(0, vm.attempts - 1)
-        self.retry_at[vm.name] = now + min(backoff, self.timers.timeout_s)
+        """`vm` failed to start or stopped (its view already counts it): back off, doubling
+        per try of this failure (the first try goes at once)."""
+        tries = max(vm.attempts, vm.restarts + vm.relocations)
+        if tries == 0:
+            self.retry_at.pop(vm.name, None)
+            return
+        backoff = self.timers.interval_s * 2 ** (tries - 1)
+        self.retry_at[vm.name] = now + min(backoff, BACKOFF_CAP_T * self.timers.timeout_s)
 
     def place(
         self,
@@ -71,31 +95,45 @@ class Orchestrator:
     ) -> list[Decided]:
         """The decisions of this tick; `members` are the liveset (services.arbiter.core);
         `only`, when given, limits the VMs considered (HA off: only VMs being moved)."""
+        out: list[Decided] = []
+        for vm in waiting(view):
+            reason = _given_up(view, vm)
+            if reason is not None and (only is None or vm.name in only):
+                out.append(VmFailed(vm.name, reason))
+                self.retry_at.pop(vm.name, None)
         if not self._group_done(view, now) or now < self.next_group_at:
-            return []
+            return out
         todo = [
             v
             for v in waiting(view)
-            if self.retry_at.get(v.name, NEVER) <= now and (only is None or v.name in only)
+            if self.retry_at.get(v.name, NEVER) <= now
+            and (only is None or v.name in only)
+            and _given_up(view, v) is None
         ]
         if not todo:
-            return []
+            return out
         targets = [h for h in members if not view.hosts[h].excluded]
-        bins = [host_bin(view, h) for h in targets]
+        bins = {h: host_bin(view, h) for h in targets}
+        in_place = _in_place(todo, bins)
+        todo = [v for v in todo if v.name not in in_place and v.may_relocate()]
         items = [vm_item(v.spec) for v in todo]
-        key = (tuple((v.name, v.state, v.spec) for v in todo), tuple(bins))
-        if key == self._idle:
+        key = (tuple((v.name, v.state, v.spec) for v in todo), tuple(bins.values()))
+        if key == self._idle and not in_place and not out:
             return []
-        assignment, _ = place_items(items, bins, PLACEMENT_WORK_LIMIT)
-        out: list[Decided] = []
-        placed = [(todo[i], bins[j].name) for i, j in enumerate(assignment) if j is not None]
+        assignment, _ = place_items(items, list(bins.values()), PLACEMENT_WORK_LIMIT)
+        names = list(bins)
+        placed = [(todo[i], names[j]) for i, j in enumerate(assignment) if j is not None]
+        placed += [(view.vms[vm], host) for vm, host in in_place.items()]
         first = min((vm.order for vm, _ in placed), default=0)
-        if placed:
+        budget = self.max_in_flight - sum(1 for v in view.vms.values() if v.state == "ordered")
+        group_now = sorted(
+            ((vm, host) for vm, host in placed if vm.order == first),
+            key=lambda p: (not p[0].protected, p[0].name),
+        )[: max(0, budget)]
+        if group_now:
             issued = view.orders_issued
             group = []
-            for vm, host in placed:
-                if vm.order != first:
-                    continue
+            for vm, host in group_now:
                 inc = view.hosts[host].incarnation
                 assert inc is not None  # liveset members have joined
                 issued += 1
@@ -103,12 +141,12 @@ class Orchestrator:
                 group.append(vm.name)
                 self.retry_at.pop(vm.name, None)
             self.group = Group(first, frozenset(group), now)
-        later = any(vm.order != first for vm, _ in placed) if placed else False
+        later = len(group_now) < len(placed)
         for i, j in enumerate(assignment):
             # Left out only once no later group holds room in the plan: until then the room
             # it lacks is taken by VMs not yet ordered, which no one else can see.
             if j is None and not later and todo[i].state != "unplaceable":
-                reason = left_out_reason(items[i], bins, assignment, items)
+                reason = left_out_reason(items[i], list(bins.values()), assignment, items)
                 if not targets:
                     reason = "no liveset member can take VMs"
                 out.append(VmUnplaceable(todo[i].name, reason))
@@ -127,6 +165,37 @@ class Orchestrator:
         self.next_group_at = now + max(started, default=0.0)
         self.group = None
         return True
+
+
+def _given_up(view: LivenessView, vm: VmRecord) -> str | None:
+    """Why HA gives up on `vm` now, or None: it may be tried neither elsewhere nor in place
+    (a VM with tries left on its `last_host` waits while that host is not dead)."""
+    host = view.hosts.get(vm.last_host or "")
+    if vm.may_relocate() or (vm.may_restart_in_place() and host is not None and not host.dead):
+        return None
+    spec = vm.spec
+    return (
+        f"it failed {vm.restarts + vm.relocations + 1} times in a row, last on {vm.last_host}: "
+        f"restarts {vm.restarts}/{spec.max_restart}, relocations {vm.relocations}/"
+        f"{spec.max_relocate}; `haplan vm start {vm.name}` tries again"
+    )
+
+
+def _in_place(todo: Sequence[VmRecord], bins: dict[str, Bin]) -> dict[str, str]:
+    """VMs started again on the healthy host they failed on, where they still fit: the room
+    they left is usually still there. Updates `bins` with what they take."""
+    chosen: dict[str, str] = {}
+    for vm in todo:
+        host = vm.last_host
+        if host is None or host not in bins or not vm.may_restart_in_place():
+            continue
+        item = vm_item(vm.spec)
+        b = bins[host]
+        if fits(item, b.free, b.groups):
+            groups = b.groups | ({item.group} if item.group is not None else set())
+            bins[host] = Bin(host, b.free - item.size, frozenset(groups))
+            chosen[vm.name] = host
+    return chosen
 
 
 def waiting(view: LivenessView) -> list[VmRecord]:

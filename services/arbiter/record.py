@@ -35,7 +35,9 @@ from schemas.events import (
     PoolCreated,
     VMCreated,
     VMEvacuated,
+    VMFailed,
     VMHaltedByGuest,
+    VMLost,
     VMProtectionSet,
     VMRestartOrdered,
     VMShutDownByAdmin,
@@ -53,7 +55,9 @@ from services.arbiter.view import (
     RestartOrdered,
     Suspected,
     VmEvacuated,
+    VmFailed,
     VmHaltedByGuest,
+    VmLost,
     VmRunning,
     VmShutDownByAdmin,
     VmStartFailed,
@@ -111,6 +115,11 @@ def to_event(
         )
     if isinstance(d, VmHaltedByGuest):
         return VMHaltedByGuest(vm=d.vm, host=d.host, **env)
+    if isinstance(d, VmLost):
+        return VMLost(vm=d.vm, host=d.host, incarnation=d.incarnation, cause=d.cause,
+                      stable=d.stable, **env)  # fmt: skip
+    if isinstance(d, VmFailed):
+        return VMFailed(vm=d.vm, reason=d.reason, **env)
     if isinstance(d, VmShutDownByAdmin):
         return VMShutDownByAdmin(vm=d.vm, **env)
     if isinstance(d, VmEvacuated):
@@ -146,6 +155,10 @@ def to_decision(event: Event) -> Decision | None:
         return VmStartFailed(event.vm, event.host, event.incarnation, event.reason)
     if isinstance(event, VMHaltedByGuest):
         return VmHaltedByGuest(event.vm, event.host)
+    if isinstance(event, VMLost):
+        return VmLost(event.vm, event.host, event.incarnation, event.cause, event.stable)
+    if isinstance(event, VMFailed):
+        return VmFailed(event.vm, event.reason)
     if isinstance(event, VMShutDownByAdmin):
         return VmShutDownByAdmin(event.vm)
     if isinstance(event, VMEvacuated):

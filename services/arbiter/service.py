@@ -33,9 +33,11 @@ from services.arbiter.logview import LogView, catch_up
 from services.arbiter.metrics import ArbiterMetrics
 from services.arbiter.office import Deposed, Office
 from services.arbiter.ops import OperatorRequests
+from services.arbiter.orchestrate import DEFAULT_MAX_IN_FLIGHT
 from services.arbiter.record import config_of
 from services.arbiter.view import Decision, DeclaredDead
 from services.arbiter.wire import BEACON, command_subject, encode
+from services.common.bus import PingPolicy, tune_pings
 from services.common.eventstore import EventStoreError, EventStoreUnavailable, JetStreamEventStore
 from services.common.logging import get_logger
 from services.common.settings import BusSettings
@@ -59,6 +61,8 @@ class ArbiterService:
     ) -> None:
         self.nc, self.settings, self.ident, self.clock = nc, settings, ident, clock
         self.metrics = ArbiterMetrics() if metrics is None else metrics
+        # VMs ordered and not yet reported at once (services.arbiter.orchestrate).
+        self.max_in_flight = DEFAULT_MAX_IN_FLIGHT
         self.view = LogView()
         self.office: Office | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -105,11 +109,13 @@ class ArbiterService:
         if pool is None:
             return False
         self.timers = Timers.from_timeout(self.view.state.ha.timeout_s)
-        self.core = Arbiter(self.ident, pool, self.timers)
+        # A hung server must count as a lost bus within T/3 (docs/protocol.md).
+        tune_pings(self.nc, PingPolicy.for_timeout(self.timers.timeout_s))
+        self.core = Arbiter(self.ident, pool, self.timers, max_in_flight=self.max_in_flight)
         js = self.nc.jetstream(timeout=max(0.5, self.timers.leader_lease_s / 2))
         kv = await open_bucket(js, self.timers, self.settings.stream_replicas)
         self.lease = LeaderLease(kv, self.ident, self.timers.leader_lease_s, self.clock)
-        self.leases = LeaseWatch(kv, self.core, self.metrics, self.clock)
+        self.leases = LeaseWatch(self.nc, kv, self.core, self.metrics, self.clock)
         await self.leases.start()
         self.status = StatusReplies(self)
         self.ops = OperatorRequests(self)
@@ -202,6 +208,7 @@ class ArbiterService:
     async def step(self) -> None:
         """One interval: a standby follows the log; a lease holder takes office, then ticks."""
         now = self.clock()
+        await self.feeds.follow_pool()  # hosts added or removed since the last step
         office = self.office
         if office is not None and not self.lease.held(now):
             await self._step_down(

@@ -25,18 +25,20 @@ from services.arbiter.decisions import (
     RestartOrdered,
     Suspected,
     VmEvacuated,
+    VmFailed,
     VmHaltedByGuest,
+    VmLost,
     VmRunning,
     VmShutDownByAdmin,
     VmStartFailed,
     VmUnplaceable,
 )
 
-VmState = Literal["running", "ordered", "restarting", "unplaceable", "halted"]
+VmState = Literal["running", "ordered", "restarting", "unplaceable", "halted", "failed"]
 
-# A best-effort VM whose start failed this many times in a row is left halted; a protected
-# one is retried for as long as it takes (spec: "protected VMs until capacity allows").
-BEST_EFFORT_TRIES = 2
+# A best-effort VM is tried once more after it failed (stopped or did not start); then it
+# is left `failed`. A protected one has its pool entry's max_restart and max_relocate.
+BEST_EFFORT_TRIES = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +59,12 @@ class HostRecord:
 class VmRecord:
     """A VM: its configuration (`spec`, whose own `host` is ignored) and where it stands.
     `instance` names the running instance (the order it started under; None for a VM the pool
-    file placed and no order of ours started); `attempts` counts failed starts in a row."""
+    file placed and no order of ours started); `attempts` counts failed starts in a row.
+
+    `last_host` is where the VM last failed (stopped without an admin shutdown, or did not
+    start), None when it is not failing (first start, or lost with its host: the host's
+    fault, not the VM's); `restarts` and `relocations` count HA's tries since it started
+    failing, in place on `last_host` and elsewhere, against spec.max_restart/max_relocate."""
 
     name: str
     spec: VM
@@ -67,6 +74,9 @@ class VmRecord:
     order_id: str | None = None
     instance: str | None = None
     attempts: int = 0
+    last_host: str | None = None
+    restarts: int = 0
+    relocations: int = 0
 
     @property
     def footprint_mib(self) -> int:
@@ -84,6 +94,22 @@ class VmRecord:
     @property
     def order(self) -> int:
         return self.spec.order
+
+    def may_restart_in_place(self) -> bool:
+        """HA may start it again on `last_host` (when that host is healthy)."""
+        if self.last_host is None:
+            return True
+        if self.spec.ha_restart_priority == BEST_EFFORT:
+            return self.restarts + self.relocations < BEST_EFFORT_TRIES
+        return self.restarts < self.spec.max_restart
+
+    def may_relocate(self) -> bool:
+        """HA may start it on another host than `last_host`."""
+        if self.last_host is None:
+            return True
+        if self.spec.ha_restart_priority == BEST_EFFORT:
+            return self.restarts + self.relocations < BEST_EFFORT_TRIES
+        return self.relocations < self.spec.max_relocate
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +176,9 @@ def fold(view: LivenessView, d: Decision) -> LivenessView:
         return view
     if isinstance(d, RestartOrdered):
         ordered = replace(
-            vm, state="ordered", host=d.host, incarnation=d.incarnation, order_id=d.order_id
-        )
+            _counted(vm, d), state="ordered", host=d.host, incarnation=d.incarnation,
+            order_id=d.order_id,
+        )  # fmt: skip
         return _with_vm(view, ordered, issued=1)
     if isinstance(d, VmRunning):
         running = replace(
@@ -166,10 +193,17 @@ def fold(view: LivenessView, d: Decision) -> LivenessView:
     if isinstance(d, VmStartFailed):
         if (vm.state, vm.host, vm.incarnation) != ("ordered", d.host, d.incarnation):
             return view
-        tries = vm.attempts + 1
-        gave_up = vm.spec.ha_restart_priority == BEST_EFFORT and tries >= BEST_EFFORT_TRIES
-        state: VmState = "halted" if gave_up or not vm.managed else "restarting"
-        return _with_vm(view, _off(vm, state, attempts=tries))
+        state: VmState = "restarting" if vm.managed else "halted"
+        failing = replace(vm, last_host=d.host)
+        return _with_vm(view, _off(failing, state, attempts=vm.attempts + 1))
+    if isinstance(d, VmLost):
+        if (vm.state, vm.host) != ("running", d.host):
+            return view
+        fresh = replace(vm, restarts=0, relocations=0) if d.stable else vm
+        failing = replace(fresh, last_host=d.host)
+        return _with_vm(view, _off(failing, "restarting" if vm.managed else "halted"))
+    if isinstance(d, VmFailed):
+        return _with_vm(view, _off(vm, "failed"))
     if isinstance(d, VmHaltedByGuest):
         return _with_vm(view, _off(vm, "restarting" if vm.managed else "halted"))
     if isinstance(d, VmEvacuated):
@@ -177,6 +211,18 @@ def fold(view: LivenessView, d: Decision) -> LivenessView:
     if isinstance(d, VmShutDownByAdmin):
         return _with_vm(view, _off(vm, "halted"))
     return _with_vm(view, replace(vm, state="unplaceable", host=None, incarnation=None))
+
+
+def _counted(vm: VmRecord, d: RestartOrdered) -> VmRecord:
+    """An order counts against the VM's limits while it is failing; an operator's start
+    (`haplan vm start`, e.g. of a failed VM) clears them."""
+    if d.by_operator:
+        return replace(vm, last_host=None, restarts=0, relocations=0)
+    if vm.last_host is None:
+        return vm
+    if d.host == vm.last_host and vm.may_restart_in_place():
+        return replace(vm, restarts=vm.restarts + 1)
+    return replace(vm, relocations=vm.relocations + 1)
 
 
 def _off(vm: VmRecord, state: VmState, attempts: int = 0) -> VmRecord:
@@ -222,8 +268,9 @@ def _declared_dead(view: LivenessView, host: HostRecord, incarnation: str) -> Li
     if host.incarnation != incarnation or host.dead:
         return view
     # Every VM of that incarnation is lost, and every order pending for it is void.
+    # Lost with its host: the host's fault, so it does not count against the VM's limits.
     lost = {
-        v.name: _off(v, "restarting" if v.managed else "halted")
+        v.name: _off(replace(v, last_host=None), "restarting" if v.managed else "halted")
         for v in view.vms.values()
         if v.host == host.name
         and v.incarnation in (incarnation, None)
@@ -285,7 +332,9 @@ __all__ = [
     "RestartOrdered",
     "Suspected",
     "VmEvacuated",
+    "VmFailed",
     "VmHaltedByGuest",
+    "VmLost",
     "VmRecord",
     "VmRunning",
     "VmShutDownByAdmin",

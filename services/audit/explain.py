@@ -22,7 +22,9 @@ from schemas.events import (
     PlanComputed,
     VMEvacuated,
     VMEvent,
+    VMFailed,
     VMHaltedByGuest,
+    VMLost,
     VMProtectionSet,
     VMRestartOrdered,
     VMShutDownByAdmin,
@@ -43,6 +45,8 @@ ROLES: dict[type[EventBase], str] = {
     VMStartFailed: "start failed",
     VMUnplaceable: "unplaceable",
     VMHaltedByGuest: "halted by its guest",
+    VMLost: "stopped without an admin shutdown",
+    VMFailed: "failed: HA gave up on it",
     VMShutDownByAdmin: "shut down by an admin",
     VMEvacuated: "moved off a host in maintenance",
 }

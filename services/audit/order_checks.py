@@ -2,7 +2,8 @@
 
 DESIGN.md: VMs go only to liveset members (joined, lease current, not suspected or dead),
 each order belongs to the target's current incarnation, and the VM must fit there (memory,
-anti-affinity) beside what runs and what is already ordered there.
+anti-affinity) beside what runs and what is already ordered there. A VM HA gave up on
+(`vm_failed`) is started only by an operator; a lost VM (`vm_lost`) is restarted as any other.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def check_restart_ordered(ctx: Context, e: VMRestartOrdered, notes: Notes) -> No
         notes.differ("the VM is not agile: its disks are local to its host")
     if vm.halted_by == "admin" and not by_operator:
         notes.differ("an admin shut the VM down: it stays halted")
+    if vm.power_state == "failed" and not by_operator:
+        notes.differ("HA gave up on the VM (vm_failed): only an operator's start may start it")
     if not target.in_liveset:
         notes.differ(f"{e.host} is not a liveset member (it is {ctx.host_state_text(target)})")
     problem = incarnation_problem(target, e.incarnation, "the order is for")

@@ -45,6 +45,11 @@ def verdict(vm: VMState, created: Step | None, chain: Sequence[Step]) -> str:
         last = _last(chain, "unplaceable")
         where = f" since sequence {last.seq}" if last else ""
         return f"It is unplaceable{where}: no liveset member can take it, {_cause(chain)}."
+    if vm.power_state == "failed":
+        return (
+            "It failed: HA gave up on it after its restart and relocation limits "
+            f"{_cause(chain)}; `haplan vm start` tries again."
+        )
     if vm.halted_by == "admin":
         return "It is halted: an admin shut it down, and HA does not restart it."
     if vm.halted_by == "guest":

@@ -39,6 +39,13 @@ def arbiter(
     metrics_addr: Annotated[
         str, typer.Option("--metrics-addr", help="Address the metrics server listens on.")
     ] = "127.0.0.1",
+    max_in_flight: Annotated[
+        int,
+        typer.Option(
+            "--max-restarts-in-flight",
+            help="At most this many VMs ordered and not yet reported at once, pool-wide.",
+        ),
+    ] = 128,
 ) -> None:
     """A leader candidate: run several anywhere, one leads; standbys take over its lapsed lease.
 
@@ -49,6 +56,8 @@ def arbiter(
         fail("--id is empty", "give this arbiter a name, or leave --id out")
     if metrics_port is not None and not 0 < metrics_port < 65536:
         fail(f"--metrics-port {metrics_port} is not a TCP port", "give a port from 1 to 65535")
+    if not 1 <= max_in_flight <= 100_000:
+        fail(f"--max-restarts-in-flight {max_in_flight} is out of range", "give 1 to 100000")
     # The service (and NATS with it) is imported here: every `haplan` start imports this module.
     from services.arbiter.metrics import ArbiterMetrics
     from services.common.logging import configure_logging
@@ -63,10 +72,12 @@ def arbiter(
                 f"cannot serve metrics on {metrics_addr}:{metrics_port}: {exc.strerror or exc}",
                 "pick a free port with --metrics-port",
             )
-    asyncio.run(_serve(settings, ident or default_ident(), metrics))
+    asyncio.run(_serve(settings, ident or default_ident(), metrics, max_in_flight))
 
 
-async def _serve(settings: BusSettings, ident: str, metrics: ArbiterMetrics) -> None:
+async def _serve(
+    settings: BusSettings, ident: str, metrics: ArbiterMetrics, max_in_flight: int = 128
+) -> None:
     from services.arbiter.service import ArbiterService
     from services.common.bus import BusRefused, connect, stop_when_closed
     from services.common.logging import get_logger
@@ -94,7 +105,9 @@ async def _serve(settings: BusSettings, ident: str, metrics: ArbiterMetrics) -> 
         # A supervisor restarting us would only be refused again: say what to fix, once.
         raise NatsRefused(str(exc), REFUSED_HINT) from None
     try:
-        await ArbiterService(nc, settings, ident, metrics=metrics).run(stop)
+        service = ArbiterService(nc, settings, ident, metrics=metrics)
+        service.max_in_flight = max_in_flight
+        await service.run(stop)
     finally:
         with contextlib.suppress(Exception):
             await nc.drain()

@@ -11,7 +11,7 @@ import typer
 from services.cli.app import app
 from services.cli.events import REFUSED_HINT, NatsRefused, NatsServers, bus_settings
 from services.cli.output import fail
-from services.collector.devices import VMDriverKind, WatchdogKind
+from services.collector.devices import LINUX_WATCHDOG_DEVICE, VMDriverKind, WatchdogKind
 from services.common.metrics import DEFAULT_METRICS_ADDR
 
 
@@ -26,9 +26,17 @@ def collector(
             "--store",
             metavar="DIR",
             help="This host's mount of the shared storage: heartbeat slots in DIR/ha/, "
-            "VM disks in DIR/disks/.",
+            "VM disks in DIR/disks/. It must exist and be a mount point (never created).",
         ),
     ],
+    store_local: Annotated[
+        bool,
+        typer.Option(
+            "--store-local",
+            help="The store is a plain directory of this machine, not a mount point: a demo "
+            "or a test on one machine (haplan up), never a pool of real hosts.",
+        ),
+    ] = False,
     vm_driver: Annotated[
         VMDriverKind,
         typer.Option("--vm-driver", help="How VMs run: real processes, or in memory."),
@@ -37,6 +45,23 @@ def collector(
         WatchdogKind,
         typer.Option("--watchdog", help="What kills the VMs if the collector hangs."),
     ] = "process",
+    watchdog_device: Annotated[
+        Path | None,
+        typer.Option(
+            "--watchdog-device",
+            metavar="PATH",
+            help="With --watchdog linux: the watchdog device (default /dev/watchdog).",
+        ),
+    ] = None,
+    watchdog_timeout: Annotated[
+        int | None,
+        typer.Option(
+            "--watchdog-timeout",
+            metavar="S",
+            help="With --watchdog linux: the device's timeout in whole seconds, from 3 "
+            "intervals to T (docs/protocol.md; default T rounded down).",
+        ),
+    ] = None,
     nats: NatsServers = None,
     metrics_port: Annotated[
         int,
@@ -60,11 +85,16 @@ def collector(
     supervisor to start it again as a rebooted host would be."""
     if not host.strip():
         fail("--host is empty", "give this host's name in the pool")
+    if watchdog != "linux" and (watchdog_device is not None or watchdog_timeout is not None):
+        fail("--watchdog-device and --watchdog-timeout apply to --watchdog linux only")
+    if watchdog_timeout is not None and watchdog_timeout < 1:
+        fail(f"--watchdog-timeout {watchdog_timeout} is not a whole number of seconds >= 1")
     # The service (and NATS with it) is imported here: every `haplan` start imports this module.
     from services.collector.options import CollectorOptions
     from services.collector.service import ConfigError, run_collector
+    from services.collector.store_root import StoreRefused, open_store
     from services.common.bus import BusRefused
-    from services.common.logging import configure_logging
+    from services.common.logging import configure_logging, get_logger
 
     signer = None
     if key is not None:
@@ -74,17 +104,31 @@ def collector(
             signer = HostSigner.load(key)
         except HostKeyError as exc:
             fail(str(exc), "make one with haplan host keygen HOST --out FILE")
+    try:
+        # Before NATS: a store that cannot be the shared storage is bad input (exit 2).
+        root, unreachable = open_store(store, store_local)
+    except StoreRefused as exc:
+        fail(str(exc))
     options = CollectorOptions(
         host=host,
         store=store,
+        store_root=root,
         vm_driver=vm_driver,
         watchdog=watchdog,
         bus=bus_settings(nats),
         metrics_port=metrics_port or None,
         metrics_addr=metrics_addr,
         signer=signer,
+        watchdog_timeout_s=watchdog_timeout,
+        watchdog_device=watchdog_device or LINUX_WATCHDOG_DEVICE,
     )
     configure_logging("info")
+    if unreachable is not None:
+        get_logger("haplan.collector").warning(
+            "the heartbeat store does not answer at start: it counts as unreachable until "
+            "it does",
+            problem=unreachable,
+        )
     try:
         status = asyncio.run(run_collector(options))
     except ConfigError as exc:

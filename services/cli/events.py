@@ -65,15 +65,22 @@ PERMISSION_HINT = (
 def bus_settings(nats: str | None) -> BusSettings:
     """Settings from the environment, `--nats` overriding NATS_URL; one-line errors.
 
-    With neither, a live `haplan up` of this user is the server (services.cli.discovery),
-    and the default server when none runs.
+    With neither, a live `haplan up` of this user is the server, and its operator user who
+    we are there (services.cli.discovery); the default server when none runs.
     """
-    from services.cli.discovery import up_nats_url
+    from services.cli.discovery import up_bus
     from services.common.settings import BusSettings
+    from services.up.credentials import CredentialError
 
-    if nats is None:
-        nats = up_nats_url()
     try:
+        found = up_bus() if nats is None else None
+    except CredentialError as exc:
+        raise UserError(str(exc), "restart haplan up, or give NATS_URL and credentials") from None
+    try:
+        if found is not None:
+            # up's server, as up's operator: the shell's credentials are for other servers.
+            who = found.operator
+            return BusSettings.private(found.nats_url, who.user, who.password)
         return BusSettings() if nats is None else BusSettings(nats_url=nats)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]

@@ -20,7 +20,14 @@ HOST_STATE_STYLE = {
     "dead": "red",
     "excluded": "dim",
 }
-POWER_STYLE = {"running": "green", "restarting": "yellow", "halted": "dim", "unplaceable": "red"}
+POWER_STYLE = {
+    "running": "green",
+    "restarting": "yellow",
+    "halted": "dim",
+    "unplaceable": "red",
+    "stopped": "red",
+    "failed": "red",
+}
 
 
 def _styled(value: str, styles: dict[str, str]) -> str:

@@ -6,9 +6,15 @@ the leader's beacons and orders) with times from the host's monotonic clock, and
 DESIGN.md defines them, decides stay or fence, and says what to publish and until when the
 watchdog may wait.
 
-Life of an incarnation: JOINING (until the store and the bus are both reachable and the leader
-accepted the join) -> MEMBER (THE TABLE every interval) -> FENCED (its VMs are killed; the
-shell announces it and exits, and the next start is a new incarnation).
+Life of an incarnation: JOINING (until the store and the bus are both reachable, no VM of an
+earlier incarnation is alive on the host and the leader accepted the join) -> MEMBER (THE TABLE
+every interval) -> FENCED (by THE TABLE, its watchdog, a revoked lease or a stop; the shell
+kills its VMs and exits, and the next start is a new incarnation).
+
+The fenced mark (the notice on the bus and the slot saying `fenced`) tells the arbiter that
+this incarnation's VMs may run elsewhere at once, so the core hands it out only through
+`vms_dead`, which the shell calls once every kill is confirmed; a kill that cannot be confirmed
+leaves the host to its watchdog and the arbiter's slow path.
 """
 
 from __future__ import annotations
@@ -28,8 +34,9 @@ from schemas.messages import (
     StoreObservation,
 )
 from schemas.slot import Slot
-from services.collector.slots import SlotBook
+from services.collector.slots import SlotBook, SlotTrack
 from services.collector.table import FENCE_TABLE, Facts, Row, StaysOnlyIf, decide
+from services.common.echo import is_stale, newer
 from services.common.timers import Timers
 
 
@@ -40,6 +47,11 @@ class Phase(StrEnum):
 
 
 WATCHDOG_FIRED = "the watchdog fired: the collector missed its deadline"
+LEASE_REVOKED = (
+    "the arbiter revoked this incarnation's host lease (it was declared dead): "
+    "its VMs may already run elsewhere"
+)
+STOPPED = "stopped (SIGTERM): the host goes down with its VMs"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +62,10 @@ class Heard:
 
 @dataclass(frozen=True, slots=True)
 class Tick:
-    """What one evaluation decided. The shell acts in this order: kill VMs (if `fence`), pet
-    the watchdog (`pet_until`, on this host's clock; None leaves it unarmed or as it is),
-    start `starts`, publish the rest."""
+    """What one evaluation decided. The shell acts in this order: kill VMs (if `fence`, then
+    confirm they are dead and only then ask `vms_dead` for the fenced mark), pet the watchdog
+    (`pet_until`, on this host's clock; None leaves it unarmed or as it is), start `starts`,
+    publish the rest."""
 
     phase: Phase
     facts: Facts | None  # None while joining
@@ -62,9 +75,16 @@ class Tick:
     heartbeat: NetworkHeartbeat
     observation: StoreObservation
     join: JoinRequest | None = None
-    fenced_notice: FencedNotice | None = None
-    fenced_slot: Slot | None = None
     starts: tuple[StartOrder, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FenceMark:
+    """This incarnation's fenced mark, for the bus and for its slot: written only once every
+    VM of the host is confirmed dead (`Collector.vms_dead`)."""
+
+    notice: FencedNotice
+    slot: Slot
 
 
 class Collector:
@@ -94,6 +114,7 @@ class Collector:
         self._hb_seq = 0
         self._fence_reason: str | None = None
         self._asked = False  # a join request went out
+        self._earlier_alive = 0  # VMs of earlier incarnations still alive on this host
 
     @classmethod
     def resumed(
@@ -137,11 +158,13 @@ class Collector:
             self._book.read(now, slots, records)
 
     def heard(self, now: float, heartbeat: NetworkHeartbeat) -> None:
-        if heartbeat.host != self.host:
+        """Take a peer's heartbeat, unless its echoed beacon shows it is stale: a heartbeat
+        delivered late must not pass for the peer's current word (services.common.echo)."""
+        if heartbeat.host != self.host and not is_stale(heartbeat.beacon, self._beacon):
             self._heard[heartbeat.host] = Heard(now, heartbeat)
 
     def beacon(self, beacon: Beacon) -> None:
-        self._beacon = beacon
+        self._beacon = newer(self._beacon, beacon)
 
     def join_accepted(self, msg: JoinAccepted) -> None:
         if msg.incarnation == self.incarnation and self.phase is Phase.JOINING:
@@ -159,9 +182,50 @@ class Collector:
     def watchdog_fired(self) -> None:
         """The watchdog killed this host's VMs: the incarnation is fenced, whatever it thinks."""
         self.vms.clear()
+        self.fence(WATCHDOG_FIRED)
+
+    def lease_revoked(self, now: float) -> None:
+        """A renewal found the host lease revoked: the key holds no value of this incarnation
+        any more (deleted by the arbiter, or another incarnation's), which the shell tells
+        apart from a transient failure and from its own renewal whose ack was lost. The
+        arbiter has declared this incarnation dead and may restart its VMs elsewhere now: it
+        fences at its next tick, not T later."""
+        self.fence(LEASE_REVOKED)
+
+    def stopping(self, now: float) -> None:
+        """SIGTERM: the incarnation ends with its VMs, as a fence does."""
+        self.fence(STOPPED)
+
+    def fence(self, reason: str) -> None:
+        """Fence for `reason` (the shell's own, e.g. its failure); the first reason stays."""
         if self.phase is not Phase.FENCED:
-            self._fence_reason = WATCHDOG_FIRED
+            self._fence_reason = reason
             self.phase = Phase.FENCED
+            self._orders.clear()
+
+    def earlier_vms_alive(self, count: int) -> None:
+        """How many VMs of earlier incarnations the shell still finds alive on this host. A
+        new incarnation's join (and its slot) tells the arbiter every earlier one is fenced,
+        so none is asked for while any of them lives."""
+        self._earlier_alive = max(0, count)
+
+    @property
+    def waits_for_earlier_vms(self) -> bool:
+        """While VMs of an earlier incarnation live, this one writes no slot at all: the
+        arbiter takes a later incarnation's slot as the earlier one's fenced mark."""
+        return self._earlier_alive > 0
+
+    def vms_dead(self, now: float) -> FenceMark | None:
+        """The shell confirmed that every VM of this host is dead (killed, and none runs).
+        A fenced incarnation gets its mark; before the confirmation there is none, nor while
+        an earlier incarnation's VMs live (the mark would speak for them too)."""
+        if self.phase is not Phase.FENCED or self._earlier_alive:
+            return None
+        self.vms.clear()
+        return FenceMark(
+            FencedNotice(host=self.host, incarnation=self.incarnation),
+            self.slot(now, fenced=True),
+        )
 
     # Facts ----------------------------------------------------------------------------------
 
@@ -180,20 +244,41 @@ class Collector:
         return all(not h.heartbeat.store_ok for h in self._heard.values() if now - h.at < t)
 
     def global_bus_outage(self, now: float) -> bool:
-        """Every other host's slot was read within T, advanced within T, and none says
-        lease_ok."""
+        """Every other host's slot was read within T; each either advanced within T or has
+        been still for T_dead (that host has fenced or died: the arbiter's timeout path
+        assumes as much, so it cannot be restarting anything); and no advancing slot still
+        advertises its lease, aged by the time since this host saw it written. A host that
+        died before the outage does not turn a bus blip into the fencing of every survivor."""
         t = self.timers.timeout_s
         for host in self.others:
             track = self._book.current(host)
-            if (
-                track is None
-                or track.lease_ok
-                or now - track.last_read >= t
-                or track.advanced_after is None
-                or now - track.advanced_after >= t
-            ):
+            if track is None or now - track.last_read >= t:
+                return False
+            if self._advance(track, now) is not None:
+                if track.holds_lease(now, self.timers.advertise_s):
+                    return False
+            elif now - track.first_seen < self._gone_after_s() or self._alive_since(track):
                 return False
         return True
+
+    def _alive_since(self, track: SlotTrack) -> bool:
+        """The host was heard on the bus after its slot went still (one interval of slack for
+        its last heartbeat): it lived on without the store, perhaps holding a lease, and the
+        arbiter may then declare this host dead when every lease holder reports the store
+        unreachable. Such a host is not gone (the simulator found the split brain)."""
+        heard = self._heard.get(track.host)
+        return heard is not None and heard.at > track.first_seen + self.timers.interval_s
+
+    def _advance(self, track: SlotTrack, now: float) -> float | None:
+        """When the slot last advanced, if within T (it is advancing); None otherwise."""
+        after = track.advanced_after
+        return after if after is not None and now - after < self.timers.timeout_s else None
+
+    def _gone_after_s(self) -> float:
+        """How long a slot must have been still before its host counts as fenced or dead for
+        the outage rule: T_dead, as for the arbiter (a shorter time lets a host that merely
+        lost the store, and may hold the bus, be taken for dead)."""
+        return self.timers.t_dead_s
 
     def facts(self, now: float) -> Facts:
         lease_ok, store_ok = self.lease_ok(now), self.store_ok(now)
@@ -205,7 +290,7 @@ class Collector:
             global_bus_outage=store_ok and not lease_ok and self.global_bus_outage(now),
         )
 
-    def _stay_valid_until(self, facts: Facts, row: Row) -> float:
+    def _stay_valid_until(self, facts: Facts, row: Row, now: float) -> float:
         """Until when the proofs behind this stay verdict hold without news: the collector
         would fence at its first evaluation after it, so the watchdog may wait that long plus
         the margin and no more (services.common.timers)."""
@@ -222,10 +307,16 @@ class Collector:
             return max(known, default=self.booted_at) + t
         until = min(fresh) + t
         if row.stays_only_if is StaysOnlyIf.GLOBAL_BUS_OUTAGE and facts.global_bus_outage:
+            # The outage holds until a slot is read no more, or an advancing one stops
+            # advancing; a slot still for T_dead only gets stiller, so it sets no bound.
             for host in self.others:
                 track = self._book.current(host)
-                if track is not None and track.advanced_after is not None:
-                    until = min(until, track.advanced_after + t)
+                if track is None:
+                    continue
+                until = min(until, track.last_read + t)
+                advance = self._advance(track, now)
+                if advance is not None:
+                    until = min(until, advance + t)
         return until
 
     # Outputs --------------------------------------------------------------------------------
@@ -240,12 +331,18 @@ class Collector:
             uptime_s=max(0.0, now - self.booted_at),
             lease_ok=self._within(self.lease_at, now, self.timers.advertise_s),
             store_ok=self._within(self.store_at, now, self.timers.advertise_s),
+            lease_age_s=None if self.lease_at is None else max(0.0, now - self.lease_at),
             fenced=fenced,
             reason=self.join_reason(now) if self.phase is Phase.JOINING else None,
             beacon=self._beacon,
         )
 
     def join_reason(self, now: float) -> str:
+        if self._earlier_alive:
+            return (
+                f"cannot join the liveset: {self._earlier_alive} VM(s) of an earlier "
+                "incarnation still alive on this host (killing them again)"
+            )
         lease, store = self.lease_ok(now), self.store_ok(now)
         if not lease and not store:
             return "cannot join the liveset: neither the heartbeat store nor the bus is reachable"
@@ -270,14 +367,13 @@ class Collector:
                     facts,
                     fence=False,
                     reason=None,
-                    pet_until=self._stay_valid_until(facts, row) + self.timers.watchdog_margin_s,
+                    pet_until=self._stay_valid_until(facts, row, now)
+                    + self.timers.watchdog_margin_s,
                     heartbeat=self._heartbeat(now),
                     observation=self._observation(now),
                     starts=self._take_orders(),
                 )
-            self._fence_reason = verdict.reason
-            self.phase = Phase.FENCED
-            self.vms.clear()
+            self.fence(verdict.reason or "fenced")
             return self._tick_fenced(now, facts)
         return self._tick_fenced(now, None)
 
@@ -290,11 +386,11 @@ class Collector:
             facts = self.facts(now)
             verdict = decide(facts, self._table)
             if not verdict.stay:
-                self._fence_reason = verdict.reason
-                self.phase = Phase.FENCED
+                self.fence(verdict.reason or "fenced")
                 return self._tick_fenced(now, facts)
         join = None
-        if self.lease_ok(now) and self.store_ok(now) and self._beacon is not None:
+        ready = self.lease_ok(now) and self.store_ok(now) and not self._earlier_alive
+        if ready and self._beacon is not None:
             join = JoinRequest(host=self.host, incarnation=self.incarnation, beacon=self._beacon)
             self._asked = True
         return Tick(
@@ -318,8 +414,6 @@ class Collector:
             pet_until=None,
             heartbeat=self._heartbeat(now),
             observation=self._observation(now),
-            fenced_notice=FencedNotice(host=self.host, incarnation=self.incarnation),
-            fenced_slot=self.slot(now, fenced=True),
         )
 
     def _take_orders(self) -> tuple[StartOrder, ...]:
@@ -340,6 +434,7 @@ class Collector:
             lease_ok=self._within(self.lease_at, now, self.timers.advertise_s),
             store_ok=self._within(self.store_at, now, self.timers.advertise_s),
             vms=tuple(sorted(self.vms)),
+            beacon=self._beacon,
         )
 
     def _observation(self, now: float) -> StoreObservation:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from services.common.timers import Timers
+from services.common.watchdog_timing import default_device_timeout_s, device_timeout_problem
 from services.drivers import LinuxWatchdog, ProcessVMDriver, ProcessWatchdog, SimVMDriver
 from services.drivers.base import VMDriver
 from services.drivers.watchdog import Watchdog, WatchdogLost
+from services.drivers.watchdog_linux import KERNEL, DeviceIO, WatchdogUnfit
 
 WatchdogKind = Literal["process", "linux"]
 VMDriverKind = Literal["sim", "process"]
@@ -20,17 +24,73 @@ class DeviceError(Exception):
     """A watchdog or driver that cannot be set up; the message says what to do."""
 
 
-def make_watchdog(kind: WatchdogKind, timers: Timers, host: str) -> Watchdog:
-    """An armed watchdog: the process one fires T + margin after start unless petted."""
-    if kind == "process":
+@dataclass(frozen=True)
+class WatchdogChoice:
+    """`--watchdog`, and for `linux` its device and timeout (None: the highest that fits T,
+    services.common.watchdog_timing)."""
+
+    kind: WatchdogKind = "process"
+    device: Path = LINUX_WATCHDOG_DEVICE
+    timeout_s: int | None = None
+
+
+def make_watchdog(
+    choice: WatchdogChoice,
+    timers: Timers,
+    host: str,
+    vms_left: Callable[[], bool] = lambda: False,
+    io: DeviceIO = KERNEL,
+) -> Watchdog:
+    """An armed watchdog: the process one fires T + margin after start unless petted; the
+    linux one D after its last pet, D checked against T before and after the device took it.
+    `vms_left` says whether VMs of this host run (an earlier incarnation's): a device refused
+    after opening is then left armed rather than stood down."""
+    if choice.kind == "process":
         return ProcessWatchdog(timers.watchdog_deadline_s, name=f"watchdog[{host}]")
+    requested = choice.timeout_s
+    if requested is None:
+        requested = default_device_timeout_s(timers)
+        if requested is None:
+            raise DeviceError(
+                f"ha.timeout_s {timers.timeout_s:g}s is too short for a device watchdog: no "
+                "whole-second timeout fits it; use --watchdog process"
+            )
+    problem = device_timeout_problem(timers, requested)
+    if problem is not None:
+        raise DeviceError(f"--watchdog-timeout: {problem}")
     try:
-        return LinuxWatchdog(LINUX_WATCHDOG_DEVICE)
+        dog = LinuxWatchdog.open(choice.device, requested, io)
     except WatchdogLost as exc:
         raise DeviceError(
             f"the linux watchdog is not usable: {exc} (load a watchdog driver such as "
             "softdog and run as a user that may open it, or use --watchdog process)"
         ) from None
+    except WatchdogUnfit as exc:
+        left = _settle(exc.dog, vms_left)
+        raise DeviceError(f"the linux watchdog is not usable: {exc}{left}") from None
+    problem = device_timeout_problem(timers, dog.timeout_s)
+    if problem is not None:
+        left = _settle(dog, vms_left)
+        raise DeviceError(
+            f"{choice.device} took a {dog.timeout_s}s timeout when asked for {requested}s: "
+            f"{problem}{left}"
+        )
+    return dog
+
+
+def _settle(dog: LinuxWatchdog | None, vms_left: Callable[[], bool]) -> str:
+    """Stand a refused device down unless VMs of this host still run (then it must reset
+    the host); what became of it, for the refusal's message."""
+    if dog is None:
+        return ""
+    if vms_left():
+        dog.abandon()
+        return "; VMs of an earlier incarnation still run, so the device stays armed"
+    try:
+        dog.disarm()
+    except OSError as exc:
+        return f"; it could not be stood down ({exc.strerror or exc}) and stays armed"
+    return ""
 
 
 class _DriverSide:

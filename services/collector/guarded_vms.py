@@ -17,12 +17,12 @@ from schemas.reports import StartFailure
 from services.collector.bounded import call_with_deadline
 from services.collector.devices import (
     VMDriverKind,
-    WatchdogKind,
+    WatchdogChoice,
     disks_dir,
     make_driver,
     make_watchdog,
 )
-from services.collector.leftovers import kill_leftover_vms
+from services.collector.leftovers import kill_leftover_vms, leftover_vms
 from services.collector.vms import VMRunner
 from services.common.logging import get_logger
 from services.common.timers import Timers
@@ -44,30 +44,43 @@ class GuardedVMs:
         store: Path,
         timers: Timers,
         vm_driver: VMDriverKind,
-        watchdog: WatchdogKind,
+        watchdog: WatchdogChoice,
         now: float,
     ) -> None:
         self.host, self.store, self.timers = host, store, timers
-        self.watchdog = make_watchdog(watchdog, timers, host)
+
+        def vms_left() -> bool:
+            return vm_driver == "process" and bool(leftover_vms(host, disks_dir(store)))
+
+        self.watchdog = make_watchdog(watchdog, timers, host, vms_left)
         self.deadline: float | None = now + timers.watchdog_deadline_s
         self.driver = make_driver(vm_driver, store, host, self.watchdog)
         prepare = (lambda: ensure_disks_dir(store)) if vm_driver == "process" else None
         self.runner = VMRunner(self.driver, keep_s=timers.timeout_s, prepare=prepare)
 
-    async def kill_leftovers(self) -> None:
-        """Kill the VMs an earlier incarnation of this host left running (before joining)."""
-        if isinstance(self.driver, ProcessVMDriver):
-            killed = await asyncio.to_thread(kill_leftover_vms, self.host, disks_dir(self.store))
-            if killed:
-                log.warning("killed VMs an earlier incarnation left running", pids=killed)
+    async def kill_leftovers(self, wait_s: float) -> list[int]:
+        """Kill the VMs an earlier incarnation of this host left running (before joining);
+        the pids still alive `wait_s` later (empty: every one is confirmed dead)."""
+        if not isinstance(self.driver, ProcessVMDriver):
+            return []
+        found, alive = await asyncio.to_thread(
+            kill_leftover_vms, self.host, disks_dir(self.store), wait_s
+        )
+        if found and not alive:
+            log.warning("killed VMs an earlier incarnation left running", pids=found)
+        return alive
 
     def running(self) -> list[str]:
         return sorted(self.driver.running())
 
     def fired(self, now: float) -> bool:
-        if self.deadline is not None and now >= self.deadline:
-            return True
-        return isinstance(self.watchdog, ProcessWatchdog) and not self.watchdog.alive()
+        fired = (self.deadline is not None and now >= self.deadline) or (
+            isinstance(self.watchdog, ProcessWatchdog) and not self.watchdog.alive()
+        )
+        if fired:
+            # The watchdog killed (or will kill) the VMs: their exits are the fence's.
+            self.runner.fencing = True
+        return fired
 
     def pet(self, valid_for_s: float, now: float) -> None:
         try:
@@ -100,9 +113,12 @@ class GuardedVMs:
         except TimeoutError:
             log.error("the VM did not stop in time", vm=vm)
 
-    async def kill_all(self, fire: bool) -> None:
+    async def kill_all(self, fire: bool) -> bool:
         """Kill every VM now; with `fire`, through the watchdog too, which kills them even
-        when the driver is wedged."""
+        when the driver is wedged. Whether the driver's kill returned in time (the caller
+        still checks that none runs before it counts them dead). Their exits are reported as
+        `fenced`, never as VMs lost on a healthy host."""
+        self.runner.fencing = True
         if fire:
             try:
                 await call_with_deadline(self.watchdog.fire, KILL_DEADLINE_S, "watchdog-fire")
@@ -112,10 +128,22 @@ class GuardedVMs:
             await call_with_deadline(self.driver.kill_all, KILL_DEADLINE_S, "vm-kill")
         except TimeoutError:
             log.error("the VMs did not die in time", vms=self.running())
+            return False
+        except OSError as exc:
+            log.error("killing the VMs failed", error=str(exc), vms=self.running())
+            return False
+        return True
 
     async def disarm(self) -> None:
-        """Clean stop: the watchdog stands down without killing anything."""
+        """Clean stop: the watchdog stands down without killing anything, but only once no VM
+        is left running (for the linux device: the magic close). Any other end leaves it armed:
+        it then fires at its deadline."""
+        if self.running():
+            log.error("VMs still run: the watchdog stays armed", vms=self.running())
+            return
         try:
             await call_with_deadline(self.watchdog.disarm, KILL_DEADLINE_S, "watchdog-disarm")
         except TimeoutError:
             log.warning("the watchdog did not stand down in time")
+        except WatchdogLost as exc:
+            log.warning("the watchdog did not stand down", error=str(exc))

@@ -19,7 +19,9 @@ from schemas.messages import JoinAccepted, StartOrder
 from schemas.reports import StopOrder
 from services.collector import wire
 from services.collector.core import Phase
+from services.collector.peers import PeerHeartbeats
 from services.common.logging import get_logger, log_context
+from services.common.ratelimit import WarnLimiter
 
 if TYPE_CHECKING:
     from services.collector.shell import CollectorShell
@@ -35,11 +37,17 @@ class Inbound:
         self.pool = pool  # hosts whose heartbeats and slots count
         self._subs: list[Any] = []
         self._stops: set[asyncio.Task[None]] = set()
+        self._warnings = WarnLimiter()
+        # Peers' heartbeats, one subscription each (services.collector.peers).
+        self.peers = PeerHeartbeats(
+            nc, pool - {shell.host}, self._peer_heartbeat, self._bad_heartbeat,
+            mute_for_s=shell.core.timers.timeout_s,
+        )  # fmt: skip
 
     async def subscribe(self) -> None:
         host = self._shell.host
+        await self.peers.start()
         for subject, pattern, handler in (
-            (wire.HEARTBEATS, wire.HEARTBEATS, self._heartbeat),
             (wire.BEACON, wire.BEACON, self._beacon),
             (wire.command_subject(host), "ha.cmd.<host>", self._command),
             (wire.status_subject(host), "ha.status.<host>", self._status),
@@ -47,6 +55,7 @@ class Inbound:
             self._subs.append(await self._nc.subscribe(subject, cb=self._guarded(pattern, handler)))
 
     async def unsubscribe(self) -> None:
+        await self.peers.stop()
         for sub in self._subs:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
@@ -57,9 +66,7 @@ class Inbound:
             try:
                 await handler(msg)
             except wire.Malformed as exc:
-                self._shell.metrics.malformed.labels(pattern).inc()
-                with log_context(subject=msg.subject):
-                    log.warning("malformed message dropped", reason=str(exc))
+                self._malformed(pattern, msg.subject, str(exc))
             except Exception as exc:
                 # A bug, not the sender's fault; still never the end of the collector.
                 with log_context(subject=msg.subject):
@@ -67,8 +74,24 @@ class Inbound:
 
         return guarded
 
-    async def _heartbeat(self, msg: Msg) -> None:
-        hb = wire.decode_heartbeat(msg.subject, msg.data, self.pool)
+    def _malformed(self, pattern: str, subject: str, reason: str) -> None:
+        self._shell.metrics.malformed.labels(pattern).inc()
+        # At most one line per sender (subject) and window: a flood is counted, not copied
+        # into the log.
+        admitted, left_out = self._warnings.admit(subject, time.monotonic())
+        if admitted:
+            with log_context(subject=subject):
+                log.warning("malformed message dropped", reason=reason, left_out=left_out)
+
+    def _bad_heartbeat(self, msg: Msg, reason: str) -> None:
+        self._malformed(wire.HEARTBEATS, msg.subject, reason)
+
+    def _peer_heartbeat(self, subject: str, data: bytes) -> None:
+        try:
+            hb = wire.decode_heartbeat(subject, data, self.pool)
+        except wire.Malformed as exc:
+            self._malformed(wire.HEARTBEATS, subject, str(exc))
+            return
         self._shell.core.heard(time.monotonic(), hb)
 
     async def _beacon(self, msg: Msg) -> None:

@@ -2,9 +2,10 @@
 
 A collector that was killed (SIGKILL, crash) leaves its `process` VMs behind: they run in their
 own sessions so that signals aimed at the collector miss them. Its watchdog kills them at its
-deadline, but a new incarnation may want to join before that, and its JoinRequest promises
-that every earlier incarnation of the host is fenced. So it kills them first: every
-`services.drivers.vm_instance` process of this host writing a disk in this store.
+deadline, but a new incarnation may want to join before that, and its JoinRequest (and its
+slot) promises that every earlier incarnation of the host is fenced. So it kills them first:
+every `services.drivers.vm_instance` process of this host writing a disk in this store, and
+it does not go on while any of them is still alive (the shell tries again every interval).
 """
 
 from __future__ import annotations
@@ -51,16 +52,17 @@ def leftover_vms(host: str, disks_dir: Path) -> list[int]:
     return found
 
 
-def kill_leftover_vms(host: str, disks_dir: Path, wait_s: float = 5.0) -> list[int]:
-    """SIGKILL the leftovers and wait until they are gone; the pids killed."""
+def kill_leftover_vms(host: str, disks_dir: Path, wait_s: float) -> tuple[list[int], list[int]]:
+    """SIGKILL the leftovers and wait up to `wait_s` until they are gone: (the pids found,
+    the pids still alive)."""
     pids = leftover_vms(host, disks_dir)
     for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline and any(_running(pid) for pid in pids):
         time.sleep(0.02)
-    return pids
+    return pids, [pid for pid in pids if _running(pid)]
 
 
 def _running(pid: int) -> bool:

@@ -14,12 +14,13 @@ import signal
 from collections.abc import Callable
 from typing import TypeVar
 
+from services.arbiter.bounds import heartbeat_limit
 from services.collector.devices import DeviceError
 from services.collector.metrics import CollectorMetrics
 from services.collector.options import CollectorOptions
 from services.collector.pool_watch import OnChange, PoolWatch
 from services.collector.shell import EXIT_FENCED, CollectorShell
-from services.common.bus import BusRefused, connect, stop_when_closed
+from services.common.bus import BusRefused, PingPolicy, connect, stop_when_closed, tune_pings
 from services.common.logging import configure_logging, get_logger
 from services.common.metrics import MetricsUnavailable, serve_metrics
 from services.common.timers import Timers
@@ -149,12 +150,16 @@ async def run_collector(options: CollectorOptions) -> int:
             if not await pool.wait_for_pool(stop):
                 return 0
             timers = _check_host(options, pool.state)
+            # A hung server must count as a lost bus within T/3 (docs/protocol.md).
+            tune_pings(nc, PingPolicy.for_timeout(timers.timeout_s))
             try:
                 shell = CollectorShell(
                     nc, options, tuple(pool.state.hosts), timers, metrics, nudged=nudge
                 )
             except DeviceError as exc:
                 raise ConfigError(str(exc)) from None
+            # A peer's heartbeat lists at most the pool's VMs (docs/protocol.md).
+            shell.inbound.peers.limit = heartbeat_limit(pool.state.hosts, pool.state.vms)
             pool.on_change = _warn_on_pool_change(options.host, shell)
             return await shell.run(stop)
         except ConfigError:
@@ -176,6 +181,8 @@ async def run_collector(options: CollectorOptions) -> int:
 def _warn_on_pool_change(host: str, shell: CollectorShell) -> OnChange:
     def changed(before: PoolState, after: PoolState) -> None:
         shell.inbound.pool = frozenset(after.hosts)
+        # More VMs make larger heartbeats: the bound follows (docs/protocol.md).
+        shell.inbound.peers.limit = heartbeat_limit(after.hosts, after.vms)
         if tuple(before.hosts) != tuple(after.hosts) or before.ha.timeout_s != after.ha.timeout_s:
             log.warning(
                 "the pool's hosts or ha.timeout_s changed; restart this collector to apply "

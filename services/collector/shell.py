@@ -1,10 +1,18 @@
 """The collector's imperative shell around its pure core, one incarnation from start to exit.
 
-Every heartbeat interval: if the watchdog's deadline has passed (the collector hung) the core
+Every heartbeat interval: while VMs of an earlier incarnation are alive on the host, they are
+killed again and nothing else proves life (no lease, no slot: a later incarnation's slot is the
+earlier one's fenced mark); if the watchdog's deadline has passed (the collector hung) the core
 hears that it fired; the lease renewal and the store's work (slot written and read back, every
-slot read) run side by side, each bounded by one interval; the VMs that stopped are reaped; the
-core's tick is carried out in the order its docstring gives: kill the VMs if it fences, pet the
-watchdog, start the ordered VMs, publish. A fence ends the incarnation with EXIT_FENCED.
+slot read) run side by side, each bounded by one interval, and a renewal that found the lease
+revoked fences at once; the VMs that stopped are reaped; the core's tick is carried out in the
+order its docstring gives: kill the VMs if it fences, pet the watchdog, start the ordered VMs,
+publish. A fence ends the incarnation with EXIT_FENCED.
+
+The fence sequence: kill every VM (through the watchdog too), confirm that none runs, and only
+then write the fenced mark (slot and bus). A kill that misses its deadline or leaves a VM alive
+gets no mark and the watchdog is never disarmed: it fires, and the arbiter's slow path declares
+the host dead.
 """
 
 from __future__ import annotations
@@ -15,16 +23,15 @@ import uuid
 
 from nats.aio.client import Client
 
-from schemas.messages import FencedNotice
 from schemas.reports import HostReport
-from schemas.slot import Slot
-from services.collector.core import Collector, Phase, Tick
+from services.collector.core import Collector, FenceMark, Phase, Tick
 from services.collector.guarded_vms import GuardedVMs
 from services.collector.inbound import Inbound
 from services.collector.lease import LEASE_BUCKET, LeaseKeeper
 from services.collector.metrics import CollectorMetrics
 from services.collector.options import CollectorOptions
 from services.collector.outbound import Outbound
+from services.collector.store_root import StoreRoot
 from services.collector.store_worker import StoreWorker
 from services.common.heartbeat_store import HeartbeatStore
 from services.common.logging import get_logger
@@ -52,9 +59,10 @@ class CollectorShell:
         self.host, self.timers, self.metrics = host, timers, metrics
         self.incarnation = str(uuid.uuid4())
         self.vms = GuardedVMs(
-            host, options.store, timers, options.vm_driver, options.watchdog, now=clock()
+            host, options.store, timers, options.vm_driver, options.watchdog_choice, now=clock()
         )
-        self.store = StoreWorker(HeartbeatStore(options.store, options.signer))
+        root = options.store_root or StoreRoot(options.store)
+        self.store = StoreWorker(HeartbeatStore(options.store, options.signer), root)
         self.lease = LeaseKeeper(
             nc, host, self.incarnation, timers, timeout_s=timers.interval_s,
             replicas=options.bus.stream_replicas,
@@ -66,6 +74,7 @@ class CollectorShell:
         self._store_problem: str | None = None
         self._lease_ok: bool | None = None
         self._asked = False
+        self._leftovers = True  # earlier incarnations' VMs not yet confirmed dead
         self._report_seq = 0
         # Set by a start order (and by a reconnection, services.collector.service): the next
         # interval runs at once, so a restart waits for one fresh proof of life rather than
@@ -75,8 +84,6 @@ class CollectorShell:
     # Life -----------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> int:
-        # Before any join request: it promises every earlier incarnation's VMs are dead.
-        await self.vms.kill_leftovers()
         await self.inbound.subscribe()
         log.info(
             "collector started",
@@ -92,8 +99,8 @@ class CollectorShell:
             # them run unwatched until the watchdog's deadline.
             log.exception("the collector failed", error=repr(exc))
             reason = f"the collector failed: {exc!r}"
-            notice = FencedNotice(host=self.host, incarnation=self.incarnation)
-            return await self._fence(reason, self.core.slot(clock(), fenced=True), notice, None)
+            self.core.fence(reason)
+            return await self._fence(reason, None)
         finally:
             await self.inbound.unsubscribe()
 
@@ -112,21 +119,37 @@ class CollectorShell:
                 # arrives on the bus.
                 next_at = max(clock(), started + self.timers.interval_s / 4)
                 await _first_of(stop, timeout_s=next_at - clock())
-        await self._stop_cleanly()
-        return 0
+        return await self._stop_cleanly()
 
     async def _interval(self) -> int | None:
+        if self._leftovers and self.core.phase is Phase.JOINING:
+            await self._kill_leftovers()
         now = clock()
         if self.core.phase is not Phase.FENCED and self.vms.fired(now):
             self.core.watchdog_fired()
-        if self.core.phase is not Phase.FENCED:
+        if self.core.phase is not Phase.FENCED and not self.core.waits_for_earlier_vms:
             await self._prove_life(now)
+            # Again after the awaits: a collector frozen in them (SIGSTOP, a stalled machine)
+            # wakes to a watchdog that fired meanwhile, and must say so rather than fence for
+            # the lease that expired while it slept.
+            if self.vms.fired(clock()):
+                self.core.watchdog_fired()
         self._reap()
         tick = self.core.tick(clock())
         if tick.fence:
-            return await self._fence(tick.reason, tick.fenced_slot, tick.fenced_notice, tick)
+            return await self._fence(tick.reason, tick)
         await self._carry_out(tick)
         return None
+
+    async def _kill_leftovers(self) -> None:
+        """Before its first proof of life, and again every interval while any survives: a
+        join (and a slot) of this incarnation promises that the earlier ones' VMs are dead."""
+        alive = await self.vms.kill_leftovers(self.timers.interval_s)
+        self.core.earlier_vms_alive(len(alive))
+        self._leftovers = bool(alive)
+        if alive:
+            log.error("VMs of an earlier incarnation are still alive: not joining",
+                      pids=alive)  # fmt: skip
 
     async def _prove_life(self, now: float) -> None:
         deadline = self.timers.interval_s
@@ -136,6 +159,10 @@ class CollectorShell:
         )
         if renewed is not None:
             self.core.lease_renewed(renewed)
+        elif self.lease.revoked:
+            # Read back, not guessed: the key holds no value of this incarnation (a lost ack
+            # of its own renewal reads back as its own value and is adopted).
+            self.core.lease_revoked(clock())
         self.core.slot_written(now, cycle.written)
         pool = self.inbound.pool
         self.core.slots_read(
@@ -223,51 +250,63 @@ class CollectorShell:
 
     # Ending ---------------------------------------------------------------------------------
 
-    async def _kill_vms(self, fire: bool) -> None:
-        await self.vms.kill_all(fire)
+    async def _kill_vms(self, fire: bool) -> bool:
+        """Kill every VM; whether each one is confirmed dead (the kill returned in time and
+        the driver runs none)."""
+        returned = await self.vms.kill_all(fire)
         self._reap()
+        alive = self.vms.running()
+        self.metrics.vms_running.set(len(alive))
+        if returned and not alive:
+            return True
+        log.error("the kill is not confirmed: VMs may still run; no fenced mark, the watchdog "
+                  "stays armed", vms=alive, kill_returned=returned)  # fmt: skip
+        return False
 
-    async def _fence(
-        self, reason: str | None, slot: Slot | None, notice: FencedNotice | None, tick: Tick | None
-    ) -> int:
+    async def _fence(self, reason: str | None, tick: Tick | None) -> int:
         reason = reason or "fenced"
         log.error("fencing this host", reason=reason, incarnation=self.incarnation)
         self.metrics.fences.labels(reason).inc()
         self.metrics.phase.state("fenced")
-        await self._kill_vms(fire=True)
-        self.metrics.vms_running.set(0)
-        await self._say_fenced(slot, notice, tick)
+        confirmed = await self._kill_vms(fire=True)
+        mark = self.core.vms_dead(clock()) if confirmed else None
+        await self._say_fenced(mark, tick)
         log.error("fenced: exiting for the supervisor to start a new incarnation",
-                  status=EXIT_FENCED)  # fmt: skip
+                  status=EXIT_FENCED, marked=mark is not None)  # fmt: skip
         return EXIT_FENCED
 
-    async def _stop_cleanly(self) -> None:
-        """SIGTERM: the host goes down. Its VMs die with it and it says so (the arbiter may
-        restart them elsewhere at once), then the watchdog stands down."""
+    async def _stop_cleanly(self) -> int:
+        """SIGTERM: the host goes down. Its VMs die with it and, once that is confirmed, it
+        says so (the arbiter may restart them elsewhere at once) and the watchdog stands
+        down. A kill that is not confirmed leaves no mark and the watchdog armed: it fires,
+        and the arbiter's slow path takes over (EXIT_FENCED)."""
         log.info("stopping: killing this host's VMs", vms=self.vms.running())
-        await self._kill_vms(fire=False)
-        for vm in list(self.core.vms):
-            self.core.vm_stopped(vm)
-        now = clock()
-        notice = FencedNotice(host=self.host, incarnation=self.incarnation)
-        await self._say_fenced(self.core.slot(now, fenced=True), notice, None)
+        self.core.stopping(clock())
+        confirmed = await self._kill_vms(fire=False)
+        mark = self.core.vms_dead(clock()) if confirmed else None
+        if mark is None:
+            await self._say_fenced(None, None)
+            log.error("stopped without a fenced mark: the watchdog is left to fire",
+                      incarnation=self.incarnation, status=EXIT_FENCED)  # fmt: skip
+            return EXIT_FENCED
+        await self._say_fenced(mark, None)
         await self.vms.disarm()
         log.info("collector stopped", incarnation=self.incarnation)
+        return 0
 
-    async def _say_fenced(
-        self, slot: Slot | None, notice: FencedNotice | None, tick: Tick | None
-    ) -> None:
-        """Tell the store and the bus, each if it can be reached."""
-        if slot is not None:
-            problem = await self.store.write(slot, self.timers.interval_s)
+    async def _say_fenced(self, mark: FenceMark | None, tick: Tick | None) -> None:
+        """Publish the last tick, and the mark (store and bus, each if it can be reached)
+        when every VM is confirmed dead."""
+        if mark is not None:
+            problem = await self.store.write(mark.slot, self.timers.interval_s)
             if problem is None:
                 log.info("slot marked fenced")
             else:
                 log.warning("cannot mark the slot fenced", problem=problem)
         if tick is not None:
             await self.out.tick(tick, self.report(tick))
-        if notice is not None:
-            await self.out.fenced(notice)
+        if mark is not None:
+            await self.out.fenced(mark.notice)
         await self.out.flush(self.timers.interval_s)
 
 

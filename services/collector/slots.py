@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from schemas.liveness import SignedRecord
 from schemas.messages import SlotReading
 from schemas.slot import Slot
+from services.common.slot_bounds import REMEMBERED_INCARNATIONS, record_limit
 
-# How many incarnations of one host a reader remembers; a host rarely reboots this often
-# within the time the arbiter needs (T_dead).
-REMEMBERED_INCARNATIONS = 4
+__all__ = ["REMEMBERED_INCARNATIONS", "SlotBook", "SlotTrack"]
 
 
 @dataclass(slots=True)
 class SlotTrack:
+    host: str
     incarnation: str
     seq: int
     lease_ok: bool
@@ -34,6 +34,20 @@ class SlotTrack:
     last_read: float
     advanced_after: float | None  # None: never seen the slot change
     record: SignedRecord | None = None  # the newest signed record read of this incarnation
+    lease_age_s: float | None = None  # as written; None: the writer did not say
+
+    def holds_lease(self, now: float, advertise_s: float) -> bool:
+        """Whether the writer may still advertise its lease now. The age written in the slot
+        is aged by the time since this reader first saw the slot, which never exceeds the
+        time since the write: the writer never looks staler than it can be. A slot without
+        an age (older writers) says what its `lease_ok` says."""
+        if self.lease_age_s is None:
+            return self.lease_ok
+        return self.lease_age_s + (now - self.first_seen) < advertise_s
+
+
+def _size(record: SignedRecord) -> int:
+    return len(record.body.encode()) + len(record.sig.encode())
 
 
 class SlotBook:
@@ -55,6 +69,10 @@ class SlotBook:
                 self._read_one(now, slot, (records or {}).get(slot.host))
 
     def _read_one(self, now: float, slot: Slot, record: SignedRecord | None) -> None:
+        if record is not None and _size(record) > record_limit(slot.host):
+            # Larger than any slot its host would write: forwarding it would make this
+            # observation larger than the arbiter takes, and drop every other reading with it.
+            record = None
         tracks = self._tracks.setdefault(slot.host, [])
         cur = tracks[-1] if tracks else None
         if cur is not None and cur.incarnation == slot.incarnation:
@@ -62,11 +80,13 @@ class SlotBook:
                 cur.advanced_after, cur.seq, cur.first_seen = cur.last_read, slot.seq, now
             cur.last_read, cur.lease_ok, cur.fenced = now, slot.lease_ok, slot.fenced
             cur.record = record
+            cur.lease_age_s = slot.lease_age_s
             return
         if any(t.incarnation == slot.incarnation for t in tracks):
             return  # an earlier incarnation's slot again: a stale replica, not news
         tracks.append(
             SlotTrack(
+                slot.host,
                 slot.incarnation,
                 slot.seq,
                 slot.lease_ok,
@@ -75,6 +95,7 @@ class SlotBook:
                 last_read=now,
                 advanced_after=cur.last_read if cur is not None else None,
                 record=record,
+                lease_age_s=slot.lease_age_s,
             )
         )
         del tracks[:-REMEMBERED_INCARNATIONS]

@@ -5,6 +5,10 @@ in one daemon thread; a call that misses its deadline counts as a store failure,
 thread is still stuck in it, every later call fails at once instead of queueing behind it (the
 store is "not reachable" for as long as it stays hung). The thread is a daemon so that a
 fenced collector can exit while it is stuck.
+
+Each call first checks, in the same thread, that the store is still the filesystem it was
+(services.collector.store_root): a store unmounted or remounted under the collector counts as
+a failed call, with the reason, rather than as a store that works on the host's own disk.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any, TypeVar
 
 from schemas.liveness import SignedRecord
 from schemas.slot import Slot
+from services.collector.store_root import StoreRoot
 from services.common.heartbeat_store import HeartbeatStore
 
 T = TypeVar("T")
@@ -43,8 +48,8 @@ class Cycle:
 
 
 class StoreWorker:
-    def __init__(self, store: HeartbeatStore) -> None:
-        self.store = store
+    def __init__(self, store: HeartbeatStore, root: StoreRoot | None = None) -> None:
+        self.store, self.root = store, root
         self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._busy: Future[Any] | None = None
         self._thread: threading.Thread | None = None
@@ -79,20 +84,32 @@ class StoreWorker:
 
     async def cycle(self, slot: Slot, deadline_s: float) -> Cycle:
         try:
-            return await self.call(lambda: _cycle(self.store, slot), deadline_s)
+            return await self.call(lambda: _cycle(self.store, slot, self.root), deadline_s)
         except StoreUnavailable as exc:
             return Cycle(written=False, slots=None, read_at=None, problem=str(exc))
 
     async def write(self, slot: Slot, deadline_s: float) -> str | None:
         """Write (and read back) one slot; None when it worked, else why not."""
         try:
-            await self.call(lambda: self.store.write(slot), deadline_s)
+            await self.call(lambda: _write(self.store, slot, self.root), deadline_s)
         except (StoreUnavailable, OSError) as exc:
             return str(exc)
         return None
 
 
-def _cycle(store: HeartbeatStore, slot: Slot) -> Cycle:
+def _write(store: HeartbeatStore, slot: Slot, root: StoreRoot | None) -> None:
+    if root is not None:
+        root.check()
+    store.write(slot)
+
+
+def _cycle(store: HeartbeatStore, slot: Slot, root: StoreRoot | None = None) -> Cycle:
+    if root is not None:
+        try:
+            root.check()
+        except OSError as exc:
+            # Neither written nor read: a slot on the wrong filesystem proves nothing.
+            return Cycle(written=False, slots=None, read_at=None, problem=f"store: {exc}")
     problems = []
     try:
         store.write(slot)

@@ -3,6 +3,9 @@
 Each start runs a fresh instance whose id is the order id (the arbiter matches the instance it
 ordered with the one reported running). Exits and failed starts stay in the host reports for
 `keep_s` (about T) so that a lost report loses nothing.
+
+Once the host fences or stops (`fencing`), every exit is reported with cause `fenced`: the
+arbiter must not read a VM its own host killed as a VM lost on a healthy host.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from schemas.messages import StartOrder
-from schemas.reports import RunningVM, StartFailure, VMExitReport
+from schemas.reports import ExitCause, RunningVM, StartFailure, VMExitReport
 from services.drivers import VMDriver, VMExit
 
 # Bounds the repeated history whatever happens (a VM crashing in a loop).
@@ -37,6 +40,7 @@ class VMRunner:
         self._keep_s = keep_s
         self._exits: deque[_Kept[VMExitReport]] = deque(maxlen=_MAX_KEPT)
         self._failed: deque[_Kept[StartFailure]] = deque(maxlen=_MAX_KEPT)
+        self.fencing = False
 
     def start(self, order: StartOrder, now: float) -> StartFailure | None:
         try:
@@ -52,9 +56,10 @@ class VMRunner:
     def reap(self, now: float) -> list[VMExit]:
         exits = self.driver.reap()
         for e in exits:
-            self._exits.append(
-                _Kept(now, VMExitReport(vm=e.vm, instance=e.instance, cause=e.cause))
-            )
+            cause: ExitCause = e.cause
+            if self.fencing and cause != "admin-shutdown":
+                cause = "fenced"
+            self._exits.append(_Kept(now, VMExitReport(vm=e.vm, instance=e.instance, cause=cause)))
         return exits
 
     def running(self) -> tuple[RunningVM, ...]:

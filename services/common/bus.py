@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import time
 import weakref
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import nats
@@ -20,17 +23,76 @@ from nats.aio.client import Client
 
 from services.common.identity import identity, permission_refused, refusal
 from services.common.logging import get_logger
+from services.common.ratelimit import WarnLimiter
 from services.common.settings import BusSettings
 
 log = get_logger("haplan.bus")
 
 OnClosed = Callable[[], Awaitable[None]]
 
+# Who hears of the messages nats-py drops because a subscription's pending limits are reached,
+# per client (services.arbiter.feeds counts them per host).
+_slow_consumers: weakref.WeakKeyDictionary[Client, Callable[[str], None]] = (
+    weakref.WeakKeyDictionary()
+)
+# Otherwise a flood would make one log line per dropped message.
+_slow_warnings = WarnLimiter()
+
 # The last publish or subscription the server refused, per client: a request nobody answered
 # may have been refused, which the operator must hear instead of "nobody answers".
 _refused: weakref.WeakKeyDictionary[Client, str] = weakref.WeakKeyDictionary()
 
-__all__ = ["BusRefused", "BusUnavailable", "connect", "identity", "refused", "stop_when_closed"]
+__all__ = [
+    "BusRefused",
+    "BusUnavailable",
+    "PingPolicy",
+    "connect",
+    "identity",
+    "on_slow_consumer",
+    "refused",
+    "stop_when_closed",
+    "tune_pings",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PingPolicy:
+    """How a client notices a server that stopped answering (frozen, hung, cut without a
+    reset): a PING every `interval_s`; more than `outstanding` unanswered ones close the
+    connection as stale, and the client reconnects (docs/protocol.md, A hung server). A
+    hung server is noticed between `outstanding` and `outstanding + 1` intervals after it
+    stopped answering: `noticed_within_s`."""
+
+    interval_s: float
+    outstanding: int
+
+    @classmethod
+    def for_timeout(cls, timeout_s: float) -> PingPolicy:
+        """Sized from the pool's T: a PING every T/10 and two unanswered ones allowed, so a
+        hung server is noticed within 3 T/10 < T/3 and a PONG may be late by T/5. A PONG
+        stuck behind a backlog (a flood being read) must not cost the connection either: at
+        least PONG_SLACK_S of lateness is allowed, which keeps the T/3 bound for T >= 10 s."""
+        interval = timeout_s / 10
+        return cls(interval_s=interval, outstanding=max(2, math.ceil(PONG_SLACK_S / interval)))
+
+    @property
+    def noticed_within_s(self) -> float:
+        return (self.outstanding + 1) * self.interval_s
+
+
+# How late a PONG may be, at least, before the connection is given up.
+PONG_SLACK_S = 2.0
+
+# Before a service knows its pool's T: a hung server is noticed within 6 s, which is T/3 of
+# the default T = 30 s, at the cost of one PING every 2 s.
+STARTUP_PINGS = PingPolicy(interval_s=2.0, outstanding=2)
+
+
+def tune_pings(nc: Client, policy: PingPolicy) -> None:
+    """Apply `policy` to a connected client. nats-py reads both options at each PING, so the
+    new interval applies from the next PING on (at most one startup interval away)."""
+    nc.options["ping_interval"] = policy.interval_s
+    nc.options["max_outstanding_pings"] = policy.outstanding
 
 
 class BusUnavailable(ConnectionError):
@@ -40,6 +102,12 @@ class BusUnavailable(ConnectionError):
 class BusRefused(BusUnavailable):
     """NATS answered but refuses this process (credentials, TLS): retrying will not help.
     The message says what to check."""
+
+
+def on_slow_consumer(nc: Client, hook: Callable[[str], None]) -> None:
+    """Call `hook(subject)` for each message nats-py drops on `nc` because a subscription's
+    pending limits were reached, instead of logging it."""
+    _slow_consumers[nc] = hook
 
 
 def refused(nc: Client) -> str | None:
@@ -55,17 +123,23 @@ async def connect(
     on_closed: OnClosed | None = None,
     initial_timeout_s: float | None = None,
     on_reconnected: Callable[[], None] | None = None,
+    pings: PingPolicy = STARTUP_PINGS,
 ) -> Client:
     """A connected client that reconnects forever.
 
     `initial_timeout_s=None` waits for NATS however long it takes (services under a
     supervisor); a number bounds the first connection and raises BusUnavailable (commands).
     Either way a server that refuses our credentials or TLS raises BusRefused at once.
+    `pings` says how soon a server that stopped answering is given up (services retune it
+    with `tune_pings` once they know the pool's T); nats-py's default is 2 minutes.
     """
     connected_once = asyncio.Event()
     refusing: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     async def error_cb(exc: Exception) -> None:
+        if isinstance(exc, nats.errors.SlowConsumerError):
+            _slow_consumer(nc, exc.subject)
+            return
         denied = permission_refused(exc)
         if denied is not None:
             _refused[nc] = denied
@@ -110,6 +184,9 @@ async def connect(
             # peers fences, healthy as it is. A refused connect costs the server nothing.
             reconnect_time_wait=0.1,  # type: ignore[arg-type]
             connect_timeout=max(1, int(settings.connect_timeout_s)),
+            # Typed int by nats-py but only ever slept on (as reconnect_time_wait).
+            ping_interval=pings.interval_s,  # type: ignore[arg-type]
+            max_outstanding_pings=pings.outstanding,
             error_cb=error_cb,
             disconnected_cb=disconnected_cb,
             reconnected_cb=reconnected_cb,
@@ -142,6 +219,17 @@ async def connect(
         raise BusUnavailable(f"cannot reach NATS at {settings.nats_url}") from None
     assert exc is not None
     raise exc
+
+
+def _slow_consumer(nc: Client, subject: str) -> None:
+    hook = _slow_consumers.get(nc)
+    if hook is not None:
+        hook(subject)
+        return
+    admitted, left_out = _slow_warnings.admit(subject, time.monotonic())
+    if admitted:
+        log.warning("messages dropped: they arrive faster than they are read",
+                    subject=subject, left_out=left_out)  # fmt: skip
 
 
 async def _give_up(attempt: asyncio.Future[None], nc: Client) -> None:

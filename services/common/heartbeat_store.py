@@ -91,7 +91,8 @@ class HeartbeatStore:
 
     def write(self, slot: Slot) -> None:
         """Write this host's slot atomically and read it back; raises OSError on failure."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        # `ha/` only, never the store itself: a missing store is an unmounted one.
+        self.dir.mkdir(exist_ok=True)
         path = self.slot_path(slot.host)
         tmp = path.with_name(f".{path.name}.{slot.incarnation}.tmp")
         data = encode_slot(slot, self.signer)

@@ -110,12 +110,15 @@ class BusSettings(BaseSettings):
         return _readable(value)
 
     @classmethod
-    def private(cls, nats_url: str) -> BusSettings:
-        """A private server's settings (no credentials, no TLS, whatever the environment
-        says): `haplan up`'s own server."""
+    def private(
+        cls, nats_url: str, user: str | None = None, password: str | None = None
+    ) -> BusSettings:
+        """A private server's settings: this user (or none), no TLS, whatever the
+        environment says: `haplan up`'s own server (services.up.credentials)."""
         return cls(
-            nats_url=nats_url, nats_user=None, nats_password=None, nats_creds=None,
-            nats_tls_ca=None, nats_tls_cert=None, nats_tls_key=None,
+            nats_url=nats_url, nats_user=user,
+            nats_password=None if password is None else SecretStr(password),
+            nats_creds=None, nats_tls_ca=None, nats_tls_cert=None, nats_tls_key=None,
         )  # fmt: skip
 
     @property

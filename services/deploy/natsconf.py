@@ -42,3 +42,30 @@ def render_auth(hosts: list[str]) -> str:
     users = "\n".join(render_user(r) for r in roles(hosts))
     header = HEADER.format(hosts=" ".join(json.dumps(h) if " " in h else h for h in hosts))
     return f"{header}authorization {{\n  users: [\n{users}\n  ]\n}}\n"
+
+
+# The limits of every haplan NATS server: deploy/nats/node.conf writes them for a deployment
+# (a unit test keeps the two equal) and `haplan up`'s private server gets them from here, so
+# that what a newcomer runs refuses what production refuses.
+LIMITS = (
+    # A pool's status or its pool_created event for 2,000 VMs is about 300 KB: a bigger message
+    # is refused by the server and its sender disconnected.
+    ("max_payload", "512KB"),
+    # A client that cannot keep up is cut off rather than holding the server's memory.
+    ("max_pending", "64MB"),
+    ("max_connections", "1024"),
+)
+JETSTREAM_LIMITS = (("max_file_store", "8GB"), ("max_memory_store", "256MB"))
+
+
+def render_limits() -> str:
+    """The limits as nats-server configuration (JetStream's in its block)."""
+    jetstream = "".join(f"  {key}: {value}\n" for key, value in JETSTREAM_LIMITS)
+    plain = "".join(f"{key}: {value}\n" for key, value in LIMITS)
+    return f"jetstream {{\n{jetstream}}}\n{plain}"
+
+
+def render_server(hosts: list[str]) -> str:
+    """A whole single-server configuration for a pool with these hosts: the limits and the
+    users (what `haplan up` runs; passwords from the environment, as in auth.conf)."""
+    return f"{render_limits()}\n{render_auth(hosts)}"

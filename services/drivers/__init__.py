@@ -8,7 +8,8 @@ process that kills the host's VMs when it is not petted in time) and `linux` (`/
 from services.drivers.base import VMDriver, VMExit
 from services.drivers.vm_process import ProcessVMDriver
 from services.drivers.vm_sim import SimVMDriver
-from services.drivers.watchdog import LinuxWatchdog, ProcessWatchdog, Watchdog
+from services.drivers.watchdog import ProcessWatchdog, Watchdog
+from services.drivers.watchdog_linux import LinuxWatchdog
 
 __all__ = [
     "LinuxWatchdog",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
 import sys
@@ -126,5 +125,6 @@ def _cause(code: int, admin_stop: bool) -> ExitCause:
 
 def ensure_disks_dir(store: Path) -> Path:
     disks = store / "disks"
-    os.makedirs(disks, exist_ok=True)
+    # `disks/` only, never the store itself: a missing store is an unmounted one.
+    disks.mkdir(exist_ok=True)
     return disks

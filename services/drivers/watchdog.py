@@ -7,10 +7,8 @@ kills the host's VMs at its deadline, before the arbiter may declare the host de
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 from typing import IO, Protocol
 
 from services.drivers.base import WATCHDOG_MODULE
@@ -83,35 +81,3 @@ class ProcessWatchdog:
 
     def alive(self) -> bool:
         return self._proc.poll() is None
-
-
-class LinuxWatchdog:
-    """`/dev/watchdog`: the kernel resets the machine when the pets stop.
-
-    Killing VMs is then the machine's reset; `watch`/`unwatch` have nothing to track.
-    `disarm` writes the magic close character so that a clean stop does not reset the host.
-    """
-
-    def __init__(self, device: Path = Path("/dev/watchdog")) -> None:
-        try:
-            self._fd = os.open(device, os.O_WRONLY)
-        except OSError as exc:
-            raise WatchdogLost(f"cannot open {device}: {exc.strerror}") from exc
-
-    def pet(self, valid_for_s: float | None = None) -> None:
-        # The device's timeout is fixed when it is opened; a pet restarts it.
-        os.write(self._fd, b"\0")
-
-    def watch(self, pid: int) -> None:
-        pass
-
-    def unwatch(self, pid: int) -> None:
-        pass
-
-    def fire(self) -> None:
-        # Stop petting and never close cleanly: the hardware resets the host at its deadline.
-        pass
-
-    def disarm(self) -> None:
-        os.write(self._fd, b"V")
-        os.close(self._fd)

@@ -14,11 +14,12 @@ from types import MappingProxyType
 from typing import Any
 
 from services.arbiter.testimony import Testimony, own_word
+from services.collector.core import Collector
 from services.collector.table import FENCE_TABLE, Row
 from services.common.timers import Timers
 from services.sim.engine import Sim
 from services.sim.faults import Schedule
-from services.sim.generate import exhaustive, random_schedule
+from services.sim.generate import EXHAUSTIVE_KILLS, exhaustive, random_schedule
 from services.sim.invariants import Violation
 from services.sim.shrink import shrink
 from services.sim.world import Outcome
@@ -34,12 +35,19 @@ class Variant:
     table: dict[tuple[bool, bool], Row] | None = None
     timers: Timers | None = None
     testimony: Testimony | None = None  # how the arbiter reads a host's signed slot
+    collector: type[Collector] = Collector  # a module-level class, so that workers get it
+    premature_mark: bool = False  # a shell that marks fenced before its kills are confirmed
 
     def run(self, schedule: Schedule, trace: bool = False) -> Outcome:
         table = MappingProxyType(self.table) if self.table is not None else FENCE_TABLE
-        testimony = self.testimony or own_word
         return Sim(
-            schedule, table=table, timers=self.timers, trace=trace, testimony=testimony
+            schedule,
+            table=table,
+            timers=self.timers,
+            trace=trace,
+            testimony=self.testimony or own_word,
+            collector=self.collector,
+            premature_mark=self.premature_mark,
         ).run()
 
 
@@ -184,5 +192,8 @@ def random_batch(
     return run_schedules(schedules, mode="random", seed=seed, **kwargs)
 
 
-def exhaustive_batch(hosts: int, timeout_s: float, **kwargs: Any) -> Summary:
-    return run_schedules(list(exhaustive(hosts, timeout_s)), mode="exhaustive", seed=0, **kwargs)
+def exhaustive_batch(
+    hosts: int, timeout_s: float, kills: tuple[str, ...] = EXHAUSTIVE_KILLS, **kwargs: Any
+) -> Summary:
+    schedules = list(exhaustive(hosts, timeout_s, kills))
+    return run_schedules(schedules, mode="exhaustive", seed=0, **kwargs)

@@ -15,20 +15,25 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
+from services.arbiter.decisions import Configured, PoolConfig
 from services.arbiter.view import Joined
-from services.collector.core import Collector, Phase
+from services.collector.core import Phase
 from services.sim.arbiters import ArbiterShells
 from services.sim.faults import ALL, Kind, Schedule
 from services.sim.hosts import HostShells
 from services.sim.invariants import POOL
-from services.sim.net import QUORUM, quality
+from services.sim.net import QUORUM, Quality, quality
 from services.sim.world import HostSim, NodeSim, Outcome
 
 
 class Sim(HostShells, ArbiterShells):
     """`Sim(schedule).run()`; `table`, `rules` and `timers` swap in broken ones for tests."""
 
+    off_since: dict[str, float]  # powered-off hosts: since when
+    _outage_state: tuple[object, ...] | None
+
     def run(self) -> Outcome:
+        self.off_since, self._outage_state = {}, None
         self._setup()
         heap = self._heap
         end = self.s.end_at
@@ -62,7 +67,7 @@ class Sim(HostShells, ArbiterShells):
             h.boots = 1
             h.offset = self.rng.uniform(0, 1000)
             vms = [v.name for v in self.s.pool.vms if v.host == h.name]
-            c = Collector.resumed(
+            c = self.collector_cls.resumed(
                 h.name, self._incarnation(h), self.host_names, self.t, h.offset, vms, self.table
             )
             h.collector = c
@@ -73,6 +78,10 @@ class Sim(HostShells, ArbiterShells):
             self.slots[h.name] = c.slot(h.offset)
             self.log.append(Joined(h.name, c.incarnation))
             self.at(self.rng.uniform(0.1 * i, i), self._collector_tick, h.name, h.tick_version)
+        if self.s.maintenance:
+            pool = self.s.pool
+            config = PoolConfig(pool.hosts, frozenset(self.s.maintenance), pool.vms, True)
+            self.log.append(Configured(config))
         for n, node in enumerate(self.nodes.values()):
             node.offset = self.rng.uniform(0, 1000)
             self.at(0.01 * i * (n + 1), self._node_tick, node.name, node.tick_version)
@@ -80,6 +89,8 @@ class Sim(HostShells, ArbiterShells):
             self.at(f.start, self._faults_changed)
             if f.kind is Kind.LEADER_CHANGE:
                 self.at(f.start, self._leader_change)
+            if f.kind is Kind.VM_CRASH:
+                self.at(f.start, self._crash_vms, f.targets)
             if f.end is not None and f.end < self.s.heal_at:
                 self.at(f.end, self._faults_changed)
         self.at(self.s.heal_at, self._faults_changed)
@@ -131,6 +142,7 @@ class Sim(HostShells, ArbiterShells):
         for node in self.nodes.values():
             host_on = node.host is None or self.hosts[node.host].powered
             self._node_faults(node, alive=host_on and not hit(Kind.ARBITER_CRASH, node.name))
+        self._watch_outage(now)
         self.checker.set_health(POOL, self.net.quorum_ok, now)
         for ep in self.endpoints:
             q = self.net.quality[ep]
@@ -140,17 +152,41 @@ class Sim(HostShells, ArbiterShells):
                 healthy = healthy and host.powered and not host.hung and self.store_up[ep]
             self.checker.set_health(ep, healthy, now)
 
+    def _watch_outage(self, now: float) -> None:
+        """Invariant 3's global bus outage: every powered host cut from the quorum at once,
+        nothing else wrong; any later change ends the promise (checked before this step's
+        health updates, so that the calm before the outage can be judged)."""
+        powered = [n for n, h in self.hosts.items() if h.powered]
+        cut = all(
+            not self.net.reaches_quorum(n) and self.store_up[n] and not self.hosts[n].hung
+            for n in powered
+        )
+        clean = all(self.net.quality[ep] == Quality() for ep in self.endpoints)
+        state = (
+            (tuple(powered), tuple(self.net.side.get(n) for n in powered), self.net.quorum_ok)
+            if cut and clean and powered
+            else None
+        )
+        if state != self._outage_state:
+            if state is not None and self._outage_state is None:
+                self.checker.outage_began(now, powered, dict(self.off_since))
+            else:
+                self.checker.outage_since = None
+        self._outage_state = state
+
     def _host_faults(self, h: HostSim, *, powered: bool, hung: bool, store: bool) -> None:
         if store != self.store_up[h.name]:
             self._trace(f"{h.name} store: {'reachable' if store else 'unreachable'}")
         self.store_up[h.name] = store
         if h.powered and not powered:
+            self.off_since[h.name] = self.now
             self._trace(f"{h.name} power off, killing {sorted(h.vms) or 'no VM'}")
             self.milestones.append((self.now, "power_off", h.name))
             h.powered = False
             self._kill_vms(h)
             self._shutdown(h)
         elif powered and not h.powered:
+            self.off_since.pop(h.name, None)
             self._trace(f"{h.name} power on")
             h.powered = True
             self.at(self.reboot_s, self._boot, h.name, h.tick_version)

@@ -26,13 +26,33 @@ class Kind(StrEnum):
     DUPLICATION = "duplication"  # ... are delivered twice with probability `amount`
     ARBITER_CRASH = "arbiter_crash"  # an arbiter process dies (restarts at `end`)
     LEADER_CHANGE = "leader_change"  # the leader hands over: its lease is released
+    # A fence's kill of these hosts' VMs is not confirmed in time: the VMs die `amount`
+    # seconds later, or (amount 0) only when the watchdog fires; the collector's retries fail
+    # while the fault holds.
+    STUCK_KILL = "stuck_kill"
+    # The news that these hosts' leases were revoked reaches their collectors `amount` seconds
+    # late, or (amount 0) never: they fall back on THE TABLE.
+    LATE_REVOCATION = "late_revocation"
+    # The VMs of these hosts crash at `start` (killed, as the OOM killer would kill them); the hosts
+    # stay healthy, and their collectors report the exits.
+    VM_CRASH = "vm_crash"
     # The host publishes forged readings about the others (services.sim.hostile)
     HOSTILE = "hostile"
 
 
 # Faults whose targets are hosts (the others name arbiters, or nothing: the whole pool).
 HOST_KINDS = frozenset(
-    {Kind.POWER, Kind.BUS_LINK, Kind.PARTITION, Kind.STORE_LINK, Kind.HANG, Kind.HOSTILE}
+    {
+        Kind.POWER,
+        Kind.BUS_LINK,
+        Kind.PARTITION,
+        Kind.STORE_LINK,
+        Kind.HANG,
+        Kind.STUCK_KILL,
+        Kind.LATE_REVOCATION,
+        Kind.VM_CRASH,
+        Kind.HOSTILE,
+    }
 )
 ALL = "*"  # target of link-quality faults that hit every endpoint
 
@@ -81,6 +101,8 @@ class Schedule:
     # Simulated durations of things the design does not time: a reboot, a VM boot.
     reboot_s: float = field(default=0.0)
     boot_s: float = field(default=0.0)
+    # Hosts in maintenance (excluded from the liveset by the operator) from the start.
+    maintenance: tuple[str, ...] = ()
 
     def without(self, index: int) -> Schedule:
         faults = self.faults[:index] + self.faults[index + 1 :]
@@ -94,6 +116,7 @@ class Schedule:
             self.timeout_s,
             self.reboot_s,
             self.boot_s,
+            self.maintenance,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -103,6 +126,8 @@ class Schedule:
             "hosts": [h.name for h in self.pool.hosts],
             "arbiters": asdict(self.arbiters),
             "heal_at": self.heal_at,
+            "maintenance": list(self.maintenance),
+            "reboot_s": self.reboot_s,
             "faults": [
                 {
                     "kind": f.kind.value,

@@ -19,6 +19,9 @@ from services.sim.faults import ALL, Arbiters, Fault, Kind, Schedule
 WITNESS = "witness"
 # Per-host choices of the exhaustive mode.
 EXHAUSTIVE_FAULTS = ("none", Kind.POWER, Kind.BUS_LINK, Kind.STORE_LINK, Kind.HANG)
+# Whether the kills of every faulted host are confirmed at once, or never (their VMs live
+# until the watchdog fires).
+EXHAUSTIVE_KILLS = ("prompt", "stuck")
 
 
 def lab_pool(timeout_s: float = 30.0) -> Pool:
@@ -74,11 +77,14 @@ def uniform_pool(n: int, timeout_s: float) -> Pool:
     return Pool(name=f"{n}-host pool", ha=ha, hosts=hosts, vms=vms)
 
 
-def exhaustive(hosts: int, timeout_s: float) -> Iterator[Schedule]:
+def exhaustive(
+    hosts: int, timeout_s: float, kills: tuple[str, ...] = EXHAUSTIVE_KILLS
+) -> Iterator[Schedule]:
     """Every combination of {none, power, bus link, store link, hang} per host, at several
     timings (all at once; staggered by a fraction of an interval, by T/2, by T_dead), for
     several durations (healed before anyone must fence; just after fencing; until the end),
-    with the arbiters on the hosts (first host leads) or on a separate witness."""
+    with the arbiters on the hosts (first host leads) or on a separate witness, and with the
+    faulted hosts' kills confirmed at once or stuck until the watchdog."""
     t, heal, end = _span(timeout_s)
     pool = uniform_pool(hosts, timeout_s)
     names = tuple(h.name for h in pool.hosts)
@@ -88,7 +94,8 @@ def exhaustive(hosts: int, timeout_s: float) -> Iterator[Schedule]:
     layouts = (Arbiters(names), Arbiters((), (WITNESS,)))
     seed = 0
     for combo in itertools.product(EXHAUSTIVE_FAULTS, repeat=hosts):
-        for stagger, duration, layout in itertools.product(staggers, durations, layouts):
+        grid = itertools.product(staggers, durations, layouts, kills)
+        for stagger, duration, layout, kill in grid:
             faults = []
             for k, (host, kind) in enumerate(zip(names, combo, strict=True)):
                 if kind == "none":
@@ -96,13 +103,18 @@ def exhaustive(hosts: int, timeout_s: float) -> Iterator[Schedule]:
                 start = t.t_dead_s + 0.37 * i + k * stagger
                 stop = None if duration is None else start + duration
                 faults.append(Fault(Kind(kind), start, stop, (host,)))
+                if kill == "stuck":
+                    faults.append(Fault(Kind.STUCK_KILL, start, None, (host,)))
             seed += 1
-            yield Schedule(seed, pool, layout, tuple(faults), heal, end, timeout_s)
+            # With stuck kills the collector restarts quickly (as under systemd), so that
+            # its next incarnation meets the VMs the last one could not kill.
+            reboot = 0.25 * i if kill == "stuck" else 0.0
+            yield Schedule(seed, pool, layout, tuple(faults), heal, end, timeout_s, reboot)
 
 
-def exhaustive_count(hosts: int) -> int:
+def exhaustive_count(hosts: int, kills: tuple[str, ...] = EXHAUSTIVE_KILLS) -> int:
     combos: int = len(EXHAUSTIVE_FAULTS) ** hosts
-    return combos * 4 * 3 * 2
+    return combos * 4 * 3 * 2 * len(kills)
 
 
 # Random schedules ------------------------------------------------------------------------------
@@ -121,6 +133,10 @@ _KINDS = (
     (Kind.LEADER_CHANGE, 1.0),
     ("flap", 1.5),
 )
+# Composites, drawn from a second generator so that a seed's other faults stay what they were:
+# a fault that makes a host fence (or hang), with kills that fail or are late, or with the news
+# of its lease's revocation late or lost.
+_FENCE_KINDS: tuple[tuple[str, float], ...] = (("stuck_kill", 2.0), ("late_revocation", 1.0))
 
 
 def _random_pool(rng: random.Random, n: int, timeout_s: float) -> Pool:
@@ -163,9 +179,14 @@ def random_schedule(seed: int, hosts: int | None = None, timeout_s: float = 30.0
     faults: list[Fault] = []
     for _ in range(rng.randint(1, 5)):
         faults.extend(_random_fault(rng, names, arbiters, t, window))
+    fence_rng = random.Random(f"fence-{seed}")
+    for _ in range(fence_rng.choice((0, 0, 1, 1, 2))):
+        faults.extend(_fence_fault(fence_rng, names, t, window))
     faults.extend(_hostile(seed, names, t, window))
     faults.sort(key=lambda f: f.start)
-    return Schedule(seed, pool, arbiters, tuple(faults), heal, end, timeout_s)
+    # A collector restarted at once (systemd) or after a machine's reboot (the default).
+    reboot = 0.25 * t.interval_s if fence_rng.random() < 0.4 else 0.0
+    return Schedule(seed, pool, arbiters, tuple(faults), heal, end, timeout_s, reboot)
 
 
 HOSTILE_SHARE = 0.2  # of random schedules with a hostile host
@@ -225,3 +246,26 @@ def _some(rng: random.Random, names: list[str]) -> tuple[str, ...]:
     if r < 0.85:
         return tuple(sorted(rng.sample(names, rng.randint(2, len(names)))))
     return tuple(names)
+
+
+def _fence_fault(rng: random.Random, names: list[str], t: Timers, window: float) -> list[Fault]:
+    kinds, weights = zip(*_FENCE_KINDS, strict=True)
+    kind = rng.choices(kinds, weights)[0]
+    start = rng.uniform(t.interval_s, window)
+    end = None if rng.random() < 0.3 else start + rng.uniform(0.2 * t.timeout_s, 2 * t.t_dead_s)
+    if kind == "stuck_kill":
+        # amount 0: the VMs live until the watchdog fires; else they die that much later.
+        late = 0.0 if rng.random() < 0.5 else round(rng.uniform(0.1, 1.5) * t.timeout_s, 3)
+        targets = _some(rng, names)
+        cause = rng.choice((Kind.BUS_LINK, Kind.STORE_LINK, Kind.PARTITION, Kind.HANG))
+        return [
+            Fault(Kind.STUCK_KILL, start, end, targets, late),
+            Fault(cause, start + rng.uniform(0.0, t.timeout_s), end, targets),
+        ]
+    late = 0.0 if rng.random() < 0.3 else round(rng.uniform(0.1, 1.0) * t.timeout_s, 3)
+    targets = _some(rng, names)
+    cause = rng.choice((Kind.HANG, Kind.PARTITION, Kind.BUS_LINK))
+    return [
+        Fault(Kind.LATE_REVOCATION, start, end, targets, late),
+        Fault(cause, start, end, targets),
+    ]

@@ -1,10 +1,14 @@
-"""The collector shell of each simulated host: lease renewals through the KV model, slot writes
-and reads, the pure collector core's tick, its watchdog, fencing and reboots."""
+"""The collector shell of each simulated host: lease renewals through the KV model (and the news
+of a revoked lease), slot writes and reads, the pure collector core's tick, its watchdog,
+fencing (kill, confirm, then mark) and reboots (no join while an earlier incarnation's VM
+lives)."""
 
 from __future__ import annotations
 
+from schemas.reports import HostReport
 from schemas.slot import Slot
 from services.collector.core import WATCHDOG_FIRED, Collector, Phase, Tick
+from services.sim.faults import Kind
 from services.sim.hostile import FLOOD, sign
 from services.sim.world import HostSim, World, heard_by
 
@@ -23,7 +27,10 @@ class HostShells(World):
         if delay:
             self.at(delay, self._apply_renewal, host, incarnation, sent_at, 0.0)
             return
-        if not self.net.quorum_ok or not self.kv.renew(host, incarnation):
+        if not self.net.quorum_ok:
+            return
+        if not self.kv.renew(host, incarnation):
+            self._refused(host, incarnation)
             return
         leader = self._leader()
         if leader is not None and self.net.reaches_quorum(leader.endpoint):
@@ -39,6 +46,24 @@ class HostShells(World):
             return
         self._to_host(host, host, lambda col, now: col.lease_renewed(sent_at))
 
+    def _refused(self, host: str, incarnation: str) -> None:
+        """The compare-and-set failed and the key, read back, holds no value of this
+        incarnation: the lease was revoked. The news travels back as an ack would, later or
+        never under LATE_REVOCATION."""
+        late = self._latent(Kind.LATE_REVOCATION, host)
+        if late == 0.0:
+            return
+        delays = self.net.delays(host, host)
+        if delays:
+            self.at(delays[0] + (late or 0.0), self._revoked, host, incarnation)
+
+    def _revoked(self, host: str, incarnation: str) -> None:
+        c = self.hosts[host].collector
+        if c is None or c.incarnation != incarnation or not self.net.reaches_quorum(host):
+            return
+        self._trace(f"{host} ({incarnation}) learns its lease was revoked")
+        self._to_host(host, host, lambda col, now: col.lease_revoked(now))
+
     # The collector shell -----------------------------------------------------------------------
 
     def _collector_tick(self, host: str, version: int) -> None:
@@ -47,14 +72,16 @@ class HostShells(World):
         if version != h.tick_version or c is None or h.hung:
             return
         now = self.now + h.offset
-        if c.phase is not Phase.FENCED:
+        if c.phase is Phase.JOINING and (h.vms or c.waits_for_earlier_vms):
+            self._kill_leftovers(h, c)
+        if c.phase is not Phase.FENCED and not c.waits_for_earlier_vms:
             self._renew(h, c.incarnation, now)
-        slot = c.slot(now)
-        store_ok = self.store_up[host]
-        if store_ok:
-            self._write_slot(slot, signed=c.phase is Phase.JOINING)
-        c.slot_written(now, store_ok)
-        c.slots_read(now, list(self.slots.values()) if store_ok else None, self.records)
+            slot = c.slot(now)
+            store_ok = self.store_up[host]
+            if store_ok:
+                self._write_slot(slot, signed=c.phase is Phase.JOINING)
+            c.slot_written(now, store_ok)
+            c.slots_read(now, list(self.slots.values()) if store_ok else None, self.records)
         out = c.tick(now)
         if out.fence:
             self._fence(h, c, out)
@@ -62,8 +89,9 @@ class HostShells(World):
         if out.pet_until is not None:
             self._pet(h, out.pet_until - h.offset)
         for order in out.starts:
-            self._start_vm(h, order.vm)
+            self._start_vm(h, order.vm, order.order_id)
         self._publish(h, c, out)
+        self._report_exits(h, c, out)
         self.at(self.t.interval_s, self._collector_tick, host, version)
 
     def _publish(self, h: HostSim, c: Collector, out: Tick) -> None:
@@ -93,22 +121,70 @@ class HostShells(World):
         else:
             self.records.pop(slot.host, None)
 
+    def _report_exits(self, h: HostSim, c: Collector, out: Tick) -> None:
+        """The collector's report, sent while it has exits to tell (for about T, as the real
+        one repeats them); a host with nothing to tell sends none (the sim's VMs only stop
+        otherwise with their host)."""
+        h.exits = [(at, e) for at, e in h.exits if self.now - at <= self.t.timeout_s]
+        if not h.exits:
+            return
+        hb = out.heartbeat
+        report = HostReport(
+            host=h.name, incarnation=c.incarnation, seq=hb.seq, phase=out.phase.value,
+            lease_ok=hb.lease_ok, store_ok=hb.store_ok, exits=tuple(e for _, e in h.exits),
+        )  # fmt: skip
+        self._to_leader(h.name, "host_report", report)
+
     def _fence(self, h: HostSim, c: Collector, out: Tick) -> None:
         if c.incarnation not in self._fenced_incarnations and out.reason != WATCHDOG_FIRED:
             self._fenced_incarnations.add(c.incarnation)
             self.checker.fenced(h.name, self.now, "fenced")
-        self._kill_vms(h)
         self._trace(f"{h.name} ({c.incarnation}) fences: {out.reason}")
         self.milestones.append((self.now, "fence", h.name))
-        if self.store_up[h.name] and out.fenced_slot is not None:
-            self._write_slot(out.fenced_slot, signed=True)
-        if out.fenced_notice is not None:
-            self._to_leader(h.name, "fenced_notice", out.fenced_notice)
+        confirmed = self._fence_kill(h)
+        mark = c.vms_dead(self.now + h.offset) if confirmed or self.premature_mark else None
+        if mark is not None:
+            if self.store_up[h.name]:
+                self._write_slot(mark.slot, signed=True)
+            self._to_leader(h.name, "fenced_notice", mark.notice)
+        else:
+            self._trace(f"{h.name} ({c.incarnation}) cannot confirm the kill: no fenced mark")
         self._shutdown(h)
         self.at(self.reboot_s, self._boot, h.name, h.tick_version)
 
+    def _fence_kill(self, h: HostSim) -> bool:
+        """Kill the host's VMs; whether the kill is confirmed within the shell's deadline.
+        Under STUCK_KILL the VMs live on: they die `amount` later, or when the watchdog,
+        which a fence without confirmation never disarms, fires at its deadline."""
+        late = self._latent(Kind.STUCK_KILL, h.name) if h.vms else None
+        if late is None:
+            self._kill_vms(h)
+            return True
+        doomed = dict(h.vms)
+        if late > 0:
+            self.at(late, self._late_death, h.name, doomed, "the late kill")
+        wd = max(0.0, h.wd_deadline - self.now)
+        self.at(wd, self._late_death, h.name, doomed, "the watchdog")
+        self._trace(f"{h.name}: the kill of {sorted(doomed)} is stuck")
+        return False
+
+    def _late_death(self, host: str, doomed: dict[str, int], how: str) -> None:
+        h = self.hosts[host]
+        dead = sorted(vm for vm, inst in doomed.items() if h.vms.get(vm) == inst)
+        if dead:
+            self._trace(f"{host}: {how} kills {dead}")
+            self._kill_vms(h, dead)
+
+    def _kill_leftovers(self, h: HostSim, c: Collector) -> None:
+        """A new incarnation kills what an earlier one left, every tick until none lives."""
+        if h.vms and self._latent(Kind.STUCK_KILL, h.name) is None:
+            self._trace(f"{h.name} kills the VMs an earlier incarnation left: {sorted(h.vms)}")
+            self._kill_vms(h)
+        c.earlier_vms_alive(len(h.vms))
+
     def _shutdown(self, h: HostSim) -> None:
         h.collector = None
+        h.exits.clear()
         h.tick_version += 1
         h.wd_version += 1
         h.queue.clear()
@@ -119,10 +195,11 @@ class HostShells(World):
             return
         h.boots += 1
         h.offset = self.rng.uniform(0, 1000)
-        c = Collector(
+        c = self.collector_cls(
             host, self._incarnation(h), self.host_names, self.t, self.now + h.offset, self.table
         )
         h.collector = c
+        h.wd_deadline = self.now + self.t.watchdog_deadline_s
         self._trace(f"{host} boots as {c.incarnation}")
         self.at(self.rng.uniform(0, self.t.interval_s), self._collector_tick, host, h.tick_version)
 
@@ -140,6 +217,7 @@ class HostShells(World):
 
     def _pet(self, h: HostSim, deadline: float) -> None:
         h.wd_version += 1
+        h.wd_deadline = deadline
         self.at(max(0.0, deadline - self.now), self._watchdog, h.name, h.wd_version)
 
     def _watchdog(self, host: str, version: int) -> None:

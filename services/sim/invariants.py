@@ -8,6 +8,10 @@
    watchdog fires. "Holds" means its whole environment was healthy (powered, not hung, on the
    quorum side with the quorum present, store reachable, no message loss) for the last three
    intervals: long enough for a renewal and a slot write to have been proved.
+   Nor is any host fenced in a global bus outage, where fencing helps no one: every powered
+   host lost the bus at the same moment (links, partition or quorum) after T_dead of full
+   health, every other host had been off for T_dead, no host fenced for 2 T_dead before, and
+   nothing else changed since (see `outage_began`).
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ class Checker:
     up_at: dict[str, float] = field(default_factory=dict)  # vm -> last time an instance got up
     healthy_since: dict[str, float | None] = field(default_factory=dict)
     disturbed_at: float = 0.0  # when something last went wrong anywhere
+    outage_since: float | None = None  # a global bus outage in which nobody may fence
+    last_fence_at: float = float("-inf")
 
     def __post_init__(self) -> None:
         self._vms = {v.name: v for v in self.pool.vms}
@@ -110,6 +116,28 @@ class Checker:
         window = 3 * self.timers.interval_s
         if self.healthy_during(host, now - window) and self.healthy_during(POOL, now - window):
             self.fail(3, now, f"{host} {how} although it held the quorum and the store")
+        elif self.outage_since is not None:
+            self.fail(
+                3,
+                now,
+                f"{host} {how} in a global bus outage (since {self.outage_since:.2f}s: every "
+                "host that can act lost the bus and kept the store), where fencing helps no one",
+            )
+        self.last_fence_at = now
+
+    def outage_began(self, now: float, powered: list[str], off_since: dict[str, float]) -> None:
+        """Every powered host has just lost the bus (and nothing else: store reachable, not
+        hung, clean links); the caller resets `outage_since` on any other change. The outage
+        binds the collectors only if it came out of a calm pool: the powered hosts healthy
+        for T_dead, the others off for T_dead, and no fence for 2 T_dead."""
+        t_dead = self.timers.t_dead_s
+        calm = (
+            bool(powered)
+            and all(self.healthy_during(h, now - t_dead) for h in powered)
+            and all(since <= now - t_dead for since in off_since.values())
+            and self.last_fence_at < now - 2 * t_dead
+        )
+        self.outage_since = now if calm else None
 
     # Invariant 2 -------------------------------------------------------------------------------
 

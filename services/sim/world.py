@@ -14,6 +14,7 @@ from typing import Any
 
 from schemas.liveness import SignedRecord
 from schemas.messages import Beacon, JoinAccepted, NetworkHeartbeat, StartOrder
+from schemas.reports import VMExitReport
 from schemas.slot import Slot
 from services.arbiter.core import Arbiter
 from services.arbiter.rules import DEAD_RULES, DeadRule
@@ -22,7 +23,7 @@ from services.arbiter.view import Decision
 from services.collector.core import Collector
 from services.collector.table import FENCE_TABLE, Row
 from services.common.timers import Timers
-from services.sim.faults import Schedule
+from services.sim.faults import Kind, Schedule
 from services.sim.hostile import Forger, with_keys
 from services.sim.invariants import Checker, Obligation, Violation
 from services.sim.net import Leases, Network
@@ -41,7 +42,10 @@ class HostSim:
     offset: float = 0.0
     tick_version: int = 0
     wd_version: int = 0
+    wd_deadline: float = 0.0  # when the watchdog fires unless petted (simulation time)
     vms: dict[str, int] = field(default_factory=dict)  # vm -> instance
+    orders: dict[str, str] = field(default_factory=dict)  # vm -> the order that started it
+    exits: list[tuple[float, VMExitReport]] = field(default_factory=list)  # reported for T
     queue: list[Deliver] = field(default_factory=list)  # delivered while hung
 
 
@@ -82,10 +86,16 @@ class World:
         timers: Timers | None = None,
         trace: bool = True,
         testimony: Testimony = own_word,
+        collector: type[Collector] = Collector,
+        premature_mark: bool = False,
     ) -> None:
         self.s = schedule
         self.testimony = testimony
         self.keyed_pool = with_keys(schedule.pool)  # what the arbiters load: hosts' keys too
+        self.collector_cls = collector
+        # A broken collector shell for the mutation tests: it writes the fenced mark before
+        # its kills are confirmed.
+        self.premature_mark = premature_mark
         self.t = timers or Timers.from_timeout(schedule.timeout_s)
         self.table, self.rules = table, rules
         self.rng = random.Random(schedule.seed * 7919 + 17)
@@ -137,6 +147,13 @@ class World:
     def _trace(self, what: str) -> None:
         self.trace.add(self.now, what)
 
+    def _latent(self, kind: Kind, host: str) -> float | None:
+        """The amount of a fault of `kind` on `host` that holds now, or None."""
+        for f in self.s.faults:
+            if f.kind is kind and host in f.targets and f.active(self.now, self.s.heal_at):
+                return f.amount
+        return None
+
     # Messages ----------------------------------------------------------------------------------
 
     def _send(self, src: str, dst: str, action: Callable[..., None], *args: Any) -> None:
@@ -181,10 +198,12 @@ class World:
 
     # VMs ---------------------------------------------------------------------------------------
 
-    def _start_vm(self, h: HostSim, vm: str) -> None:
+    def _start_vm(self, h: HostSim, vm: str, order_id: str | None = None) -> None:
         self.checker.vm_started(vm, h.name, self.now)
         inst = next(self._instances)
         h.vms[vm] = inst
+        if order_id is not None:
+            h.orders[vm] = order_id
         self._trace(f"{h.name} starts {vm}")
         self.at(self.boot_s, self._vm_up, h.name, vm, inst)
 
@@ -193,12 +212,28 @@ class World:
             self.checker.vm_up(vm, host, self.now)
             self.milestones.append((self.now, "up", vm))
 
-    def _kill_vms(self, h: HostSim) -> None:
-        for vm in sorted(h.vms):
+    def _crash_vms(self, targets: tuple[str, ...]) -> None:
+        """The VMs of the healthy hosts among `targets` crash; their collectors see the exits
+        and report them (hosts.py) while the hosts stay members."""
+        for host in targets:
+            h = self.hosts[host]
+            c = h.collector
+            if c is None or h.hung or not h.powered:
+                continue
+            self._trace(f"{host}: {sorted(h.vms) or 'no VM'} crash")
+            for vm in sorted(h.vms):
+                instance = h.orders.get(vm, f"boot-{h.vms[vm]}")
+                h.exits.append((self.now, VMExitReport(vm=vm, instance=instance, cause="killed")))
+                c.vm_stopped(vm)
+            self._kill_vms(h)
+
+    def _kill_vms(self, h: HostSim, vms: list[str] | None = None) -> None:
+        for vm in sorted(h.vms) if vms is None else vms:
             ob = self.checker.vm_killed(vm, h.name, self.now)
             if ob is not None:
                 self.at(self.checker.budget_s, self._obligation, ob)
-        h.vms.clear()
+            del h.vms[vm]
+            h.orders.pop(vm, None)
 
     def _obligation(self, ob: Obligation) -> None:
         if self.checker.satisfied(ob):

@@ -34,7 +34,9 @@ from schemas.events import (
     PoolOvercommitted,
     VMCreated,
     VMEvacuated,
+    VMFailed,
     VMHaltedByGuest,
+    VMLost,
     VMProtectionSet,
     VMRestartOrdered,
     VMShutDownByAdmin,
@@ -68,7 +70,9 @@ from services.state.decision_handlers import (
 )
 from services.state.lifecycle_handlers import (
     vm_evacuated,
+    vm_failed,
     vm_halted_by_guest,
+    vm_lost,
     vm_restart_ordered,
     vm_shut_down_by_admin,
     vm_start_failed,
@@ -118,6 +122,8 @@ HANDLERS: dict[type[EventBase], Handler] = {
     VMStarted: vm_started,
     VMStartFailed: vm_start_failed,
     VMHaltedByGuest: vm_halted_by_guest,
+    VMLost: vm_lost,
+    VMFailed: vm_failed,
     VMShutDownByAdmin: vm_shut_down_by_admin,
     VMEvacuated: vm_evacuated,
     LeaderElected: leader_elected,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from schemas.events import (
     VMEvacuated,
+    VMFailed,
     VMHaltedByGuest,
+    VMLost,
     VMRestartOrdered,
     VMShutDownByAdmin,
     VMStarted,
@@ -16,7 +18,9 @@ from services.state.evolve import (
     with_vm,
 )
 from services.state.model import (
+    HaltedBy,
     PoolState,
+    PowerState,
     RestartOrder,
 )
 
@@ -67,6 +71,28 @@ def vm_halted_by_guest(state: PoolState, e: VMHaltedByGuest) -> PoolState:
     return with_vm(
         state, vm._replace(host=None, power_state="halted", order=None, halted_by="guest")
     )
+
+
+def vm_lost(state: PoolState, e: VMLost) -> PoolState:
+    """Stopped without an admin shutdown: HA restarts it when it is protected or best-effort
+    (and agile), else it stays halted."""
+    vm = state.vms.get(e.vm)
+    if vm is None:
+        return skip(state)
+    managed = vm.spec.ha_restart_priority != "" and vm.spec.agile
+    power: PowerState = "restarting" if managed else "halted"
+    halted_by: HaltedBy | None = None if managed else "guest"
+    return with_vm(
+        state, vm._replace(host=None, power_state=power, order=None, halted_by=halted_by)
+    )
+
+
+def vm_failed(state: PoolState, e: VMFailed) -> PoolState:
+    """HA gave up on it: down until an operator starts it."""
+    vm = state.vms.get(e.vm)
+    if vm is None:
+        return skip(state)
+    return with_vm(state, vm._replace(host=None, power_state="failed", order=None))
 
 
 def vm_shut_down_by_admin(state: PoolState, e: VMShutDownByAdmin) -> PoolState:

@@ -15,7 +15,7 @@ from schemas.pool import VM, HAConfig, Host, Pool
 
 # spec/cli.md: the host states and VM power states `haplan status` shows.
 HostLiveness = Literal["live", "fenced", "dead", "joining", "excluded"]
-PowerState = Literal["running", "halted", "restarting", "unplaceable"]
+PowerState = Literal["running", "halted", "restarting", "unplaceable", "failed"]
 # "maintenance": stopped to move it off a host being evacuated (it starts elsewhere).
 HaltedBy = Literal["guest", "admin", "maintenance"]
 

@@ -2,7 +2,8 @@
 
 `up.json` in the runtime directory says how to reach a running `haplan up`: its pid (with the
 process's start time, so that a pid the kernel gave to an unrelated process later is not taken
-for it), its private NATS URL, its control socket and each host's fault controls. Commands
+for it), its private NATS URL and the operator's credential file for it, its control socket
+and each host's fault controls. Commands
 started later by the same user read it to find the system with no flag and no environment
 variable; `haplan up` itself reads it to refuse a second instance and to take over a stale one.
 
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 RUNTIME_FILE = "up.json"
-FORMAT = 1
+FORMAT = 2  # 2: the operator credential (the server has users since)
 
 # What a start-time probe says of a pid: None (no such process), UNKNOWN (it runs, but its
 # start time cannot be read), or the start time.
@@ -56,6 +57,7 @@ class UpRecord:
     pid: int
     started: str | None  # the pid's start time (/proc/PID/stat field 22), None if unknown
     nats_url: str
+    operator: str  # the operator's credential file (services.up.credentials)
     control: str  # the unix socket `haplan fault` talks to
     pool: str
     timeout_s: float
@@ -77,6 +79,7 @@ class UpRecord:
                 pid=int(raw["pid"]),
                 started=None if raw["started"] is None else str(raw["started"]),
                 nats_url=str(raw["nats_url"]),
+                operator=str(raw["operator"]),
                 control=str(raw["control"]),
                 pool=str(raw["pool"]),
                 timeout_s=float(raw["timeout_s"]),

@@ -1,9 +1,11 @@
 """`haplan up`: the whole pool on this machine, from start to Ctrl-C.
 
-Start: claim the runtime directory, lay it out, start a private nats-server (JetStream in the
-runtime directory, fresh each run), one cuttable proxy per host in front of it, load the pool
-into the event log, open the control socket, write the runtime file, then start one collector
-per host (through its proxy, on its own store link), an arbiter and a planner, all supervised.
+Start: claim the runtime directory, lay it out, make this run's NATS users (services.up.
+credentials), start a private nats-server with them and the deployment's limits (JetStream in
+the runtime directory, fresh each run), one cuttable proxy per host in front of it, load the
+pool into the event log as the admin user, open the control socket, write the runtime file,
+then start one collector per host (through its proxy, on its own store link), an arbiter and
+a planner, all supervised, each with its own NATS user.
 Run: show the pool (services.up.show) and carry out fault requests.
 Stop (Ctrl-C, SIGTERM): SIGTERM to every process, SIGKILL to whatever of the run is left
 after a grace period (VMs and watchdogs included, found by their scope), then the server,
@@ -35,6 +37,7 @@ from services.common.settings import BusSettings
 from services.faults import CuttableProxy
 from services.up import launch
 from services.up.control import ControlServer
+from services.up.credentials import ADMIN, OPERATOR, Credentials, generate
 from services.up.faults import FaultRequestError, parse_request
 from services.up.journal import Journal
 from services.up.keys import make_host_keys
@@ -79,6 +82,7 @@ class Session:
         self._show: asyncio.Task[None] | None = None
         self._control: ControlServer | None = None
         self._nc: Client | None = None
+        self.credentials: Credentials | None = None
 
     # Whole life -----------------------------------------------------------------------------
 
@@ -128,12 +132,21 @@ class Session:
         configure_logging("info", stream=self.journal.stream, tty=False)
         picture = Picture(pool.name, pool.ha.timeout_s, str(layout.root))
         show = Show(self.options.mode, self.console, self.journal, self.machines, picture)
-        self.server = server = NatsServer(store_dir=layout.nats, name="haplan-up")
+        try:
+            self.credentials = cred = generate(layout.credentials, [h.name for h in pool.hosts])
+        except ValueError as exc:  # two hosts would share a NATS user
+            raise UpFailed(f"cannot make the pool's NATS users: {exc}") from None
+        self.server = server = NatsServer(
+            store_dir=layout.nats, name="haplan-up", config=cred.server_config,
+            env=cred.server_env,
+        )  # fmt: skip
         try:
             await asyncio.to_thread(server.start)
         except NatsServerError as exc:
             raise UpFailed(f"the private nats-server did not start: {exc}") from None
-        self.journal.note("nats", f"nats-server ready on {server.url}")
+        self.journal.note(
+            "nats", f"nats-server ready on {server.url}, its users' credentials in {cred.directory}"
+        )
         for name in ("NATS_URL", "HAPLAN_NATS_URL"):
             if name in os.environ:
                 self.journal.note(
@@ -147,8 +160,9 @@ class Session:
         nc, store = await self._load_pool(server.url)
         write_record(layout.root, self._record(server.url))
         self._show = asyncio.create_task(show.run(nc, store))
-        self._supervise(launch.arbiter(server.url, layout, self._scope("arbiter"), self.journal))
-        self._supervise(launch.planner(server.url, layout, self._scope("planner"), self.journal))
+        for role in (launch.arbiter, launch.planner):
+            member = role(server.url, layout, self._scope(role.__name__), self.journal, cred)
+            self._supervise(member)
         for machine in self.machines.values():
             self._supervise(machine.member)
 
@@ -159,7 +173,8 @@ class Session:
         except OSError as exc:
             raise UpFailed(f"cannot start {host}'s network proxy: {exc.strerror or exc}") from None
         scope = self._scope(f"host/{host}")
-        member = launch.collector(host, port, self.layout, scope, self.journal)
+        assert self.credentials is not None
+        member = launch.collector(host, port, self.layout, scope, self.journal, self.credentials)
         return HostMachine(host, member, proxy, self.layout, self.journal)
 
     def _scope(self, member: str) -> str:
@@ -170,8 +185,11 @@ class Session:
         self._tasks.append(asyncio.create_task(member.run()))
 
     async def _load_pool(self, url: str) -> tuple[Client, JetStreamEventStore]:
-        """A fresh log each run: the pool goes in as its first event."""
-        settings = BusSettings.private(url)
+        """A fresh log each run: the pool goes in as its first event, appended by the admin
+        user (the one role allowed to), whose connection up keeps for its view."""
+        assert self.credentials is not None
+        admin = self.credentials[ADMIN]
+        settings = BusSettings.private(url, admin.user, admin.password)
         try:
             self._nc = nc = await connect(settings, name="haplan-up", initial_timeout_s=10.0)
             store = await JetStreamEventStore.open(nc, replicas=1)
@@ -190,6 +208,7 @@ class Session:
             pid=os.getpid(),
             started=proc_start_time(os.getpid()),
             nats_url=url,
+            operator=str(self.credentials.file(OPERATOR)) if self.credentials else "",
             control=str(self.layout.control),
             pool=self.options.pool.name,
             timeout_s=self.options.pool.ha.timeout_s,

@@ -6,6 +6,8 @@
     RUN/control.sock         what `haplan fault` talks to
     RUN/logs/                one log per process, and up's own
     RUN/nats/                the private nats-server's JetStream data and log
+    RUN/credentials/         its configuration and each NATS user's password, 0700 / 0600
+                             (services.up.credentials)
     RUN/storage/shared/      the shared storage: heartbeat slots (ha/) and VM disks (disks/)
     RUN/storage/pulled       a plain file: every path below it fails (ENOTDIR)
     RUN/hosts/<host>/store   the host's mount of the shared storage: a symlink to shared/,
@@ -66,6 +68,10 @@ class Layout:
     @property
     def nats(self) -> Path:
         return self.root / "nats"
+
+    @property
+    def credentials(self) -> Path:
+        return self.root / "credentials"
 
     @property
     def shared(self) -> Path:

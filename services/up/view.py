@@ -31,6 +31,8 @@ _POWER_STYLE = {
     "restarting": "yellow",
     "halted": "dim",
     "unplaceable": "bold red",
+    "stopped": "bold red",
+    "failed": "bold red",
 }
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +31,24 @@ def lab_machine() -> None:
         if os.environ.get("CI"):
             pytest.fail(f"the e2e layer cannot run on this CI machine: {missing}")
         pytest.skip(missing)
+
+
+_HERE = str(Path(__file__).relative_to(Path(__file__).parents[2]))
+_LINES = Path(__file__).read_text().splitlines()
+_SKIP_LINE = next(n for n, line in enumerate(_LINES, 1) if "skip(missing)" in line)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, Any, None]:
+    """A test skipped because this machine cannot build labs is reported at this file, so
+    that pytest's summary folds the whole layer into one line saying why and how to run it,
+    not one line per test."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and isinstance(report.longrepr, tuple):
+        reason = report.longrepr[2]
+        if reason.removeprefix("Skipped: ") == available():
+            report.longrepr = (_HERE, _SKIP_LINE, reason)
 
 
 @pytest.fixture

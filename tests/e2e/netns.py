@@ -35,7 +35,10 @@ def _ip(*args: str) -> None:
 def available() -> str | None:
     """None when this process can build namespaces and mount bindfs; else why not."""
     if os.geteuid() != 0:
-        return "the real-fault tests need root (ip netns, bindfs mounts)"
+        return (
+            "the real-fault tests need root for network namespaces and FUSE (bindfs) mounts: "
+            "run them as root, as CI does (sudo .venv/bin/pytest tests/e2e)"
+        )
     for tool in ("ip", "nsenter", "bindfs", "umount"):
         if subprocess.run(["which", tool], capture_output=True).returncode != 0:
             hint = " (apt-get install -y bindfs)" if tool == "bindfs" else ""

@@ -9,9 +9,11 @@ from tests.e2e.conftest import MakeLab
 from tests.e2e.lab import article_pool
 from tests.e2e.outcomes import FAILOVER_S, T, at, restarted_elsewhere
 
-# Minion 1 restarts first, then a start delay long enough to kill the leader in it, then
-# Minion 2: the restart is half done when the leader dies.
-START_DELAY_S = 4.0
+# Minion 1 restarts first, then a start delay long enough to kill the leader in it, also on
+# a loaded machine (the test sees vm_started through `haplan` commands), then Minion 2: the
+# restart is half done when the leader dies. It costs nothing when the test passes: the new
+# leader orders Minion 2 after its own T_dead, with no delay in flight.
+START_DELAY_S = 20.0
 
 
 def _two_vm_pool() -> dict[str, Any]:
@@ -36,9 +38,9 @@ def test_the_standby_finishes_a_restart_the_killed_leader_began(make_lab: MakeLa
     pulled_at = time.time()
     lab.pull("power", "lab1")
     started = lab.first_event("vm_started", FAILOVER_S, vm="Minion 1", host="lab2")
+    assert started
     lab.services[first].power_off()
-    killed_at = time.time()
-    assert killed_at < at(started) + START_DELAY_S, "the leader died after the delay ran out"
+    # The leader died in the middle of the restart: before it ordered Minion 2.
     assert lab.events("vm_restart_ordered", vm="Minion 2", host="lab2") == []
 
     restarted_elsewhere(lab, "dead", since_ns=int(pulled_at * 1e9), vm="Minion 2")
@@ -47,7 +49,7 @@ def test_the_standby_finishes_a_restart_the_killed_leader_began(make_lab: MakeLa
         now = lab.leader()
         return now if now not in (None, first) else None
 
-    assert lab.eventually(new_leader, 5, "the standby leads") != first
+    assert lab.eventually(new_leader, 30, "the standby leads") != first
     elected = lab.events("leader_elected")
     assert len(elected) == 2
     [order] = lab.events("vm_restart_ordered", vm="Minion 2", host="lab2")

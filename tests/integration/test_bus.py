@@ -52,7 +52,7 @@ async def test_closing_the_connection_stops_the_service() -> None:
             BusSettings(nats_url=server.url), name="svc", on_closed=stop_when_closed(stop)
         )
         await nc.close()
-        await asyncio.wait_for(stop.wait(), 5)
+        await asyncio.wait_for(stop.wait(), 30)
 
 
 async def test_a_service_waits_for_nats_to_come_up() -> None:
@@ -73,9 +73,11 @@ async def test_a_service_waits_for_nats_to_come_up() -> None:
 
 
 async def test_a_command_gets_a_clear_error_when_nothing_listens() -> None:
-    """With a timeout, an unreachable NATS raises BusUnavailable naming the servers."""
+    """With a timeout, an unreachable NATS raises BusUnavailable naming the servers: the
+    command gives up instead of retrying for ever."""
     url = f"nats://127.0.0.1:{free_port()},127.0.0.1:{free_port()}"
-    started = time.monotonic()
+    # Retrying for ever instead of giving up would end in the outer TimeoutError.
     with pytest.raises(BusUnavailable, match=r"cannot reach NATS at nats://127\.0\.0\.1:\d+,"):
-        await connect(BusSettings(nats_url=url), name="cli", initial_timeout_s=0.5)
-    assert time.monotonic() - started < 3
+        await asyncio.wait_for(
+            connect(BusSettings(nats_url=url), name="cli", initial_timeout_s=0.5), 30
+        )

@@ -35,7 +35,7 @@ def _gone(pid: int) -> bool:
     return not status.exists() or "State:\tZ" in status.read_text()
 
 
-def _wait_gone(pid: int, within_s: float = 5.0) -> bool:
+def _wait_gone(pid: int, within_s: float = 30.0) -> bool:
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         if _gone(pid):

@@ -7,6 +7,7 @@ import dataclasses
 
 from schemas.messages import SlotReading
 from schemas.slot import Slot
+from services.collector.core import Collector
 from services.collector.table import FENCE_TABLE, Row, StaysOnlyIf
 from services.common.timers import Timers
 from services.sim.batch import Variant, exhaustive_batch, random_batch, run_schedules
@@ -38,8 +39,19 @@ def unchecked_word(key: str | None, reading: SlotReading) -> Slot | str:
 
 # The arbiter believes any forwarded slot record, signed by whoever.
 UNSIGNED = Variant(testimony=unchecked_word)
+class StillForTMinusIIsGone(Collector):
+    """The outage rule with a looser threshold: a slot still for T minus one interval (not
+    T_dead) counts as a host that has fenced or died."""
+
+    def _gone_after_s(self) -> float:
+        return self.timers.timeout_s - self.timers.interval_s
+
+
+LOOSE_OUTAGE = Variant(collector=StillForTMinusIIsGone)
 # The arbiter may declare a host dead before its watchdog has fired.
 EARLY_T_DEAD = Variant(timers=dataclasses.replace(Timers.from_timeout(30.0), t_dead_s=27.0))
+# A collector shell that writes the fenced mark before its kills are confirmed.
+PREMATURE_MARK = Variant(premature_mark=True)
 
 
 def test_a_table_that_keeps_a_host_without_the_bus_is_caught_as_a_split_brain() -> None:
@@ -137,3 +149,44 @@ def test_an_arbiter_that_does_not_check_signatures_is_caught_as_a_split_brain() 
     assert summary.first is not None and summary.first.violation.invariant == 1
     assert [f.kind for f in summary.first.shrunk.faults] == [Kind.HOSTILE]
     assert Variant().run(hostile).ok
+def test_an_outage_rule_that_takes_a_slot_still_for_less_than_t_dead_for_dead_is_caught() -> None:
+    """h1 loses the bus; an interval later h2 and h3, which keep the bus, lose the store (each
+    hears only the other, which lost it too, so both stay). With a still slot taken for a dead
+    host after T - I, h1 takes their frozen slots for dead hosts and stays without the bus;
+    the arbiter declares h1 dead (every lease holder lost the store for T_dead) and restarts
+    its VM on h2 while it still runs on h1: a split brain. The real rule (T_dead) fences h1."""
+    t = Timers.from_timeout(30.0)
+    start = t.t_dead_s + 0.37 * t.interval_s
+    schedule = Schedule(
+        5,
+        uniform_pool(3, 30.0),
+        Arbiters(("h2", "h3")),
+        (
+            Fault(Kind.BUS_LINK, start, None, ("h1",)),
+            Fault(Kind.STORE_LINK, start + t.interval_s, None, ("h2", "h3")),
+        ),
+        heal_at=126.0,
+        end_at=294.0,
+        timeout_s=30.0,
+    )
+    summary = run_schedules([schedule], mode="random", seed=5, workers=1, variant=LOOSE_OUTAGE)
+    assert summary.violations == 1
+    assert summary.first is not None and summary.first.violation.invariant == 1
+    assert "vm1" in summary.first.violation.what
+    assert Variant().run(schedule).ok
+
+
+def test_a_fenced_mark_before_the_kill_is_confirmed_is_caught_as_a_split_brain() -> None:
+    """The exhaustive 2-host grid with stuck kills, and a shell that marks fenced as soon as
+    it decides to fence: a host whose kill is stuck says fenced, the arbiter's fast path
+    restarts its VM elsewhere while it still runs (invariant 1). The shrunk schedule keeps
+    the stuck kill and a fault that makes the host fence; the real shell passes it."""
+    summary = exhaustive_batch(2, 30.0, ("stuck",), workers=2, variant=PREMATURE_MARK)
+    assert summary.violations > 0
+    first = summary.first
+    assert first is not None and first.violation.invariant == 1
+    kinds = {f.kind for f in first.shrunk.faults}
+    assert Kind.STUCK_KILL in kinds and kinds & {Kind.BUS_LINK, Kind.STORE_LINK}
+    assert first.shrunk_violation.invariant == 1
+    assert any("the kill of" in line and "is stuck" in line for line in first.trace)
+    assert Variant().run(first.shrunk).ok

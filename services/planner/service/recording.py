@@ -39,7 +39,9 @@ from schemas.events import (
     PoolOvercommitted,
     VMCreated,
     VMEvacuated,
+    VMFailed,
     VMHaltedByGuest,
+    VMLost,
     VMProtectionSet,
     VMRestartOrdered,
     VMShutDownByAdmin,
@@ -60,6 +62,7 @@ RELEVANT: frozenset[type[EventBase]] = frozenset(
         # VMs starting, stopping or moving (an order to start a VM where the pool file
         # placed it means it is not running there yet)
         VMStarted, VMHaltedByGuest, VMShutDownByAdmin, VMEvacuated, VMRestartOrdered,
+        VMLost, VMFailed,
     }
 )  # fmt: skip
 

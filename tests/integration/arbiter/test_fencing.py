@@ -48,7 +48,7 @@ async def test_a_host_that_says_fenced_is_declared_dead_and_its_vm_restarted_els
 
     await lab1.fence()
     dead = await eventually(
-        lambda: first_event(pool.store, HostDeclaredDead), 5, "lab1 is declared dead"
+        lambda: first_event(pool.store, HostDeclaredDead), 30, "lab1 is declared dead"
     )
     assert isinstance(dead.event, HostDeclaredDead) and dead.event.host == "lab1"
     evidence = dead.event.evidence
@@ -64,14 +64,14 @@ async def test_a_host_that_says_fenced_is_declared_dead_and_its_vm_restarted_els
         entry = await next_update(lab1_lease)
         return entry is not None and entry.operation == KV_DEL
 
-    await eventually(revoked, 5, "lab1's lease is deleted")
+    await eventually(revoked, 30, "lab1's lease is deleted")
     await stop_watching(lab1_lease)
 
     ordered = await eventually(
         lambda: first_event(
             pool.store, VMRestartOrdered, lambda e: getattr(e, "host", None) == "lab2"
         ),
-        5,
+        30,
         "Minion 1 is ordered to restart",
     )
     assert isinstance(ordered.event, VMRestartOrdered) and ordered.seq > dead.seq
@@ -81,10 +81,10 @@ async def test_a_host_that_says_fenced_is_declared_dead_and_its_vm_restarted_els
     async def order_heard() -> StartOrder | None:
         return next((o for o in lab2.orders if o.vm == "Minion 1"), None)
 
-    order = await eventually(order_heard, 5, "lab2 hears the order on ha.cmd.lab2")
+    order = await eventually(order_heard, 30, "lab2 hears the order on ha.cmd.lab2")
     assert (order.host, order.incarnation) == ("lab2", lab2.incarnation)
     started = await eventually(
-        lambda: first_event(pool.store, VMStarted), 5, "Minion 1 is recorded started"
+        lambda: first_event(pool.store, VMStarted), 30, "Minion 1 is recorded started"
     )
     assert isinstance(started.event, VMStarted)
     assert (started.event.host, started.event.incarnation) == ("lab2", lab2.incarnation)

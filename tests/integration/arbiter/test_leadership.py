@@ -5,7 +5,6 @@ fences nobody and declares nothing for T_dead."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -62,7 +61,7 @@ async def test_a_single_arbiter_leads_and_records_leader_elected_with_its_epoch(
     assert event.epoch == won.revision
     kinds = [r.event.type for r in await events(pool.store)]
     assert kinds[:2] == ["pool_created", "leader_elected"]
-    answer = await eventually(lambda: status(pool.nc), 5, "the leader answers status")
+    answer = await eventually(lambda: status(pool.nc), 30, "the leader answers status")
     assert answer["leader"] == "a1" and answer["pool"] == "Lab pool"
     assert a1.metric("haplan_arbiter_leader") == 1
     assert a1.metric("haplan_arbiter_epoch") == won.revision
@@ -71,20 +70,20 @@ async def test_a_single_arbiter_leads_and_records_leader_elected_with_its_epoch(
 async def test_sigterm_hands_the_lease_to_a_standby_at_once(
     pool: Pool, spawn_arbiter: Spawn
 ) -> None:
-    """A leader stopped by SIGTERM exits 0 and deletes its lease, so the standby leads well
-    before the lease could have expired (which takes the lease time)."""
+    """A leader stopped by SIGTERM exits 0 and deletes its lease, so the standby takes the
+    released lease instead of waiting for it to expire."""
     a1 = spawn_arbiter("a1")
     first = await elected(pool.store, "a1")
     a2 = spawn_arbiter("a2")
     await ready(a2)
     await asyncio.sleep(2 * TIMERS.interval_s)  # a2 has read the lease: it is a standby
-    stopped_at = time.monotonic()
     assert a1.terminate() == 0
-    second = await elected(pool.store, "a2", timeout=TIMERS.leader_lease_s + 5)
-    handover = time.monotonic() - stopped_at
-    assert handover < TIMERS.leader_lease_s, f"took {handover:.2f} s: the lease expired"
+    second = await elected(pool.store, "a2", timeout=TIMERS.leader_lease_s + 30)
     assert second.epoch > first.epoch
     assert any(line.get("event") == "leader lease released" for line in a1.log_lines())
+    # Taken as released, not as expired (how long either takes is bench work, not a test's).
+    said = [line.get("event") for line in a2.log_lines()]
+    assert "won the leader lease" in said and "the leader lease expired" not in said, said
 
 
 @asynccontextmanager
@@ -180,7 +179,7 @@ async def test_failover_fences_nobody_and_declares_nothing(
 
     kinds = (HostSuspected, HostFenced, HostDeclaredDead, VMRestartOrdered, VMUnplaceable)
     assert [r.event.type for r in await events(pool.store) if isinstance(r.event, kinds)] == []
-    answer = await eventually(lambda: status(pool.nc), 5, "the new leader answers status")
+    answer = await eventually(lambda: status(pool.nc), 30, "the new leader answers status")
     assert answer["leader"] == "a2"
     assert [(h["name"], h["state"], h["in_liveset"]) for h in answer["hosts"]] == [
         ("lab1", "live", True),
@@ -217,7 +216,7 @@ async def test_after_a_failover_a_powered_off_host_is_declared_dead_no_sooner_th
     assert (dead.event.at - second.at).total_seconds() >= TIMERS.t_dead_s - 0.05
     assert dead.event.epoch == second.epoch
     ordered = await eventually(
-        lambda: first_event(pool.store, VMRestartOrdered), 5, "Minion 1 is ordered to restart"
+        lambda: first_event(pool.store, VMRestartOrdered), 30, "Minion 1 is ordered to restart"
     )
     assert isinstance(ordered.event, VMRestartOrdered)
     assert (ordered.event.vm, ordered.event.host) == ("Minion 1", "lab2")

@@ -40,7 +40,7 @@ async def test_malformed_messages_are_counted_and_the_arbiter_keeps_working(
     answers; the spoofed fenced notice fences nobody."""
     a1 = spawn_arbiter("a1")
     await eventually(lambda: first_event(pool.store, LeaderElected), 30, "a1 leads")
-    await eventually(lambda: status(pool.nc), 5, "the leader answers status")
+    await eventually(lambda: status(pool.nc), 30, "the leader answers status")
 
     for subject, payload, _ in GARBAGE:
         await pool.nc.publish(subject, payload)
@@ -57,7 +57,7 @@ async def test_malformed_messages_are_counted_and_the_arbiter_keeps_working(
             for label in labels
         )
 
-    await eventually(all_counted, 5, f"one malformed message counted for each of {labels}")
+    await eventually(all_counted, 30, f"one malformed message counted for each of {labels}")
     warned = [line for line in a1.log_lines() if line.get("event") == "malformed message ignored"]
     assert {line["subject"] for line in warned} >= {subject for subject, _, _ in GARBAGE}
 

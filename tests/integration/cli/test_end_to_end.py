@@ -117,7 +117,7 @@ async def test_evacuate_enable_shutdown_and_start_through_the_cli(system: System
     assert detail["stopping"] == ["web"]
     [move] = detail["plan"]["moves"]
     assert move["vm"] == "web" and move["host"] in ("h2", "h3")
-    await system.wait_for(HostExcluded, 5, host="h1")
+    await system.wait_for(HostExcluded, 30, host="h1")
     moved = await _started(system, "web", 2)
     assert moved.host in ("h2", "h3")
 

@@ -60,8 +60,15 @@ async def empty_lab(nats_server: NatsServer, tmp_path: Path) -> AsyncIterator[La
     peer = FakePeer(nc, "lab2", store)
     spawned: list[CollectorProcess] = []
 
-    async def spawn(host: str = "lab1", *extra: str) -> CollectorProcess:
-        collector = CollectorProcess(host, store, f"nats://127.0.0.1:{proxy.port}", nc)
+    async def spawn(
+        host: str = "lab1",
+        *extra: str,
+        module: str = "services.cli.main",
+        env: dict[str, str] | None = None,
+    ) -> CollectorProcess:
+        collector = CollectorProcess(
+            host, store, f"nats://127.0.0.1:{proxy.port}", nc, module=module, env=env or {}
+        )
         spawned.append(collector)
         await collector.start(*extra)
         return collector

@@ -79,6 +79,9 @@ class CollectorProcess:
     nats_url: str
     nc: Client
     metrics_port: int = field(default_factory=free_port)
+    # What runs it: the real CLI, or a test seam around it (tests/integration/collector).
+    module: str = "services.cli.main"
+    env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     reports: list[HostReport] = field(default_factory=list)
     _subs: list[Any] = field(default_factory=list)
@@ -96,11 +99,12 @@ class CollectorProcess:
             await self.nc.subscribe(f"ha.report.{encode_token(self.host)}", cb=on_report)
         )
         await self.nc.flush()
-        env = {**os.environ, "NATS_URL": self.nats_url}
+        env = {**os.environ, **self.env, "NATS_URL": self.nats_url}
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "services.cli.main", "collector", "--host", self.host,
-                 "--store", str(self.store), "--metrics-port", str(self.metrics_port),
+                [sys.executable, "-m", self.module, "collector", "--host", self.host,
+                 "--store", str(self.store), "--store-local",  # a temporary directory
+                 "--metrics-port", str(self.metrics_port),
                  "--metrics-addr", "127.0.0.1", *extra],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
             )  # fmt: skip

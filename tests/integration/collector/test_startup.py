@@ -30,7 +30,7 @@ async def test_an_unknown_host_is_one_line_and_exit_2(lab: Lab) -> None:
     env = {**os.environ, "NATS_URL": lab.server.url}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "services.cli.main", "collector", "--host", "lab9",
-        "--store", str(lab.store), env=env,
+        "--store", str(lab.store), "--store-local", env=env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     _out, err = await asyncio.wait_for(proc.communicate(), 30)
@@ -57,7 +57,7 @@ async def test_kills_vms_an_earlier_incarnation_left_before_joining(lab: Lab) ->
         start_new_session=True,
     )  # fmt: skip
     try:
-        await eventually(lambda: (disks / "Old.log").exists(), 5, "the leftover writes")
+        await eventually(lambda: (disks / "Old.log").exists(), 30, "the leftover writes")
         collector = await lab.spawn()
         await eventually(lambda: leftover.poll() is not None, 10, "the leftover killed")
         member = await collector.member()

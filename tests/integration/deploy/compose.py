@@ -10,7 +10,9 @@ command, entrypoint and environment the compose file gives it, through this smal
   (`0.0.0.0:6222`, `127.0.0.1:9100`) and the ports of `--port`, `--http_port` and
   `--metrics-port` map the same way, and a bare `0.0.0.0` becomes `127.0.0.1`;
 - `/etc/haplan/` is the repository's `deploy/` (deploy/Dockerfile copies it there), and each
-  named volume is one temporary directory, shared by the services that mount it;
+  named volume is one temporary directory, shared by the services that mount it; in a
+  container a volume is a mount point, a temporary directory is not, so a collector whose
+  `--store` is a volume gets `--store-local` (the one flag the mapping adds);
 - the entrypoint (the service's, else the Dockerfile's ENTRYPOINT) `haplan` is this
   interpreter running `services.cli.main`, and `nats-server` is the binary haplan finds
   (services.common.natsserver.locate_nats_server), the one the image installs.
@@ -18,6 +20,7 @@ command, entrypoint and environment the compose file gives it, through this smal
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sys
@@ -131,6 +134,9 @@ class LocalView:
                 out.append(str(self.ports(service, int(arg))))
             else:
                 out.append(self.value(service, arg))
+        volumes = self.mounts(service)
+        if any(a == "--store" and b in volumes for a, b in itertools.pairwise(args)):
+            out.append("--store-local")
         return out
 
 

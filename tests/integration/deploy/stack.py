@@ -82,7 +82,9 @@ class Stack:
         )  # fmt: skip
 
     def _command_len(self, service: str) -> int:
-        return len(self.view.services[service].get("command", []))
+        # As mapped: the mapping may add a flag (a collector's --store-local).
+        command = [str(a) for a in self.view.services[service].get("command", [])]
+        return len(self.view.argv(service, command))
 
     def health(self, service: str) -> subprocess.CompletedProcess[str]:
         check = healthcheck(self.view, service, self.variables, base_env())

@@ -9,7 +9,7 @@ import asyncio
 import re
 import socket
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import nats.errors
@@ -23,6 +23,10 @@ from tests.integration.deploy.stack import SERVICES, Stack
 
 OVERSIZE = 600 * 1024  # over deploy/nats/node.conf's max_payload (512 KB)
 MARK = b'{"from": "the test, not a collector"}'
+END = b'{"from": "the test, its last message"}'
+# How long a refusal or a count may take to show on a loaded machine; the waits end as soon
+# as it shows.
+SHOWS_S = 30.0
 
 
 class Identity:
@@ -44,7 +48,7 @@ class Identity:
         )  # fmt: skip
 
     async def was_refused(
-        self, nc: Client, subject: str, *, sub: bool = False, wait_s: float = 3.0
+        self, nc: Client, subject: str, *, sub: bool = False, wait_s: float = SHOWS_S
     ) -> bool:
         """Whether the server refused `subject` (its -ERR arrives after the message; waits
         up to `wait_s` for it)."""
@@ -97,9 +101,13 @@ async def test_a_collector_cannot_speak_for_another_host(
         assert not await lab1.was_refused(nc, "ha.hb.lab1", wait_s=0)
         await nc.subscribe("ha.cmd.lab2")
         assert await lab1.was_refused(nc, "ha.cmd.lab2", sub=True)
+        # Sent last on the one route a heartbeat takes: once heard, anything sent before it
+        # that was to be heard has been.
+        await nc.publish("ha.hb.lab1", END)
+        await nc.flush()
     finally:
         await nc.close()
-    await asyncio.sleep(0.3)
+    await _until(lambda: END in [data for _, data in heard], "lab1's last heartbeat heard")
     marked = [subject for subject, data in heard if data == MARK]
     assert marked == ["ha.hb.lab1"]
 
@@ -107,7 +115,6 @@ async def test_a_collector_cannot_speak_for_another_host(
 async def test_a_collector_cannot_append_events_or_take_the_leader_lease(stack: Stack) -> None:
     """collector-lab1's append to the event log, its write of the leader lease and of lab2's
     lease are refused; the log holds nothing of it and the leader stays an arbiter."""
-    leader = stack.status()["leader"]
     lab1 = Identity(stack, "lab1")
     nc = await lab1.connect()
     try:
@@ -127,7 +134,16 @@ async def test_a_collector_cannot_append_events_or_take_the_leader_lease(stack: 
         assert b"lab1" not in ((await kv.get("arbiter")).value or b"")
     finally:
         await arbiter.close()
-    assert stack.status()["leader"] == leader
+    # A leader change under load is no failure; a collector among the leaders would be.
+    assert stack.status()["leader"] in ("arbiter-1", "arbiter-2")
+
+
+async def _until(holds: Callable[[], object], what: str) -> None:
+    """Wait for `holds()` to be true, up to SHOWS_S."""
+    deadline = asyncio.get_running_loop().time() + SHOWS_S
+    while not holds():
+        assert asyncio.get_running_loop().time() < deadline, f"not within {SHOWS_S} s: {what}"
+        await asyncio.sleep(0.05)
 
 
 def _one_line_refusal(result: object, *words: str) -> str:
@@ -147,7 +163,8 @@ def test_wrong_or_missing_credentials_are_refused_in_one_line(stack: Stack, tmp_
     anonymous = stack.run("cli", env={"HAPLAN_NATS_USER": "", "HAPLAN_NATS_PASSWORD": ""})
     _one_line_refusal(anonymous, "without credentials", "HAPLAN_NATS_USER")
     # lab1's collector with its own store and no metrics port: the real one keeps running.
-    args = ("collector", "--host", "lab1", "--store", str(tmp_path), "--vm-driver", "sim")
+    args = ("collector", "--host", "lab1", "--store", str(tmp_path), "--store-local",
+            "--vm-driver", "sim")  # fmt: skip
     collector = stack.run("lab1", *args, env={"HAPLAN_NATS_PASSWORD": "guess"}, timeout=30)
     _one_line_refusal(collector, "refused user 'collector-lab1'")
 
@@ -193,9 +210,8 @@ async def test_garbage_a_role_may_send_is_counted_and_oversize_is_refused(
         await nc.close()
     host, port = lab1.urls[0].removeprefix("nats://").split(":")
     assert "Maximum Payload" in _raw_oversize(host, int(port), lab1.user, lab1.password)
-    await asyncio.sleep(1.0)
     for arbiter, count in before.items():
-        assert _malformed(stack, arbiter, "hb") >= count + 3, arbiter
+        await _until(lambda a=arbiter, c=count: _malformed(stack, a, "hb") >= c + 3, arbiter)
     status = stack.wait_live(hosts=3, timeout=30)
     assert status["leader"] in ("arbiter-1", "arbiter-2")
     for service in SERVICES:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from tests.integration.deploy.conftest import LIVE_TIMEOUT_S
 from tests.integration.deploy.stack import NATS_NODES, SERVICES, Stack
 
 
@@ -13,7 +14,7 @@ def test_the_compose_topology_runs_the_pool(stack: Stack) -> None:
     """`haplan status --json` (the compose file's `cli` service, as the operator user) shows the
     compose pool with its three hosts live, a leader among the two arbiters, and its VMs
     running."""
-    status = stack.status()
+    status = stack.wait_live(hosts=3, timeout=LIVE_TIMEOUT_S)
     assert status["pool"] == "Compose pool"
     assert {h["name"]: h["state"] for h in status["hosts"]} == {
         "lab1": "live", "lab2": "live", "lab3": "live",

@@ -11,8 +11,11 @@ import pytest
 
 from services.drivers import ProcessVMDriver, VMExit
 
+# Generous: the waits end as soon as the outcome shows, also on a loaded 2-core machine.
+WAIT_S = 30.0
 
-def _wait_for(predicate: object, timeout: float = 5.0) -> None:
+
+def _wait_for(predicate: object, timeout: float = WAIT_S) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():  # type: ignore[operator]
@@ -21,7 +24,7 @@ def _wait_for(predicate: object, timeout: float = 5.0) -> None:
     raise AssertionError("condition not reached in time")
 
 
-def _exits(driver: ProcessVMDriver, timeout: float = 5.0) -> list[VMExit]:
+def _exits(driver: ProcessVMDriver, timeout: float = WAIT_S) -> list[VMExit]:
     found: list[VMExit] = []
     _wait_for(lambda: bool(found.extend(driver.reap()) or found), timeout)
     return found
@@ -40,6 +43,7 @@ def driver(tmp_path: Path) -> Iterator[ProcessVMDriver]:
 
 def test_running_vm_appends_time_host_and_instance_to_its_disk(driver: ProcessVMDriver) -> None:
     """A running instance appends `<unix-time-ns> <host> <instance>` lines to disks/<vm>.log."""
+    started_ns = time.time_ns()
     driver.start("Minion 1", "i-1")
     disk = driver.disk_path("Minion 1")
     _wait_for(lambda: disk.exists() and len(disk.read_text().splitlines()) >= 3)
@@ -47,7 +51,7 @@ def test_running_vm_appends_time_host_and_instance_to_its_disk(driver: ProcessVM
     assert all(len(parts) == 3 for parts in lines)
     stamps = [int(parts[0]) for parts in lines]
     assert stamps == sorted(stamps)
-    assert abs(stamps[-1] - time.time_ns()) < 5_000_000_000
+    assert started_ns <= stamps[0] and stamps[-1] <= time.time_ns()  # this machine's time
     assert {(p[1], p[2]) for p in lines} == {("lab1", "i-1")}
     assert driver.running() == {"Minion 1": "i-1"}
 
@@ -79,7 +83,10 @@ def test_kill_all_stops_every_vm_at_once(driver: ProcessVMDriver) -> None:
     driver.kill_all()
     assert driver.running() == {}
     assert sorted((e.vm, e.cause) for e in driver.reap()) == [
-        ("a", "killed"), ("b", "killed"), ("c", "killed")]
+        ("a", "killed"),
+        ("b", "killed"),
+        ("c", "killed"),
+    ]
 
 
 def test_a_vm_cannot_start_twice_on_one_host(driver: ProcessVMDriver) -> None:

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from services.drivers import ProcessVMDriver, ProcessWatchdog
-from services.drivers.watchdog import LinuxWatchdog
+
+# Generous: the waits end as soon as the kill shows, also on a loaded 2-core machine.
+WAIT_S = 30.0
 
 
 def _alive(proc: subprocess.Popen[bytes]) -> bool:
@@ -43,19 +45,20 @@ def test_unpetted_watchdog_kills_watched_processes(
     sleepers += [watched, bystander]
     dog = ProcessWatchdog(timeout_s=0.5)
     dog.watch(watched.pid)
-    watched.wait(timeout=5)
+    watched.wait(timeout=WAIT_S)
     assert watched.returncode == -signal.SIGKILL
     assert _alive(bystander)
-    assert dog.wait(timeout=5) == 0
+    assert dog.wait(timeout=WAIT_S) == 0
 
 
 def test_petted_watchdog_kills_nothing(sleepers: list[subprocess.Popen[bytes]]) -> None:
     """While the collector pets in time, the VMs keep running past the timeout."""
     vm = _sleeper()
     sleepers.append(vm)
-    dog = ProcessWatchdog(timeout_s=0.4)
+    # Pets every 0.1 s against a 1 s timeout, for 3 s: a loaded machine's late pet is no kill.
+    dog = ProcessWatchdog(timeout_s=1.0)
     dog.watch(vm.pid)
-    for _ in range(10):
+    for _ in range(30):
         time.sleep(0.1)
         dog.pet()
     assert _alive(vm)
@@ -72,9 +75,9 @@ def test_pet_with_a_validity_sets_the_deadline(sleepers: list[subprocess.Popen[b
     dog_short.pet(0.3)
     dog_long = ProcessWatchdog(timeout_s=0.2)
     dog_long.watch(long_.pid)
-    dog_long.pet(3.0)
-    assert short.wait(timeout=5) == -signal.SIGKILL
-    assert _alive(long_), "a pet valid for 3 s must outlast the 0.2 s default"
+    dog_long.pet(WAIT_S + 30)
+    assert short.wait(timeout=WAIT_S) == -signal.SIGKILL
+    assert _alive(long_), "a pet valid for a minute must outlast the 0.2 s default"
     dog_long.disarm()
 
 
@@ -85,7 +88,7 @@ def test_fire_fences_at_once(sleepers: list[subprocess.Popen[bytes]]) -> None:
     dog = ProcessWatchdog(timeout_s=60)
     dog.watch(vm.pid)
     dog.fire()
-    assert vm.wait(timeout=5) == -signal.SIGKILL
+    assert vm.wait(timeout=WAIT_S) == -signal.SIGKILL
 
 
 def test_dead_collector_is_no_pet(sleepers: list[subprocess.Popen[bytes]]) -> None:
@@ -95,7 +98,7 @@ def test_dead_collector_is_no_pet(sleepers: list[subprocess.Popen[bytes]]) -> No
     dog = ProcessWatchdog(timeout_s=0.5)
     dog.watch(vm.pid)
     dog._pipe.close()
-    assert vm.wait(timeout=5) == -signal.SIGKILL
+    assert vm.wait(timeout=WAIT_S) == -signal.SIGKILL
 
 
 def test_hung_collector_process_vms_are_killed(tmp_path: Path) -> None:
@@ -105,7 +108,7 @@ def test_hung_collector_process_vms_are_killed(tmp_path: Path) -> None:
         "import sys, time\n"
         "from pathlib import Path\n"
         "from services.drivers import ProcessVMDriver, ProcessWatchdog\n"
-        "dog = ProcessWatchdog(timeout_s=0.6)\n"
+        "dog = ProcessWatchdog(timeout_s=1.0)\n"
         "drv = ProcessVMDriver(Path(sys.argv[1]), 'lab1', dog)\n"
         "drv.start('Minion 1', 'i-1')\n"
         "print(drv.pids()[0], flush=True)\n"
@@ -114,15 +117,16 @@ def test_hung_collector_process_vms_are_killed(tmp_path: Path) -> None:
     )
     (tmp_path / "disks").mkdir()
     collector = subprocess.Popen(
-        [sys.executable, str(script), str(tmp_path / "disks")], stdout=subprocess.PIPE,
+        [sys.executable, str(script), str(tmp_path / "disks")],
+        stdout=subprocess.PIPE,
     )
     try:
         assert collector.stdout is not None
         vm_pid = int(collector.stdout.readline())
-        time.sleep(1.0)
+        time.sleep(2.0)  # twice the watchdog's timeout, petted every 0.1 s
         assert os.path.exists(f"/proc/{vm_pid}"), "a petted watchdog must not kill the VM"
         collector.send_signal(signal.SIGSTOP)
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + WAIT_S
         while time.monotonic() < deadline and _running(vm_pid):
             time.sleep(0.05)
         assert not _running(vm_pid)
@@ -141,24 +145,13 @@ def _running(pid: int) -> bool:
         return False
 
 
-def test_linux_watchdog_pets_and_closes_with_the_magic_character(tmp_path: Path) -> None:
-    """The linux watchdog writes a byte per pet and 'V' on a clean close (magic close)."""
-    device = tmp_path / "watchdog"
-    device.write_bytes(b"")
-    dog = LinuxWatchdog(device)
-    dog.pet()
-    dog.pet()
-    dog.disarm()
-    assert device.read_bytes() == b"\0\0V"
-
-
 def test_exits_are_still_reported_after_the_watchdog_fired(tmp_path: Path) -> None:
     """Once the watchdog has fired (and is gone), reaping the killed VMs reports them."""
     dog = ProcessWatchdog(timeout_s=60)
     driver = ProcessVMDriver(tmp_path, "lab1", dog)
     driver.start("Minion 1", "i-1")
     dog.fire()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + WAIT_S
     exits = []
     while not exits and time.monotonic() < deadline:
         exits = driver.reap()

@@ -116,7 +116,7 @@ class System:
         for pid in {*collector._kids, *collector.vm_pids()}:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        await eventually(lambda: not collector.vm_pids(), 5, f"{host}'s VMs are gone")
+        await eventually(lambda: not collector.vm_pids(), 30, f"{host}'s VMs are gone")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from services.arbiter.view import (
     Joined,
     PoolConfig,
     RestartOrdered,
-    VmHaltedByGuest,
+    VmLost,
     VmRunning,
     VmShutDownByAdmin,
     VmStartFailed,
@@ -114,10 +114,10 @@ def test_a_group_that_never_reports_holds_the_next_one_for_T_only() -> None:
     assert _orders(clock)[1].vm == "second" and clock.now - ordered_at == T
 
 
-def test_a_failed_start_is_retried_after_a_backoff_protected_for_ever() -> None:
-    """A protected VM whose start fails goes back to waiting and is ordered again later, as
-    many times as it takes."""
-    clock = _leader(_pool(_vm("web")))
+def test_a_failed_start_is_retried_after_a_backoff_within_its_limits() -> None:
+    """A protected VM whose start fails goes back to waiting and is ordered again later: the
+    first order after its host died does not count, then max_restart + max_relocate more."""
+    clock = _leader(_pool(_vm("web", max_restart=2, max_relocate=2)))
     _kill_a(clock)
     for attempt in range(1, 5):
         order = _orders(clock)[-1]
@@ -131,8 +131,9 @@ def test_a_failed_start_is_retried_after_a_backoff_protected_for_ever() -> None:
     assert len({o.order_id for o in _orders(clock)}) == 5
 
 
-def test_a_best_effort_vm_is_tried_twice_then_left_halted() -> None:
-    """Best-effort: two failed starts, then it stays halted and is not ordered again."""
+def test_a_best_effort_vm_is_tried_twice_then_left_failed() -> None:
+    """Best-effort: two failed starts (the first order after its host died, then one more
+    try), then it is failed and not ordered again."""
     clock = _leader(_pool(_vm("batch", ha_restart_priority="best-effort")))
     _kill_a(clock)
     for _ in range(2):
@@ -142,7 +143,7 @@ def test_a_best_effort_vm_is_tried_twice_then_left_halted() -> None:
         failure = StartFailure(vm="batch", instance=order.order_id, reason="no disk")
         clock.arb.host_report(_report(order.host, failed_starts=(failure,)), clock.now + 0.1)
         clock.step()
-    assert clock.arb.view.vms["batch"].state == "halted"
+    assert clock.arb.view.vms["batch"].state == "failed"
     clock.run_until(clock.now + 3 * T)
     assert len(_orders(clock)) == 2
 
@@ -161,7 +162,7 @@ def test_a_guest_halt_restarts_the_vm_an_admin_shutdown_does_not() -> None:
         _report("c", exits=(VMExitReport(vm="db", instance="y", cause="admin-shutdown"),)), 0
     )
     clock.step()
-    assert clock.of(VmHaltedByGuest) == [VmHaltedByGuest("web", "b")]
+    assert clock.of(VmLost) == [VmLost("web", "b", "b#1", "guest-halt", stable=False)]
     assert clock.of(VmShutDownByAdmin) == [VmShutDownByAdmin("db")]
     assert [o.vm for o in _orders(clock)] == ["web"]
     assert clock.arb.view.vms["db"].state == "halted" and clock.last.stops == ()
@@ -180,7 +181,7 @@ def test_a_repeated_exit_report_does_not_stop_the_next_instance() -> None:
     clock.step()
     clock.arb.host_report(halt, clock.now)
     clock.step()
-    assert clock.arb.view.vms["web"].state == "running" and len(clock.of(VmHaltedByGuest)) == 1
+    assert clock.arb.view.vms["web"].state == "running" and len(clock.of(VmLost)) == 1
 
 
 def test_a_vm_that_fits_nowhere_waits_and_starts_when_capacity_comes() -> None:

@@ -104,7 +104,8 @@ def test_a_suspected_host_is_marked() -> None:
 
 def test_log_status_is_the_status_object_with_no_leader() -> None:
     """From the log alone: the spec's keys, `leader` null, host states and liveset as the
-    log records them, VMs where the log last saw them."""
+    log records them, VMs where the log last saw them: Minion 1's host fenced, so it is shown
+    stopped although the log last recorded it running."""
     state = fold([
         make(PoolCreated, epoch=0, pool=lab_pool()),
         make(HostJoined, host="lab1", incarnation="lab1-a"),
@@ -120,7 +121,8 @@ def test_log_status_is_the_status_object_with_no_leader() -> None:
     assert status["leader"] is None and status["pool"] == "Lab pool"
     hosts = {h["name"]: (h["state"], h["in_liveset"]) for h in status["hosts"]}
     assert hosts == {"lab1": ("fenced", False), "lab2": ("live", True)}
-    assert status["vms"] == [{"name": "Minion 1", "host": "lab1", "power_state": "running"}]
+    assert status["vms"] == [{"name": "Minion 1", "host": "lab1", "power_state": "stopped",
+                              "recorded_power_state": "running"}]  # fmt: skip
 
 
 def test_log_status_of_an_empty_log_says_to_load_a_pool() -> None:

@@ -96,16 +96,17 @@ def test_a_stay_through_a_global_bus_outage_trusts_the_peers_slots_no_longer_tha
 
 
 def test_fencing_kills_and_says_so_on_the_bus_and_in_the_slot() -> None:
-    """A fence (no lease, no store) empties the host, publishes a fenced notice of this
-    incarnation and a fenced slot, and every later tick repeats the fence."""
+    """A fence (no lease, no store) asks the shell to kill; once the kill is confirmed the
+    host is empty and its mark is a fenced notice of this incarnation and a fenced slot;
+    every later tick repeats the fence."""
     c = member(now=0.0, vms=("Minion 1",))
     out = c.tick(T + 1.0)
     assert out.fence and out.reason
-    assert c.vms == set()
-    assert out.fenced_notice is not None and out.fenced_notice.incarnation == "a#1"
-    assert out.fenced_slot is not None and out.fenced_slot.fenced
-    assert out.fenced_slot.incarnation == "a#1"
     assert out.pet_until is None
+    mark = c.vms_dead(T + 1.5)
+    assert mark is not None and c.vms == set()
+    assert mark.notice.incarnation == "a#1"
+    assert mark.slot.fenced and mark.slot.incarnation == "a#1"
     assert c.tick(T + 2.0).fence
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from schemas.liveness import SignedRecord
 from services.collector.slots import REMEMBERED_INCARNATIONS, SlotBook
+from services.common.slot_bounds import record_limit
 from tests.unit.collector.helpers import slot
 
 
@@ -71,3 +72,15 @@ def test_each_reading_forwards_the_newest_signed_record_of_its_incarnation() -> 
     book.read(4.0, [slot("c", 1)])
     records = {(r.host, r.incarnation): r.record for r in book.readings(5.0, 100.0)}
     assert records == {("b", "b#1"): rec("b2"), ("b", "b#2"): rec("b#2"), ("c", "c#1"): None}
+
+
+def test_a_record_larger_than_its_host_would_write_is_not_forwarded() -> None:
+    """A host that writes a bloated signed slot does not get it forwarded (its reading stays,
+    without the record): otherwise every peer's observation would exceed the arbiter's bound
+    and be dropped with all its other readings. A record at the bound is forwarded."""
+    book = SlotBook("a")
+    fits = SignedRecord(body="x" * (record_limit("b") - 1), sig="s")
+    bloated = SignedRecord(body="x" * record_limit("c"), sig="s")
+    book.read(1.0, [slot("b", 1), slot("c", 1)], {"b": fits, "c": bloated})
+    records = {r.host: r.record for r in book.readings(2.0, 100.0)}
+    assert records == {"b": fits, "c": None}

@@ -16,6 +16,7 @@ from schemas.events import (
     EventBase,
     HADisabled,
     HAEnabled,
+    HostKeyTrusted,
     HostRejoined,
     HostSuspected,
     LeaderElected,
@@ -36,7 +37,7 @@ from services.audit import Entry, verify
 from services.planner import FailureCapacity, max_failures
 from services.planner.service import RELEVANT, PlanView, Stamp, plan_events, relevant
 from services.state import PoolState, fold, to_pool
-from tests.fixtures.events import T0, lab_pool, make, sample_events
+from tests.fixtures.events import LAB_SIGNERS, T0, lab_pool, make, sample_events
 from tests.unit.state.test_fold_properties import logs
 
 # Lab pool (ntol 1, tolerates 1): a 27000 MiB VM on lab2 leaves no room there for Minion 1.
@@ -62,11 +63,12 @@ def lab_state(**ha: Any) -> PoolState:
 
 def planned_input(state: PoolState) -> tuple[Any, ...]:
     """What a plan and its alarm depend on: the pool the planner plans (whatever admission
-    control allows) and whether HA is on."""
+    control allows; a host's signing key is no capacity) and whether HA is on."""
     if not state.exists:
         return ()
     pool = to_pool(state)
-    return (pool.hosts, pool.vms, pool.ha.host_failures_to_tolerate, pool.ha.enabled)
+    hosts = tuple(h.model_copy(update={"key": None}) for h in pool.hosts)
+    return (hosts, pool.vms, pool.ha.host_failures_to_tolerate, pool.ha.enabled)
 
 
 # -- relevance ------------------------------------------------------------------------------
@@ -88,6 +90,7 @@ def test_plans_alarms_and_elections_are_not_relevant() -> None:
 # With the liveness and lifecycle events of `logs`, one of every type `relevant` rejects.
 IRRELEVANT_EXTRA = [
     make(HostRejoined, host="h1", incarnation="b1"),
+    make(HostKeyTrusted, host="h1", key=LAB_SIGNERS["lab2"].public),
     make(OvercommitAllowed, allowed=True),
     make(LeaderElected, epoch=5, arbiter="a"),
     make(PlanComputed, based_on_seq=1, max_host_failures_to_tolerate=0, upper_bound=0,

@@ -15,7 +15,7 @@ from services.up.topology import AlreadyRunning, Layout, RuntimeDirError, claim
 
 
 def stale_record(pid: int) -> UpRecord:
-    return UpRecord(pid, "1", "nats://127.0.0.1:1", "c", "Lab pool", 5.0, "l", f"{pid}-x",
+    return UpRecord(pid, "1", "nats://127.0.0.1:1", "o", "c", "Lab pool", 5.0, "l", f"{pid}-x",
                     {"lab1": HostControls("s", "p", "l")})  # fmt: skip
 
 

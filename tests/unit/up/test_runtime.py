@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from services.cli.events import bus_settings
+from services.cli.output import UserError
 from services.common.settings import DEFAULT_NATS_URL
+from services.up.credentials import OPERATOR, generate, read_credential
 from services.up.runtime import (
     RUNTIME_FILE,
     UNKNOWN,
@@ -29,12 +31,16 @@ from services.up.runtime import (
 
 
 def record(
-    pid: int = 4242, started: str | None = "1000", url: str = "nats://127.0.0.1:4999"
+    pid: int = 4242,
+    started: str | None = "1000",
+    url: str = "nats://127.0.0.1:4999",
+    operator: str = "/run/user/1/haplan/credentials/operator.json",
 ) -> UpRecord:
     return UpRecord(
         pid=pid,
         started=started,
         nats_url=url,
+        operator=operator,
         control="/run/user/1/haplan/control.sock",
         pool="Lab pool",
         timeout_s=5.0,
@@ -117,14 +123,36 @@ def up_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "haplan"
 
 
-def test_commands_use_a_live_ups_server_when_nothing_names_one(up_dir: Path) -> None:
+def test_commands_use_a_live_ups_server_when_nothing_names_one(
+    up_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Without --nats and NATS_URL, a command's bus settings point at the live `up`'s
-    private server; with a stale file, at the default server."""
+    private server, as up's operator user (the credential file its runtime file names),
+    whatever user the shell names; with a stale file, at the default server."""
     url = "nats://127.0.0.1:4999"
-    write_record(up_dir, record(pid=os.getpid(), started=proc_start_time(os.getpid()), url=url))
-    assert bus_settings(None).nats_url == url
+    operator = generate(up_dir / "credentials", ["lab1"]).file(OPERATOR)
+    monkeypatch.setenv("HAPLAN_NATS_USER", "someone-else")
+    monkeypatch.setenv("HAPLAN_NATS_PASSWORD", "their-password")
+    live = record(pid=os.getpid(), started=proc_start_time(os.getpid()), url=url,
+                  operator=str(operator))  # fmt: skip
+    write_record(up_dir, live)
+    settings = bus_settings(None)
+    assert settings.nats_url == url and settings.nats_user == "operator"
+    assert settings.nats_password is not None
+    assert settings.nats_password.get_secret_value() == read_credential(operator).password
     write_record(up_dir, record(pid=dead_pid(), url=url))
-    assert bus_settings(None).nats_url == DEFAULT_NATS_URL
+    settings = bus_settings(None)
+    assert settings.nats_url == DEFAULT_NATS_URL and settings.nats_user == "someone-else"
+
+
+def test_a_live_up_whose_operator_credential_is_unreadable_is_one_line(up_dir: Path) -> None:
+    """A live `up` whose runtime file names a credential file that cannot be read: a
+    UserError naming the file, not a connection without credentials."""
+    missing = up_dir / "credentials" / "operator.json"
+    write_record(up_dir, record(pid=os.getpid(), started=proc_start_time(os.getpid()),
+                                operator=str(missing)))  # fmt: skip
+    with pytest.raises(UserError, match=r"cannot read .*operator\.json"):
+        bus_settings(None)
 
 
 def test_nats_url_and_the_nats_flag_win_over_a_live_up(

@@ -1,0 +1,149 @@
+"""The `linux` watchdog driver and its set-up (services.drivers.watchdog_linux,
+services.collector.devices.make_watchdog), every system call recorded by a fake device."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.collector.devices import DeviceError, WatchdogChoice, make_watchdog
+from services.common.timers import Timers
+from services.drivers.watchdog import WatchdogLost
+from services.drivers.watchdog_linux import (
+    WDIOC_GETSUPPORT,
+    WDIOC_GETTIMEOUT,
+    WDIOC_SETTIMEOUT,
+    WDIOF_MAGICCLOSE,
+    WDIOF_SETTIMEOUT,
+    LinuxWatchdog,
+)
+from tests.unit.collector.fake_watchdog_device import FakeDevice
+
+DEVICE = Path("/dev/watchdog9")
+T30 = Timers.from_timeout(30.0)
+SET_UP = [("open", str(DEVICE)), ("ioctl", "GETSUPPORT"), ("ioctl", ("SETTIMEOUT", 30)),
+          ("ioctl", "GETTIMEOUT")]  # fmt: skip
+
+
+def _linux(timeout_s: int | None = None) -> WatchdogChoice:
+    return WatchdogChoice("linux", DEVICE, timeout_s)
+
+
+def _open(fake: FakeDevice, timeout_s: int | None = None, vms_left: bool = False) -> LinuxWatchdog:
+    dog = make_watchdog(_linux(timeout_s), T30, "lab1", lambda: vms_left, io=fake)
+    assert isinstance(dog, LinuxWatchdog)
+    return dog
+
+
+def test_the_request_codes_are_the_kernels() -> None:
+    """The ioctl numbers are linux/watchdog.h's on the generic encoding (x86, arm64)."""
+    assert (WDIOC_GETSUPPORT, WDIOC_SETTIMEOUT, WDIOC_GETTIMEOUT) == (
+        0x80285700, 0xC0045706, 0x80045707
+    )
+    assert (WDIOF_SETTIMEOUT, WDIOF_MAGICCLOSE) == (0x80, 0x100)
+
+
+def test_set_up_asks_support_sets_and_reads_back_the_default_timeout() -> None:
+    """With no --watchdog-timeout and T = 30: open, GETSUPPORT, SETTIMEOUT 30 (floor T),
+    GETTIMEOUT, in that order, and nothing else."""
+    fake = FakeDevice()
+    dog = _open(fake)
+    assert fake.calls == SET_UP
+    assert dog.timeout_s == 30 and fake.armed
+
+
+def test_pets_only_while_the_deadline_is_a_device_timeout_away() -> None:
+    """A pet whose validity is at least the device timeout writes one byte; a shorter one
+    writes nothing (the device would otherwise fire after the core's deadline)."""
+    fake = FakeDevice()
+    dog = _open(fake, timeout_s=20)
+    del fake.calls[:]
+    dog.pet(33.0)
+    dog.pet(20.0)
+    dog.pet(19.9)
+    dog.pet(0.0)
+    assert fake.calls == [("write", b"\0"), ("write", b"\0")]
+    assert dog.skipped_pets == 2
+
+
+def test_after_firing_it_is_never_petted_nor_disarmed() -> None:
+    """fire(): later pets write nothing and disarm refuses, so the device resets the host."""
+    fake = FakeDevice()
+    dog = _open(fake)
+    del fake.calls[:]
+    dog.fire()
+    dog.pet(60.0)
+    with pytest.raises(WatchdogLost, match="fired"):
+        dog.disarm()
+    assert fake.calls == [] and fake.armed
+
+
+def test_disarm_is_the_magic_close() -> None:
+    """disarm(): 'V' then close, and the device stands down; abandon() closes without 'V'."""
+    fake = FakeDevice()
+    _open(fake).disarm()
+    assert fake.calls[-2:] == [("write", b"V"), ("close", None)] and not fake.armed
+    other = FakeDevice()
+    _open(other).abandon()
+    assert other.calls[-1] == ("close", None) and ("write", b"V") not in other.calls
+    assert other.armed
+
+
+@pytest.mark.parametrize(
+    ("fake", "says"),
+    [
+        (FakeDevice(options=WDIOF_MAGICCLOSE), "cannot set its timeout"),
+        (FakeDevice(options=WDIOF_SETTIMEOUT), "no magic close"),
+        (FakeDevice(refuse_set=True), "refused a 30s timeout"),
+        (FakeDevice(takes={30: 45}), "took a 45s timeout when asked for 30s"),
+        (FakeDevice(takes={30: 2}), "would reset healthy hosts"),
+    ],
+)
+def test_a_device_that_cannot_take_the_timeout_is_refused_and_stood_down(
+    fake: FakeDevice, says: str
+) -> None:
+    """No WDIOF_SETTIMEOUT, no magic close, SETTIMEOUT failing, or an effective timeout out of
+    [3 intervals, T]: a one-line DeviceError, never a pet, and (no VM running) the device
+    closed with the magic character."""
+    with pytest.raises(DeviceError, match=says) as refused:
+        _open(fake)
+    assert "\n" not in str(refused.value)
+    assert ("write", b"\0") not in fake.calls
+    if WDIOF_MAGICCLOSE & fake.options:
+        assert fake.calls[-2:] == [("write", b"V"), ("close", None)] and not fake.armed
+
+
+def test_a_refused_device_stays_armed_while_earlier_vms_run() -> None:
+    """Refused after opening while VMs of an earlier incarnation still run: closed without
+    the magic character, so it still resets the host, and the message says so."""
+    fake = FakeDevice(refuse_set=True)
+    with pytest.raises(DeviceError, match="stays armed"):
+        _open(fake, vms_left=True)
+    assert fake.calls[-1] == ("close", None) and ("write", b"V") not in fake.calls
+    assert fake.armed
+
+
+@pytest.mark.parametrize(("timeout_s", "says"), [(31, "T_dead 42s"), (8, "healthy hosts")])
+def test_a_timeout_that_does_not_fit_t_is_refused_before_opening(timeout_s: int, says: str) -> None:
+    """--watchdog-timeout outside [9, 30] with T = 30: refused without touching the device."""
+    fake = FakeDevice()
+    with pytest.raises(DeviceError, match=says):
+        _open(fake, timeout_s=timeout_s)
+    assert fake.calls == []
+
+
+def test_a_device_that_cannot_be_opened_is_one_line() -> None:
+    """open() failing: one line naming the device and the way out (--watchdog process)."""
+    fake = FakeDevice(refuse_open=True)
+    with pytest.raises(DeviceError, match=r"cannot open /dev/watchdog9: Permission denied.*"
+                                          r"--watchdog process"):  # fmt: skip
+        _open(fake)
+
+
+def test_a_t_too_short_for_a_device_is_refused() -> None:
+    """T = 0.5 s leaves no whole-second device timeout: refused before opening."""
+    fake = FakeDevice()
+    with pytest.raises(DeviceError, match="too short for a device watchdog"):
+        make_watchdog(_linux(), Timers.from_timeout(0.5), "lab1", io=fake)
+    assert fake.calls == []

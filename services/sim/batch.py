@@ -35,6 +35,9 @@ class Variant:
     timers: Timers | None = None
     collector: type[Collector] = Collector  # a module-level class, so that workers get it
     premature_mark: bool = False  # a shell that marks fenced before its kills are confirmed
+    # A device watchdog driver that pets at every stay, whatever the core's deadline (the
+    # driver before it learnt the pet rule).
+    naive_device: bool = False
 
     def run(self, schedule: Schedule, trace: bool = False) -> Outcome:
         table = MappingProxyType(self.table) if self.table is not None else FENCE_TABLE
@@ -45,6 +48,7 @@ class Variant:
             trace=trace,
             collector=self.collector,
             premature_mark=self.premature_mark,
+            naive_device=self.naive_device,
         ).run()
 
 

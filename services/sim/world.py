@@ -84,12 +84,15 @@ class World:
         trace: bool = True,
         collector: type[Collector] = Collector,
         premature_mark: bool = False,
+        naive_device: bool = False,
     ) -> None:
         self.s = schedule
         self.collector_cls = collector
         # A broken collector shell for the mutation tests: it writes the fenced mark before
         # its kills are confirmed.
         self.premature_mark = premature_mark
+        # A broken device watchdog driver for the mutation tests: it ignores the pet rule.
+        self.naive_device = naive_device
         self.t = timers or Timers.from_timeout(schedule.timeout_s)
         self.table, self.rules = table, rules
         self.rng = random.Random(schedule.seed * 7919 + 17)

@@ -68,7 +68,7 @@ def device_timeout_problem(timers: Timers, timeout_s: int) -> str | None:
     return None
 
 
-def may_pet(valid_for_s: float, device_timeout_s: int) -> bool:
+def may_pet(valid_for_s: float, device_timeout_s: float) -> bool:
     """The pet rule: pet only if the core's deadline is at least one device timeout away, so
     that the device fires no later than the deadline (`valid_for_s` = pet_until - now)."""
     return valid_for_s >= device_timeout_s

@@ -37,6 +37,9 @@ class Variant:
     testimony: Testimony | None = None  # how the arbiter reads a host's signed slot
     collector: type[Collector] = Collector  # a module-level class, so that workers get it
     premature_mark: bool = False  # a shell that marks fenced before its kills are confirmed
+    # A device watchdog driver that pets at every stay, whatever the core's deadline (the
+    # driver before it learnt the pet rule).
+    naive_device: bool = False
 
     def run(self, schedule: Schedule, trace: bool = False) -> Outcome:
         table = MappingProxyType(self.table) if self.table is not None else FENCE_TABLE
@@ -48,6 +51,7 @@ class Variant:
             testimony=self.testimony or own_word,
             collector=self.collector,
             premature_mark=self.premature_mark,
+            naive_device=self.naive_device,
         ).run()
 
 

@@ -103,6 +103,11 @@ class Schedule:
     boot_s: float = field(default=0.0)
     # Hosts in maintenance (excluded from the liveset by the operator) from the start.
     maintenance: tuple[str, ...] = ()
+    # The hosts' watchdog: None for the process watchdog (it fires at the core's deadline),
+    # or a device watchdog's timeout D in seconds (`--watchdog linux`): each pet restarts it
+    # for D, and the shell pets only while the core's deadline is D away
+    # (services.common.watchdog_timing).
+    device_watchdog_s: float | None = None
 
     def without(self, index: int) -> Schedule:
         faults = self.faults[:index] + self.faults[index + 1 :]
@@ -117,6 +122,7 @@ class Schedule:
             self.reboot_s,
             self.boot_s,
             self.maintenance,
+            self.device_watchdog_s,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -128,6 +134,7 @@ class Schedule:
             "heal_at": self.heal_at,
             "maintenance": list(self.maintenance),
             "reboot_s": self.reboot_s,
+            "device_watchdog_s": self.device_watchdog_s,
             "faults": [
                 {
                     "kind": f.kind.value,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from schemas.reports import HostReport
 from schemas.slot import Slot
 from services.collector.core import WATCHDOG_FIRED, Collector, Phase, Tick
+from services.common.watchdog_timing import may_pet
 from services.sim.faults import Kind
 from services.sim.hostile import FLOOD, sign
 from services.sim.world import HostSim, World, heard_by
@@ -216,6 +217,13 @@ class HostShells(World):
     # Watchdog and VMs --------------------------------------------------------------------------
 
     def _pet(self, h: HostSim, deadline: float) -> None:
+        device = self.s.device_watchdog_s
+        if device is not None:
+            # A device takes a timeout, not a deadline: it fires `device` after the last pet,
+            # so a pet is taken only while the deadline is that far away (the pet rule).
+            if not self.naive_device and not may_pet(deadline - self.now, device):
+                return  # skipped: the device runs down from the previous pet, which fitted
+            deadline = self.now + device
         h.wd_version += 1
         h.wd_deadline = deadline
         self.at(max(0.0, deadline - self.now), self._watchdog, h.name, h.wd_version)

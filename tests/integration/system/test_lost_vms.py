@@ -19,7 +19,6 @@ from schemas.events import (
     VMLost,
     VMRestartOrdered,
     VMStarted,
-    VMStartFailed,
 )
 from schemas.pool import VM, HAConfig, Host, Pool
 from tests.integration.collector.harness import eventually
@@ -152,22 +151,4 @@ async def test_a_vm_that_cannot_write_its_disk_is_not_shown_running_then_fails(
     reply = await system.op("vm-start", {"vm": "web"})
     assert reply.ok, reply
     await _until_power(system, "web", {"running"}, 60)
-    await system.verified()
-
-
-async def test_a_vm_the_driver_cannot_start_is_tried_a_bounded_number_of_times(
-    system: System,
-) -> None:
-    """A VM whose name the process driver cannot turn into a disk file fails every start:
-    it is tried max_restart + max_relocate times after its first failure, then failed; the
-    log stops growing for it."""
-    await system.start(_pool(_vm("..", "h1", max_restart=2, max_relocate=2)))
-    await system.wait_for(VMFailed, 90, vm="..")
-    count = len([r for r in await system.events() if getattr(r.event, "vm", None) == ".."])
-    failures = await system.of(VMStartFailed, vm="..")
-    assert len(failures) == 1 + 2 + 2
-    await asyncio.sleep(3 * T)
-    after = len([r for r in await system.events() if getattr(r.event, "vm", None) == ".."])
-    assert after == count
-    assert await _power(system, "..") == "failed"
     await system.verified()

@@ -60,5 +60,7 @@ def test_a_heartbeat_must_come_from_its_hosts_subject_and_the_pool() -> None:
 
 
 def test_exit_causes_are_the_drivers_causes() -> None:
-    """The causes a host report may carry are exactly those the VM drivers produce."""
-    assert get_args(ExitCause) == get_args(base.ExitCause)
+    """The causes a host report may carry are exactly those the VM drivers produce, plus
+    `fenced`, which the collector gives the exits of its own fence (never a VM lost on a
+    healthy host)."""
+    assert get_args(ExitCause) == (*get_args(base.ExitCause), "fenced")

@@ -264,6 +264,9 @@ class NatsCluster:
 
     size: int = 3
     servers: list[NatsServer] = field(default_factory=list)
+    # Where the nodes keep their JetStream data (one directory each, kept on stop); None:
+    # each node makes and removes a temporary one.
+    base_dir: Path | None = None
 
     @property
     def urls(self) -> list[str]:
@@ -277,7 +280,12 @@ class NatsCluster:
     def start(self, ready_timeout_s: float = 30.0) -> None:
         ports = [free_port() for _ in range(self.size)]
         self.servers = [
-            NatsServer(name=f"n{i + 1}", cluster_port=port, routes=tuple(ports))
+            NatsServer(
+                name=f"n{i + 1}",
+                cluster_port=port,
+                routes=tuple(ports),
+                store_dir=None if self.base_dir is None else self.base_dir / f"n{i + 1}",
+            )
             for i, port in enumerate(ports)
         ]
         try:

@@ -41,6 +41,7 @@ from schemas.pool import HAConfig
 from schemas.slot import Slot as SlotBody
 from services.arbiter.leases import host_key
 from services.common.eventstore import JetStreamEventStore, Recorded
+from services.common.lifetime import die_with_parent
 from services.common.natsserver import free_port
 from services.common.signing import HostSigner
 from services.common.subjects import encode_token
@@ -303,7 +304,7 @@ class ArbiterProcess:
             [sys.executable, "-m", "services.cli.main", "arbiter", "--nats", url, "--id", ident,
              "--metrics-port", str(self.metrics_port)],
             cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=die_with_parent,
         )  # fmt: skip
 
     def kill(self) -> None:

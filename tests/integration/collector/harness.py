@@ -31,6 +31,7 @@ from schemas.reports import HostReport, StopOrder
 from schemas.slot import Slot
 from services.collector.leftovers import leftover_vms
 from services.common.heartbeat_store import HeartbeatStore
+from services.common.lifetime import die_with_parent
 from services.common.natsserver import free_port
 from services.common.subjects import encode_token
 
@@ -107,6 +108,7 @@ class CollectorProcess:
                  "--metrics-port", str(self.metrics_port),
                  "--metrics-addr", "127.0.0.1", *extra],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                preexec_fn=die_with_parent,  # gone with the run, even a killed one
             )  # fmt: skip
 
     @property

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+from services.common.lifetime import die_with_parent
 from services.drivers import vm_instance
 from tests.integration.collector.conftest import Lab, create_pool
 from tests.integration.collector.harness import eventually, pid_alive
@@ -49,12 +50,12 @@ async def test_kills_vms_an_earlier_incarnation_left_before_joining(lab: Lab) ->
     leftover = subprocess.Popen(
         [sys.executable, "-m", vm_instance.__name__, "--disk", str(disks / "Old.log"),
          "--host", "lab1", "--instance", "from-before"],
-        start_new_session=True,
+        start_new_session=True, preexec_fn=die_with_parent,
     )  # fmt: skip
     bystander = subprocess.Popen(
         [sys.executable, "-m", vm_instance.__name__, "--disk", str(disks / "Other.log"),
          "--host", "lab2", "--instance", "lab2s"],
-        start_new_session=True,
+        start_new_session=True, preexec_fn=die_with_parent,
     )  # fmt: skip
     try:
         await eventually(lambda: (disks / "Old.log").exists(), 30, "the leftover writes")

@@ -13,7 +13,7 @@ LIVE_TIMEOUT_S = 60.0
 
 
 @pytest.fixture(scope="package")
-def stack() -> Iterator[Stack]:
-    with compose_stack() as running:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with compose_stack(tmp_path_factory.mktemp("compose")) as running:
         running.wait_live(hosts=3, timeout=LIVE_TIMEOUT_S)
         yield running

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services.common.lifetime import die_with_parent
 from tests.integration.deploy.compose import (
     COMPOSE_FILE,
     ROOT,
@@ -66,6 +67,9 @@ class Stack:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                # Its own session (a signal for the test run must not reach it), yet gone
+                # with the run however the run ends: a killed pytest runs no finalizer.
+                preexec_fn=die_with_parent,
             )
 
     def run(self, service: str, *args: str, env: dict[str, str] | None = None,
@@ -158,11 +162,8 @@ class Stack:
                 proc.wait()
 
 
-@contextlib.contextmanager
-def compose_stack() -> Iterator[Stack]:
-    """The whole compose topology, running and with its pool loaded and live; stopped and its
-    directory removed on the way out, pass or fail."""
-    root = Path(tempfile.mkdtemp(prefix="haplan-compose-"))
+def new_stack(root: Path) -> Stack:
+    """The compose topology mapped into `root` (volumes, logs), nothing started yet."""
     volumes = root / "volumes"
 
     def volume(name: str) -> Path:
@@ -171,7 +172,18 @@ def compose_stack() -> Iterator[Stack]:
         return path
 
     stack = Stack(root, LocalView(load(COMPOSE_FILE.read_text()), volume))
-    (root / "logs").mkdir()
+    (root / "logs").mkdir(parents=True)
+    return stack
+
+
+@contextlib.contextmanager
+def compose_stack(base: Path | None = None) -> Iterator[Stack]:
+    """The whole compose topology, running and with its pool loaded and live; stopped and its
+    directory removed on the way out, pass or fail. Its directory is made under `base` (the
+    test run's temporary directory, which pytest prunes even after a killed run) when given.
+    Its processes die with the process that started them, however it dies."""
+    root = Path(tempfile.mkdtemp(prefix="haplan-compose-", dir=base))
+    stack = new_stack(root)
     try:
         for node in NATS_NODES:  # all before waiting: a node is healthy once the meta group is
             stack.start(node)

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from services.common.lifetime import die_with_parent
 from services.up.procs import scopes
 from services.up.runtime import UpRecord, read_record
 from tests.fixtures.disks import overlaps, writers
@@ -68,7 +69,7 @@ class Up:
             [sys.executable, "-m", "services.cli.main", "up", "--timeout", str(timeout_s),
              "--json-log"],
             cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=self._stderr, start_new_session=True,
+            stderr=self._stderr, start_new_session=True, preexec_fn=die_with_parent,
         )  # fmt: skip
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

@@ -7,8 +7,10 @@ how many messages and bytes it sent."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import nats
 
@@ -42,6 +44,24 @@ async def flood(url: str, host: str, seconds: float, most: int) -> tuple[int, in
     finally:
         await nc.close()
     return sent, sent_bytes
+
+
+async def flood_from_a_process(url: str, host: str, seconds: float, most: int) -> None:
+    """Run the flood as its own process (a credential gone wild is not the test's client), up
+    to `seconds` + 60 s; assert it ran and sent more than 100 messages and 10 MiB."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", __name__, url, host, str(seconds), str(most),
+        cwd=Path(__file__).parents[3], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), seconds + 60)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    sent, sent_bytes = map(int, out.split())
+    assert sent > 100 and sent_bytes > 10 * 1024 * 1024, (sent, sent_bytes)
 
 
 def main() -> None:

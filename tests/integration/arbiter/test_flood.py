@@ -7,14 +7,12 @@ lines, and nothing happens: no host suspected, no second election, nobody fenced
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from collections.abc import Callable
 
 from schemas.events import HostDeclaredDead, HostFenced, HostSuspected, LeaderElected
 from tests.integration.arbiter.conftest import Pool
+from tests.integration.arbiter.flooder import flood_from_a_process
 from tests.integration.arbiter.players import (
-    REPO,
     TIMERS,
     ArbiterProcess,
     both_joined,
@@ -43,20 +41,7 @@ async def test_a_flood_on_one_hosts_heartbeat_subject_changes_nothing(
     await both_joined(pool.store, pool.hosts)
     before = len(await events(pool.store))
 
-    flooder = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.integration.arbiter.flooder",
-        pool.url, "lab2", str(FLOOD_S), str(MOST_MESSAGES),
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        out, err = await asyncio.wait_for(flooder.communicate(), FLOOD_S + 60)
-    finally:
-        if flooder.returncode is None:
-            flooder.kill()
-            await flooder.wait()
-    assert flooder.returncode == 0, err.decode()[-2000:]
-    sent, sent_bytes = map(int, out.split())
-    assert sent > 100 and sent_bytes > 10 * 1024 * 1024, (sent, sent_bytes)
+    await flood_from_a_process(pool.url, "lab2", FLOOD_S, MOST_MESSAGES)
     await asyncio.sleep(2 * TIMERS.timeout_s)  # anything the flood set off shows by now
 
     after = [r.event for r in (await events(pool.store))[before:]]

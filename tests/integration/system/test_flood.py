@@ -6,8 +6,6 @@ subscribe to: no host suspected, no election, nobody fenced or declared dead."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 
 from schemas.events import (
     HostDeclaredDead,
@@ -18,7 +16,7 @@ from schemas.events import (
     VMStarted,
 )
 from schemas.pool import VM, HAConfig, Host, Pool
-from tests.integration.arbiter.players import REPO
+from tests.integration.arbiter.flooder import flood_from_a_process
 from tests.integration.system.conftest import System, T
 
 FLOOD_S = 3 * T
@@ -38,20 +36,7 @@ async def test_a_flood_on_one_hosts_heartbeat_subject_harms_no_host(system: Syst
     await system.wait_for(VMStarted, 30, vm="web")
     before = len(await system.events())
 
-    flooder = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.integration.arbiter.flooder",
-        system.url, "h3", str(FLOOD_S), str(MOST_MESSAGES),
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        out, err = await asyncio.wait_for(flooder.communicate(), FLOOD_S + 60)
-    finally:
-        if flooder.returncode is None:
-            flooder.kill()
-            await flooder.wait()
-    assert flooder.returncode == 0, err.decode()[-2000:]
-    sent, sent_bytes = map(int, out.split())
-    assert sent > 100 and sent_bytes > 10 * 1024 * 1024, (sent, sent_bytes)
+    await flood_from_a_process(system.url, "h3", FLOOD_S, MOST_MESSAGES)
     await asyncio.sleep(2 * T)
 
     after = [r.event for r in (await system.events())[before:]]

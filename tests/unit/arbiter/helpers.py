@@ -13,7 +13,7 @@ from schemas.messages import Beacon, SlotReading, StoreObservation
 from schemas.pool import VM, HAConfig, Host, Pool
 from schemas.slot import Slot
 from services.arbiter.core import Arbiter, ArbiterTick
-from services.arbiter.view import Decision, Joined
+from services.arbiter.view import Decision, DeclaredDead, Joined
 from services.common.signing import HostSigner
 from services.common.timers import Timers
 
@@ -125,3 +125,6 @@ class Clock:
 
     def of(self, kind: type) -> list[Decision]:
         return [d for d in self.decisions if isinstance(d, kind)]
+
+    def dead(self) -> list[DeclaredDead]:
+        return [d for d in self.decisions if isinstance(d, DeclaredDead)]

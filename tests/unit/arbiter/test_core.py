@@ -26,10 +26,6 @@ from tests.unit.arbiter.helpers import (
 )
 
 
-def _dead(clock: Clock) -> list[DeclaredDead]:
-    return [d for d in clock.decisions if isinstance(d, DeclaredDead)]
-
-
 def test_declares_nothing_for_T_dead_after_becoming_leader() -> None:
     """A fenced mark received at once waits until the leader has led for T_dead; then the fast
     path declares the host dead with evidence that passes the re-check."""
@@ -37,10 +33,10 @@ def test_declares_nothing_for_T_dead_after_becoming_leader() -> None:
     clock.alive.discard("a")
     clock.arb.fenced_notice(FencedNotice(host="a", incarnation="a#1"), 0.5)
     clock.run_until(T_DEAD - 1)
-    assert _dead(clock) == []
+    assert clock.dead() == []
     assert isinstance(clock.decisions[0], Fenced)
     clock.run_until(T_DEAD)
-    [dead] = _dead(clock)
+    [dead] = clock.dead()
     assert dead.host == "a" and dead.evidence.rule == "fenced"
     assert dead.evidence.leader_for_s >= T_DEAD and rule_holds(dead.evidence, TIMERS)
 
@@ -54,9 +50,9 @@ def test_the_fast_path_waits_while_the_lease_was_renewed_since_the_mark() -> Non
     clock.arb.fenced_notice(FencedNotice(host="a", incarnation="a#1"), clock.now + 0.1)
     clock.arb.lease_renewed("a", "a#1", clock.now + 0.2)
     clock.step()
-    assert _dead(clock) == []
+    assert clock.dead() == []
     clock.step(observation("b", clock.beacon, reading("a", 1.0, fenced=True)))
-    assert [d.evidence.rule for d in _dead(clock)] == ["fenced"]
+    assert [d.evidence.rule for d in clock.dead()] == ["fenced"]
 
 
 def test_marks_of_other_incarnations_are_ignored() -> None:
@@ -78,11 +74,11 @@ def test_timeout_needs_lease_silence_and_a_fresh_still_slot() -> None:
     clock.run_until(T_DEAD + 1)
     clock.alive.discard("a")
     silent_from = clock.now
-    while not _dead(clock):
+    while not clock.dead():
         still = clock.now - silent_from
         clock.step(observation("b", clock.beacon, reading("a", still, seq=9)))
         assert clock.now < silent_from + T_DEAD + 3
-    [dead] = _dead(clock)
+    [dead] = clock.dead()
     assert dead.evidence.rule == "timeout"
     assert dead.evidence.lease_silent_for_s >= T_DEAD
     assert dead.evidence.slot_stale is not None and dead.evidence.slot_stale.observer == "b"
@@ -102,7 +98,7 @@ def test_readings_that_echo_an_old_or_foreign_beacon_are_not_fresh() -> None:
             observation("b", old, reading("a", 1000.0)),
             observation("c", foreign, reading("a", 1000.0)),
         )
-    assert _dead(clock) == []
+    assert clock.dead() == []
 
 
 def test_a_host_that_keeps_writing_its_slot_is_never_declared_dead_by_timeout() -> None:
@@ -111,7 +107,7 @@ def test_a_host_that_keeps_writing_its_slot_is_never_declared_dead_by_timeout() 
     clock.alive.discard("a")
     for seq in range(300):
         clock.step(observation("b", clock.beacon, reading("a", 0.5, seq=seq)))
-    assert _dead(clock) == []
+    assert clock.dead() == []
     assert [d.host for d in clock.of(Suspected)] == ["a"]
 
 
@@ -126,13 +122,13 @@ def test_a_store_outage_for_every_lease_holder_declares_a_silent_host() -> None:
             observation("b", clock.beacon, unreachable=50.0),
             observation("c", clock.beacon, reading("b", 0.0)),
         )
-    assert _dead(clock) == []
-    while not _dead(clock):
+    assert clock.dead() == []
+    while not clock.dead():
         clock.step(
             observation("b", clock.beacon, unreachable=50.0),
             observation("c", clock.beacon, unreachable=40.0),
         )
-    [dead] = _dead(clock)
+    [dead] = clock.dead()
     assert dead.evidence.store_outage is not None
     assert dead.evidence.store_outage.reporters == ("b", "c")
     assert dead.evidence.store_outage.unreachable_for_s == 40.0
@@ -204,7 +200,7 @@ def test_a_join_of_a_new_incarnation_fences_the_old_one_then_joins() -> None:
             JoinRequest(host="a", incarnation="a#2", beacon=clock.beacon), clock.now + 0.5
         )
         clock.step()
-    assert [d.evidence.incarnation for d in _dead(clock)] == ["a#1"]
+    assert [d.evidence.incarnation for d in clock.dead()] == ["a#1"]
     assert clock.of(Joined) == [Joined("a", "a#2")]
     assert [(m.host, m.incarnation) for m in clock.last.accepted] == [("a", "a#2")]
 
@@ -257,7 +253,7 @@ def test_an_incarnation_declared_dead_never_joins_again() -> None:
     clock.alive.discard("a")
     clock.arb.fenced_notice(FencedNotice(host="a", incarnation="a#1"), 0.5)
     clock.run_until(T_DEAD)
-    assert [d.evidence.incarnation for d in _dead(clock)] == ["a#1"]
+    assert [d.evidence.incarnation for d in clock.dead()] == ["a#1"]
     clock.arb.join_request(
         JoinRequest(host="a", incarnation="a#1", beacon=clock.beacon), clock.now + 0.5
     )

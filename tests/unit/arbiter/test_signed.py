@@ -9,7 +9,7 @@ from schemas.pool import Host
 from services.arbiter.core import Arbiter
 from services.arbiter.rules import rule_holds
 from services.arbiter.testimony import mark_problem
-from services.arbiter.view import DeclaredDead, Fenced, Joined
+from services.arbiter.view import Fenced, Joined
 from services.common.signing import HostSigner, signature_holds
 from tests.unit.arbiter.helpers import (
     JOINED,
@@ -22,10 +22,6 @@ from tests.unit.arbiter.helpers import (
     observation,
     reading,
 )
-
-
-def _dead(clock: Clock) -> list[DeclaredDead]:
-    return [d for d in clock.decisions if isinstance(d, DeclaredDead)]
 
 
 def _flood(clock: Clock, steps: int, make: object) -> None:
@@ -41,7 +37,7 @@ def test_a_fenced_mark_signed_by_the_observer_is_a_forgery_and_changes_nothing()
     clock = Clock(leader(0.0))
     forged = reading("a", 0.0, fenced=True, signer=SIGNERS["b"])
     _flood(clock, int(T_DEAD) + 5, lambda c: observation("b", c.beacon, forged))
-    assert clock.of(Fenced) == [] and _dead(clock) == []
+    assert clock.of(Fenced) == [] and clock.dead() == []
     forgeries = clock.arb.take_forgeries()
     assert len(forgeries) == int(T_DEAD) + 5
     assert {(f.observer, f.host) for f in forgeries} == {("b", "a")}
@@ -57,7 +53,7 @@ def test_a_reading_without_a_record_or_rewritten_around_one_is_a_forgery() -> No
     bare = reading("a", 0.0, fenced=True).model_copy(update={"record": None})
     rewritten = reading("a", 0.0, fenced=True, record=genuine)
     _flood(clock, int(T_DEAD) + 2, lambda c: observation("b", c.beacon, bare, rewritten))
-    assert clock.of(Fenced) == [] and _dead(clock) == []
+    assert clock.of(Fenced) == [] and clock.dead() == []
     whys = {f.why for f in clock.arb.take_forgeries()}
     assert whys == {"no signed record", "the reading does not say what the signed record says"}
 
@@ -72,7 +68,7 @@ def test_a_new_incarnation_signed_by_the_observer_changes_nothing() -> None:
         )
 
     _flood(clock, int(T_DEAD) + 3, forged)
-    assert clock.of(Fenced) == [] and _dead(clock) == []
+    assert clock.of(Fenced) == [] and clock.dead() == []
     assert clock.arb.take_forgeries()
 
 
@@ -93,7 +89,7 @@ def test_a_replayed_record_of_an_older_incarnation_changes_nothing() -> None:
     unbeaconed = reading("a", 0.0, inc="a#0")
     foreign = reading("a", 0.0, inc="a#0", beacon=Beacon(leader="old", term=0, seq=1))
     _flood(clock, int(T_DEAD) + 3, lambda c: observation("b", c.beacon, old, unbeaconed, foreign))
-    assert clock.of(Fenced) == [] and _dead(clock) == []
+    assert clock.of(Fenced) == [] and clock.dead() == []
     assert clock.arb.take_forgeries() == []  # genuine records: replays, not forgeries
 
 
@@ -104,7 +100,7 @@ def test_a_replayed_fenced_record_of_an_earlier_incarnation_changes_nothing() ->
     fenced_old = reading("a", 0.0, inc="a#0", fenced=True)
     remembered = reading("a", 0.0, inc="a#0", fenced=True, current=False)
     _flood(clock, int(T_DEAD) + 3, lambda c: observation("b", c.beacon, fenced_old, remembered))
-    assert clock.of(Fenced) == [] and _dead(clock) == []
+    assert clock.of(Fenced) == [] and clock.dead() == []
 
 
 def test_the_hosts_own_signed_fenced_slot_declares_it_dead_with_the_record() -> None:
@@ -115,7 +111,7 @@ def test_the_hosts_own_signed_fenced_slot_declares_it_dead_with_the_record() -> 
     clock.run_until(T_DEAD)
     own = reading("a", 1.0, fenced=True)
     clock.step(observation("b", clock.beacon, own))
-    [dead] = _dead(clock)
+    [dead] = clock.dead()
     mark = dead.evidence.fenced_mark
     assert dead.evidence.rule == "fenced" and rule_holds(dead.evidence, TIMERS)
     assert mark is not None and mark.record == own.record and mark.observer == "b"
@@ -133,7 +129,7 @@ def test_a_host_with_no_registered_key_is_never_marked_from_a_slot() -> None:
     clock.alive.discard("a")
     own = reading("a", 1.0, fenced=True)
     _flood(clock, int(T_DEAD) + 2, lambda c: observation("b", c.beacon, own))
-    assert clock.of(Fenced) == [] and _dead(clock) == []
+    assert clock.of(Fenced) == [] and clock.dead() == []
     assert clock.arb.take_forgeries() == []
 
 

@@ -115,7 +115,6 @@ class Pool(_Model):
     def _consistent(self) -> Pool:
         _check_unique("host", [h.name for h in self.hosts])
         _check_unique("VM", [v.name for v in self.vms])
-        _check_bounds(self)
         hosts = {h.name for h in self.hosts}
         for vm in self.vms:
             if vm.host is not None and vm.host not in hosts:
@@ -172,10 +171,11 @@ class Pool(_Model):
         return tuple(h.name for h in self.hosts)
 
 
-def _check_bounds(pool: Pool) -> None:
+def check_bounds(pool: Pool) -> None:
     """Names a host can store and values the restart orchestration can carry out
-    (schemas/limits.py). Checked on the pool, not on its parts: events embed hosts and VMs,
-    and an event written before these bounds must stay readable."""
+    (schemas/limits.py); raises ValueError naming the first item out of bounds. Checked where
+    a pool comes in (a pool file, a what-if), not by the model: events embed pools, hosts and
+    VMs, and an event written before these bounds must stay readable."""
     for kind, names in (("host", [h.name for h in pool.hosts]), ("VM", [v.name for v in pool.vms])):
         for name in names:
             problem = name_problem(kind, name)

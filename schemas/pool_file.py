@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from schemas.pool import Pool
+from schemas.pool import Pool, check_bounds
 
 
 class PoolError(ValueError):
@@ -77,9 +77,14 @@ def parse_pool(text: str, source: str = "pool") -> Pool:
     if not isinstance(data, dict):
         raise PoolError(f"{source}: a pool file must be a mapping with name, hosts and vms")
     try:
-        return Pool.model_validate(data)
+        pool = Pool.model_validate(data)
     except ValidationError as exc:
         raise PoolError(f"{source}: {_first_error(exc, data)}") from None
+    try:
+        check_bounds(pool)
+    except ValueError as exc:
+        raise PoolError(f"{source}: {exc}") from None
+    return pool
 
 
 def load_pool(path: str | Path) -> Pool:

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from schemas import VM, Host, Pool, Priority
+from schemas.pool import check_bounds
 from services.planner.errors import unknown_host, unknown_vm
 
 
@@ -81,9 +82,11 @@ def apply_change(pool: Pool, change: PoolChange) -> Pool:
         ],
     }
     try:
-        return Pool.model_validate(data)
+        pool = Pool.model_validate(data)
     except ValidationError as exc:
         raise ValueError(_one_line(exc, data)) from None
+    check_bounds(pool)  # its added hosts and VMs are input: bounded like a pool file's
+    return pool
 
 
 def _one_line(exc: ValidationError, data: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from schemas import PoolError, parse_pool
+from schemas.events import PoolCreated, decode_event
 from schemas.limits import (
     FILE_NAME_MAX_BYTES,
     MEMORY_MAX_MIB,
@@ -126,3 +127,19 @@ def test_vm_set_refuses_absurd_values_with_exit_2(
     err = capsys.readouterr().err
     assert exited.value.code == 2, err
     assert len(err.splitlines()) == 1 and says in err, err
+
+
+def test_a_logged_pool_beyond_the_bounds_stays_readable() -> None:
+    """A pool_created written before the bounds, with an order of 2000, still decodes (so the
+    log replays), while the same pool as a file is refused: the bounds guard input, not the
+    log."""
+    stored = json.dumps(
+        {
+            "type": "pool_created", "schema_version": 1,
+            "event_id": "6f1c2e4a-0b1d-4c6e-9a57-3d2f8e1b7c90",
+            "at": "2026-01-01T00:00:00Z", "epoch": 0, "pool": json.loads(pool({"order": 2000})),
+        }
+    )  # fmt: skip
+    event = decode_event(stored)
+    assert isinstance(event, PoolCreated) and event.pool.vms[0].order == 2000
+    assert "order 2000" in refusal(pool({"order": 2000}))

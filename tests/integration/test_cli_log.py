@@ -20,6 +20,7 @@ from schemas import dump_pool, load_pool, pool_to_data
 from schemas.events import HostJoined, VMStarted
 from services.common.bus import connect
 from services.common.eventstore import JetStreamEventStore
+from services.common.lifetime import die_with_parent
 from services.common.natsserver import NatsServer, free_port, locate_nats_server
 from services.common.settings import BusSettings
 from tests.fixtures.events import make, rich_pool
@@ -202,6 +203,7 @@ def test_events_follow_prints_new_events_until_interrupted(nats_server: NatsServ
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=die_with_parent,
     )
     try:
         assert proc.stdout is not None
@@ -222,6 +224,7 @@ def test_a_nats_without_jetstream_is_one_line_and_exit_69() -> None:
         [str(locate_nats_server()), "-a", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_parent,  # gone with the run, even a killed one
     )
     try:
         deadline = time.monotonic() + 10

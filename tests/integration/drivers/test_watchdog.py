@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from services.common.lifetime import die_with_parent
 from services.drivers import ProcessVMDriver, ProcessWatchdog
 
 # Generous: the waits end as soon as the kill shows, also on a loaded 2-core machine.
@@ -23,7 +24,9 @@ def _alive(proc: subprocess.Popen[bytes]) -> bool:
 
 
 def _sleeper() -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    return subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"], preexec_fn=die_with_parent
+    )
 
 
 @pytest.fixture
@@ -119,6 +122,7 @@ def test_hung_collector_process_vms_are_killed(tmp_path: Path) -> None:
     collector = subprocess.Popen(
         [sys.executable, str(script), str(tmp_path / "disks")],
         stdout=subprocess.PIPE,
+        preexec_fn=die_with_parent,
     )
     try:
         assert collector.stdout is not None

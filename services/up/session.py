@@ -136,6 +136,8 @@ class Session:
             self.credentials = cred = generate(layout.credentials, [h.name for h in pool.hosts])
         except ValueError as exc:  # two hosts would share a NATS user
             raise UpFailed(f"cannot make the pool's NATS users: {exc}") from None
+        except OSError as exc:  # as for the keys: a full or read-only runtime directory
+            raise UpFailed(f"cannot write the pool's NATS users: {exc.strerror or exc}") from None
         self.server = server = NatsServer(
             store_dir=layout.nats, name="haplan-up", config=cred.server_config,
             env=cred.server_env,

@@ -9,8 +9,9 @@ and of real deployments (services.deploy.permissions), with fresh random passwor
                                         per host's collector (the user's name URL-quoted)
 
 `haplan up` gives each process only its own credential (HAPLAN_NATS_USER / _PASSWORD in its
-environment, which only its owner can read), loads the pool as `admin`, and names the
-operator's file in the runtime file, where commands of another terminal find it.
+environment, which only its owner can read), loads the pool as `admin` (and shows it as
+`operator`), and names the operator's file in the runtime file, where commands of another
+terminal find it.
 
 Stdlib only at import: every `haplan` command without --nats may read a credential here.
 """

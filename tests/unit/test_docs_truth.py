@@ -39,7 +39,8 @@ def command_tree() -> Any:
 
 def resolve(root: Any, words: list[str]) -> tuple[Any, list[str]]:
     """The deepest command `words` name, and the words that named it."""
-    command, path = root, []
+    command: Any = root
+    path: list[str] = []
     for word in words:
         sub = getattr(command, "commands", {}).get(word)
         if sub is None:

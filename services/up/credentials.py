@@ -36,6 +36,14 @@ USER_VARIABLE = "HAPLAN_NATS_USER"
 PASSWORD_VARIABLE = "HAPLAN_NATS_PASSWORD"
 
 
+def new_password() -> str:
+    """A random password (128 bits) the server can read from its environment: nats-server
+    parses a variable's value as a configuration value, so a hex string of digits alone (or
+    digits and one `e`) is a number, out of range or not a string, and the server refuses to
+    start. A leading letter keeps every draw a string."""
+    return "pw" + secrets.token_hex(16)
+
+
 class CredentialError(Exception):
     """A credential file of `haplan up` cannot be read; the message says which and why."""
 
@@ -89,7 +97,7 @@ def generate(directory: Path, hosts: list[str]) -> Credentials:
     directory.chmod(0o700)  # whatever the umask said
     credentials = Credentials(directory, {}, {})
     for role in users:
-        credential = Credential(role.user, secrets.token_hex(16))
+        credential = Credential(role.user, new_password())
         credentials.users[role.user] = credential
         credentials.server_env[role.password_variable] = credential.password
         payload = {"user": credential.user, "password": credential.password}

@@ -14,6 +14,7 @@ import pytest
 from services.common.natsserver import NatsServer, locate_nats_server
 from services.deploy.natsconf import render_auth, render_server
 from services.deploy.permissions import roles
+from services.up import credentials
 
 AWKWARD = [
     "rack 1",
@@ -31,6 +32,14 @@ AWKWARD = [
 PASSWORDS = {r.password_variable: f"pw-{i}" for i, r in enumerate(roles(AWKWARD))}
 
 
+def check(config: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """nats-server's own check of a configuration file, with the environment it reads."""
+    return subprocess.run(
+        [str(locate_nats_server()), "-t", "-c", str(config)],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
 def written(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "nats.conf"
     path.write_text(text, encoding="utf-8")
@@ -40,10 +49,7 @@ def written(tmp_path: Path, text: str) -> Path:
 def test_a_config_for_awkward_host_names_passes_the_servers_own_check(tmp_path: Path) -> None:
     """`nats-server -t -c` accepts the whole server configuration `haplan up` runs for a pool
     whose host names need quoting (JSON's \\u escapes, which it refuses, are not used)."""
-    checked = subprocess.run(
-        [str(locate_nats_server()), "-t", "-c", str(written(tmp_path, render_server(AWKWARD)))],
-        env=PASSWORDS, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    checked = check(written(tmp_path, render_server(AWKWARD)), PASSWORDS)
     assert checked.returncode == 0, checked.stderr
     assert "is valid" in checked.stdout + checked.stderr
 
@@ -82,3 +88,16 @@ def test_the_regenerate_command_in_the_header_gives_back_the_hosts() -> None:
         ["bash", "-c", f"printf '%s\\0' {words}"], capture_output=True, timeout=60, check=True
     )
     assert echoed.stdout.decode().split("\0")[:-1] == AWKWARD
+
+
+def test_up_passwords_are_read_as_strings_whatever_the_draw(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """nats-server parses a password variable's value as configuration: a random hex string
+    of digits alone would be a number (out of range), and the server would refuse to start.
+    With the random part forced to digits, `haplan up`'s configuration and passwords still pass
+    the server's check."""
+    monkeypatch.setattr(credentials.secrets, "token_hex", lambda n: "1" * (2 * n))
+    made = credentials.generate(tmp_path / "credentials", ["lab1", "lab2"])
+    checked = check(made.server_config, made.server_env)
+    assert checked.returncode == 0, checked.stderr

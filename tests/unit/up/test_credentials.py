@@ -39,7 +39,7 @@ def test_every_role_gets_a_private_file_with_a_random_password(tmp_path: Path) -
     }
     passwords = [c.password for c in first.users.values()]
     assert len(set(passwords)) == len(passwords)
-    assert all(len(p) == 32 for p in passwords)
+    assert all(len(p) == 34 and p[0].isalpha() for p in passwords)
     assert not set(passwords) & {c.password for c in second.users.values()}
     for user in users:
         assert read_credential(first.file(user)) == first[user]

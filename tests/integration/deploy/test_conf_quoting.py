@@ -5,6 +5,7 @@ the real nats-server refuses nor change what it says. Checked with the real bina
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 from pathlib import Path
 
@@ -97,7 +98,7 @@ def test_up_passwords_are_read_as_strings_whatever_the_draw(
     of digits alone would be a number (out of range), and the server would refuse to start.
     With the random part forced to digits, `haplan up`'s configuration and passwords still pass
     the server's check."""
-    monkeypatch.setattr(credentials.secrets, "token_hex", lambda n: "1" * (2 * n))
+    monkeypatch.setattr(secrets, "token_hex", lambda n: "1" * (2 * n))
     made = credentials.generate(tmp_path / "credentials", ["lab1", "lab2"])
     checked = check(made.server_config, made.server_env)
     assert checked.returncode == 0, checked.stderr

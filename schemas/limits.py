@@ -30,8 +30,17 @@ FILE_NAME_MAX_BYTES = 255
 
 # A collector incarnation is a UUID (36 characters); its slot's temporary file carries it.
 _INCARNATION_LEN = 36
+# The suffixes of a host's slot and a VM's disk log: the services name their files with these
+# (services.common.heartbeat_store, services.drivers.vm_process), so the bound follows them.
 SLOT_SUFFIX = ".slot"
 DISK_LOG_SUFFIX = ".log"
+
+
+def slot_temp_name(slot_name: str, incarnation: str) -> str:
+    """The temporary file a slot is written to before it is renamed over `slot_name`: hidden
+    (a leading dot, so readers listing slots skip it) and per incarnation (two collectors of one
+    host never share it)."""
+    return f".{slot_name}.{incarnation}.tmp"
 
 
 def host_file_names(host: str) -> tuple[str, ...]:
@@ -41,7 +50,7 @@ def host_file_names(host: str) -> tuple[str, ...]:
     slot = quoted + SLOT_SUFFIX
     return (
         slot,
-        f".{slot}.{'x' * _INCARNATION_LEN}.tmp",
+        slot_temp_name(slot, "x" * _INCARNATION_LEN),
         quote(f"collector-{host}", safe="") + ".log",
     )
 

@@ -216,14 +216,18 @@ class BusFeeds:
         again = await self._listen(pattern, host)
         self._subs[host] = [again if s is sub else s for s in self._subs[host]]
 
-    def _slow_consumer(self, subject: str) -> None:
-        """nats-py dropped a message of `subject`: its host's queue was full (a flood)."""
+    def _slow_consumer(self, sub: Subscription, subject: str) -> bool:
+        """nats-py dropped a message of `subject`: its host's queue was full (a flood). Only
+        the hosts' subscriptions are the feeds' (not the operator requests')."""
+        if not any(sub in subs for subs in self._subs.values()):
+            return False
         self._dropped(subject, "pending-limit")
         admitted, left_out = _warnings.admit("slow:" + subject, time.monotonic())
         if admitted:
             with log_context(subject=subject):
                 log.warning("a host's messages arrive faster than they are read; its excess is "
                             "dropped", left_out=left_out)  # fmt: skip
+        return True
 
     def feed(self, message: object, now: float) -> None:
         core = self._core

@@ -3,34 +3,21 @@ commands print with --json (pure: objects in, renderables out)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
+
+from services.common.state_styles import HOST_STATE_STYLE, POWER_STYLE
 
 if TYPE_CHECKING:
     from services.planner import FailureCapacity
 
 Renderable = Table | str
 
-HOST_STATE_STYLE = {
-    "live": "green",
-    "joining": "yellow",
-    "fenced": "red",
-    "dead": "red",
-    "excluded": "dim",
-}
-POWER_STYLE = {
-    "running": "green",
-    "restarting": "yellow",
-    "halted": "dim",
-    "unplaceable": "red",
-    "stopped": "red",
-    "failed": "red",
-}
 
-
-def _styled(value: str, styles: dict[str, str]) -> str:
+def _styled(value: str, styles: Mapping[str, str]) -> str:
     style = styles.get(value)
     return f"[{style}]{escape(value)}[/{style}]" if style else escape(value)
 

@@ -97,13 +97,16 @@ class PeerHeartbeats:
                 self._read(subject, self._newest.pop(subject))
                 await asyncio.sleep(0)
 
-    def _slow_consumer(self, subject: str) -> None:
+    def _slow_consumer(self, sub: Subscription, subject: str) -> bool:
+        if self._subs.get(sub.subject) is not sub:
+            return False  # the collector's commands, status requests or inbox: not a peer's
         self._dropped(subject)
         admitted, left_out = self._warnings.admit(subject, time.monotonic())
         if admitted:
             with log_context(subject=subject):
                 log.warning("a peer's heartbeats arrive faster than they are read; its excess "
                             "is dropped", left_out=left_out)  # fmt: skip
+        return True
 
     def _dropped(self, subject: str) -> None:
         self.dropped += 1

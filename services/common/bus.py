@@ -20,6 +20,7 @@ from typing import Any
 
 import nats
 from nats.aio.client import Client
+from nats.aio.subscription import Subscription
 
 from services.common.identity import identity, permission_refused, refusal
 from services.common.logging import get_logger
@@ -31,8 +32,10 @@ log = get_logger("haplan.bus")
 OnClosed = Callable[[], Awaitable[None]]
 
 # Who hears of the messages nats-py drops because a subscription's pending limits are reached,
-# per client (services.arbiter.feeds counts them per host).
-_slow_consumers: weakref.WeakKeyDictionary[Client, Callable[[str], None]] = (
+# per client: each part of a service that subscribes on it (services.arbiter.feeds counts them
+# per host, services.collector.peers per peer) owns its subscriptions and no other's.
+SlowConsumerHook = Callable[[Subscription, str], bool]
+_slow_consumers: weakref.WeakKeyDictionary[Client, list[SlowConsumerHook]] = (
     weakref.WeakKeyDictionary()
 )
 # Otherwise a flood would make one log line per dropped message.
@@ -46,6 +49,7 @@ __all__ = [
     "BusRefused",
     "BusUnavailable",
     "PingPolicy",
+    "SlowConsumerHook",
     "connect",
     "identity",
     "on_slow_consumer",
@@ -104,10 +108,15 @@ class BusRefused(BusUnavailable):
     The message says what to check."""
 
 
-def on_slow_consumer(nc: Client, hook: Callable[[str], None]) -> None:
-    """Call `hook(subject)` for each message nats-py drops on `nc` because a subscription's
-    pending limits were reached, instead of logging it."""
-    _slow_consumers[nc] = hook
+def on_slow_consumer(nc: Client, hook: SlowConsumerHook) -> None:
+    """Call `hook(subscription, subject)` for each message nats-py drops on `nc` because a
+    subscription's pending limits were reached. The hook returns whether the subscription is
+    its own (it counted the drop): a client has several subscriptions, and a part's count or
+    warning must not take another part's drops for its own. Drops that no hook owns are
+    logged (rate-limited). Registering a hook again does nothing."""
+    hooks = _slow_consumers.setdefault(nc, [])
+    if hook not in hooks:
+        hooks.append(hook)
 
 
 def refused(nc: Client) -> str | None:
@@ -138,7 +147,7 @@ async def connect(
 
     async def error_cb(exc: Exception) -> None:
         if isinstance(exc, nats.errors.SlowConsumerError):
-            _slow_consumer(nc, exc.subject)
+            _slow_consumer(nc, exc.sub, exc.subject)
             return
         denied = permission_refused(exc)
         if denied is not None:
@@ -221,10 +230,10 @@ async def connect(
     raise exc
 
 
-def _slow_consumer(nc: Client, subject: str) -> None:
-    hook = _slow_consumers.get(nc)
-    if hook is not None:
-        hook(subject)
+def _slow_consumer(nc: Client, sub: Subscription, subject: str) -> None:
+    # Every hook is asked (no short cut): each decides by itself what it owns.
+    owned = [hook(sub, subject) for hook in _slow_consumers.get(nc, ())]
+    if any(owned):
         return
     admitted, left_out = _slow_warnings.admit(subject, time.monotonic())
     if admitted:

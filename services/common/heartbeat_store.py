@@ -24,11 +24,11 @@ from urllib.parse import quote, unquote
 
 from pydantic import ValidationError
 
+# One definition of the slot files' names: schemas.limits bounds host names by them.
+from schemas.limits import SLOT_SUFFIX, slot_temp_name
 from schemas.liveness import SignedRecord
 from schemas.slot import Slot
 from services.common.signing import HostSigner
-
-SLOT_SUFFIX = ".slot"
 
 
 class SlotUnreadable(ValueError):
@@ -94,7 +94,7 @@ class HeartbeatStore:
         # `ha/` only, never the store itself: a missing store is an unmounted one.
         self.dir.mkdir(exist_ok=True)
         path = self.slot_path(slot.host)
-        tmp = path.with_name(f".{path.name}.{slot.incarnation}.tmp")
+        tmp = path.with_name(slot_temp_name(path.name, slot.incarnation))
         data = encode_slot(slot, self.signer)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:

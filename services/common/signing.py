@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import stat
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +26,7 @@ from pydantic import ValidationError
 from schemas.liveness import SignedRecord
 from schemas.pool import HOST_KEY_PREFIX, check_host_key
 from schemas.slot import Slot
+from services.common.private_file import write_private
 
 # Signatures cover this prefix too, so that a slot signature is never valid for anything else
 # the key might one day sign.
@@ -99,11 +99,7 @@ class HostSigner:
 
     def save(self, path: Path) -> None:
         """Write the key to a new file, mode 0600 from its creation."""
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, self.pem())
-        finally:
-            os.close(fd)
+        write_private(path, self.pem())
 
     def sign(self, body: str) -> SignedRecord:
         sig = self._key.sign(DOMAIN + body.encode())

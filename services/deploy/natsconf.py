@@ -4,7 +4,7 @@ compose pool's hosts, and `haplan deploy nats-auth HOST...` writes it for any po
 
 from __future__ import annotations
 
-import json
+import shlex
 
 from services.deploy.permissions import Role, roles
 
@@ -16,16 +16,51 @@ HEADER = """\
 """
 
 
+# nats-server's configuration strings know these escapes only (\\u is refused, so JSON's
+# escaping of non-ASCII, e.g. "caf\\u00e9", makes a file the server will not parse).
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escaped(value: str) -> str:
+    """`value` with backslash, quote and every control character escaped; other characters,
+    non-ASCII ones included, as they are (the file is UTF-8)."""
+    return "".join(
+        _ESCAPES.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 0x20 or ord(c) == 0x7F else c)
+        for c in value
+    )
+
+
+def conf_string(value: str) -> str:
+    """`value` as a quoted nats-server configuration string: a user, subject or path holding
+    spaces, quotes, `#`, `}`, `$` or a newline is read back as exactly `value` (unquoted, `$`
+    names a variable and `#` starts a comment)."""
+    return f'"{_escaped(value)}"'
+
+
+def _comment(text: str) -> str:
+    """`text` safe inside a `#` comment: one line, whatever a host's name holds (a newline in it
+    would otherwise end the comment and make the rest of the name configuration)."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
+def _shell_word(word: str) -> str:
+    """`word` as a POSIX shell reads it back, on one line: shlex's quoting, or bash's $'...'
+    for a word with a control character (shlex would keep a raw newline)."""
+    if word.isprintable():
+        return shlex.quote(word)
+    return "$'" + _escaped(word).replace("'", "\\'") + "'"
+
+
 def _subjects(subjects: tuple[str, ...], indent: str) -> str:
-    # JSON strings are valid NATS configuration strings, and quoting keeps `$JS...` literal.
-    return "[\n" + "".join(f"{indent}  {json.dumps(s)}\n" for s in subjects) + f"{indent}]"
+    # Quoting keeps `$JS...` literal (unquoted, `$` names a variable).
+    return "[\n" + "".join(f"{indent}  {conf_string(s)}\n" for s in subjects) + f"{indent}]"
 
 
 def render_user(role: Role) -> str:
     lines = [
-        f"    # {role.does}",
+        f"    # {_comment(role.does)}",
         "    {",
-        f"      user: {json.dumps(role.user)}",
+        f"      user: {conf_string(role.user)}",
         f"      password: ${role.password_variable}",
         "      permissions: {",
         f"        publish: {{ allow: {_subjects(role.publish, '        ')} }}",
@@ -40,7 +75,7 @@ def render_user(role: Role) -> str:
 def render_auth(hosts: list[str]) -> str:
     """The configuration file's text for a pool with these hosts (ValueError: see roles)."""
     users = "\n".join(render_user(r) for r in roles(hosts))
-    header = HEADER.format(hosts=" ".join(json.dumps(h) if " " in h else h for h in hosts))
+    header = HEADER.format(hosts=" ".join(_shell_word(h) for h in hosts))
     return f"{header}authorization {{\n  users: [\n{users}\n  ]\n}}\n"
 
 

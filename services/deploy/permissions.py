@@ -80,7 +80,7 @@ READ_LEASE = (f"{JS}.STREAM.INFO.{KV_STREAM}", f"{JS}.STREAM.MSG.GET.{KV_STREAM}
 def collector(host: str) -> Role:
     return Role(
         user=f"collector-{host}",
-        password_variable=password_variable(f"collector-{host}"),
+        password_variable=collector_password_variable(host),
         does=f"the collector of host {host}: speaks for {host} only",
         publish=(
             *READ_LOG,
@@ -160,18 +160,24 @@ ADMIN = Role(
 )
 
 SERVICE_ROLES = (ARBITER, PLANNER, OPERATOR, ADMIN)
+_AS_IS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
-def password_variable(user: str) -> str:
-    """`collector-lab1` -> `HAPLAN_PW_COLLECTOR_LAB1`: the environment variable the server
-    reads the user's password from."""
-    token = "".join(c if c.isascii() and c.isalnum() else "_" for c in user.upper())
-    return f"HAPLAN_PW_{token}"
+def collector_password_variable(host: str) -> str:
+    """The environment variable the server reads `host`'s collector password from: `lab1` ->
+    `HAPLAN_PW_COLLECTOR_LAB1` (the names docker-compose.yml sets). One-to-one, so that no
+    two hosts share a password: a lowercase ASCII letter or a digit is written upper-case,
+    every other byte of the UTF-8 name as `_` and two hex digits (`Lab-1` -> `_4CAB_2D1`),
+    which is all an environment variable's name may hold."""
+    token = "".join(
+        chr(b).upper() if chr(b) in _AS_IS else f"_{b:02X}" for b in host.encode("utf-8")
+    )
+    return f"HAPLAN_PW_COLLECTOR_{token}"
 
 
 def roles(hosts: list[str]) -> list[Role]:
-    """Every user of a pool with these hosts; ValueError when two hosts would share a user
-    or a password variable."""
+    """Every user of a pool with these hosts; ValueError when a host is listed twice (two
+    collectors would share a user and a password variable)."""
     collectors = [collector(h) for h in hosts]
     variables = [r.password_variable for r in (*SERVICE_ROLES, *collectors)]
     if len(set(variables)) != len(variables) or len(set(hosts)) != len(hosts):

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from schemas.limits import DISK_LOG_SUFFIX
 from services.drivers.base import (
     EXIT_GUEST_HALT,
     EXIT_STORAGE_LOST,
@@ -42,7 +43,7 @@ class ProcessVMDriver:
     def disk_path(self, vm: str) -> Path:
         if "/" in vm or "\0" in vm or vm in ("", ".", ".."):
             raise ValueError(f"VM name {vm!r} cannot name a disk file")
-        return self._disks / f"{vm}.log"
+        return self._disks / (vm + DISK_LOG_SUFFIX)
 
     def start(self, vm: str, instance: str) -> None:
         if vm in self._vms:

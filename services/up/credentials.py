@@ -6,11 +6,12 @@ and of real deployments (services.deploy.permissions), with fresh random passwor
                                         password is read from the environment variable
                                         named beside it, as in deploy/nats/auth.conf
     RUN/credentials/<user>.json   0600  {"user": ..., "password": ...}: one per role and one
-                                        per host's collector
+                                        per host's collector (the user's name URL-quoted)
 
 `haplan up` gives each process only its own credential (HAPLAN_NATS_USER / _PASSWORD in its
-environment, which only its owner can read), loads the pool as `admin`, and names the
-operator's file in the runtime file, where commands of another terminal find it.
+environment, which only its owner can read), loads the pool as `admin` (and shows it as
+`operator`), and names the operator's file in the runtime file, where commands of another
+terminal find it.
 
 Stdlib only at import: every `haplan` command without --nats may read a credential here.
 """
@@ -18,10 +19,12 @@ Stdlib only at import: every `haplan` command without --nats may read a credenti
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
+
+from services.common.private_file import write_private
 
 DIRECTORY = "credentials"
 SERVER_CONFIG = "nats.conf"
@@ -33,12 +36,23 @@ USER_VARIABLE = "HAPLAN_NATS_USER"
 PASSWORD_VARIABLE = "HAPLAN_NATS_PASSWORD"
 
 
+def new_password() -> str:
+    """A random password (128 bits) the server can read from its environment: nats-server
+    parses a variable's value as a configuration value, so a hex string of digits alone (or
+    digits and one `e`) is a number, out of range or not a string, and the server refuses to
+    start. A leading letter keeps every draw a string."""
+    return "pw" + secrets.token_hex(16)
+
+
 class CredentialError(Exception):
     """A credential file of `haplan up` cannot be read; the message says which and why."""
 
 
 def collector_user(host: str) -> str:
-    return f"collector-{host}"  # services.deploy.permissions.collector
+    """The NATS user of `host`'s collector: the permission model's, named there only."""
+    from services.deploy.permissions import collector
+
+    return collector(host).user
 
 
 @dataclass(frozen=True)
@@ -64,23 +78,17 @@ class Credentials:
         return self.directory / SERVER_CONFIG
 
     def file(self, user: str) -> Path:
-        return self.directory / f"{user}.json"
+        # Quoted as every file named after a host is: a host name may hold a '/'.
+        return self.directory / (quote(user, safe="") + ".json")
 
     def __getitem__(self, user: str) -> Credential:
         return self.users[user]
 
 
-def _write_private(path: Path, text: str) -> None:
-    # Created 0600 (never world-readable, not even for a moment); O_EXCL: the directory is
-    # fresh each run, so an existing file is someone else's and is refused.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-
-
 def generate(directory: Path, hosts: list[str]) -> Credentials:
     """A random password per user (ValueError: two hosts share a user, see roles), the
-    credential files and the server's configuration, in `directory` (created 0700)."""
+    credential files and the server's configuration, in `directory` (created 0700).
+    OSError when they cannot be written."""
     from services.deploy.natsconf import render_server
     from services.deploy.permissions import roles
 
@@ -89,12 +97,14 @@ def generate(directory: Path, hosts: list[str]) -> Credentials:
     directory.chmod(0o700)  # whatever the umask said
     credentials = Credentials(directory, {}, {})
     for role in users:
-        credential = Credential(role.user, secrets.token_hex(16))
+        credential = Credential(role.user, new_password())
         credentials.users[role.user] = credential
         credentials.server_env[role.password_variable] = credential.password
         payload = {"user": credential.user, "password": credential.password}
-        _write_private(credentials.file(role.user), json.dumps(payload) + "\n")
-    _write_private(credentials.server_config, render_server(hosts))
+        # The directory is fresh each run, so a file already there is someone else's and
+        # write_private refuses it.
+        write_private(credentials.file(role.user), (json.dumps(payload) + "\n").encode())
+    write_private(credentials.server_config, render_server(hosts).encode())
     return credentials
 
 

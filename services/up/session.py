@@ -3,9 +3,10 @@
 Start: claim the runtime directory, lay it out, make this run's NATS users (services.up.
 credentials), start a private nats-server with them and the deployment's limits (JetStream in
 the runtime directory, fresh each run), one cuttable proxy per host in front of it, load the
-pool into the event log as the admin user, open the control socket, write the runtime file,
-then start one collector per host (through its proxy, on its own store link), an arbiter and
-a planner, all supervised, each with its own NATS user.
+pool into the event log as the admin user (its view then follows the log as the operator),
+open the control socket, write the runtime file, then start one collector per host (through
+its proxy, on its own store link), an arbiter and a planner, all supervised, each with its
+own NATS user.
 Run: show the pool (services.up.show) and carry out fault requests.
 Stop (Ctrl-C, SIGTERM): SIGTERM to every process, SIGKILL to whatever of the run is left
 after a grace period (VMs and watchdogs included, found by their scope), then the server,
@@ -136,6 +137,8 @@ class Session:
             self.credentials = cred = generate(layout.credentials, [h.name for h in pool.hosts])
         except ValueError as exc:  # two hosts would share a NATS user
             raise UpFailed(f"cannot make the pool's NATS users: {exc}") from None
+        except OSError as exc:  # as for the keys: a full or read-only runtime directory
+            raise UpFailed(f"cannot write the pool's NATS users: {exc.strerror or exc}") from None
         self.server = server = NatsServer(
             store_dir=layout.nats, name="haplan-up", config=cred.server_config,
             env=cred.server_env,
@@ -186,22 +189,34 @@ class Session:
 
     async def _load_pool(self, url: str) -> tuple[Client, JetStreamEventStore]:
         """A fresh log each run: the pool goes in as its first event, appended by the admin
-        user (the one role allowed to), whose connection up keeps for its view."""
+        user (the one role allowed to) on a connection closed right after. Up's view then
+        reads as the operator for the rest of the run (least privilege: nothing of up's that
+        runs on can append to the log)."""
         assert self.credentials is not None
-        admin = self.credentials[ADMIN]
-        settings = BusSettings.private(url, admin.user, admin.password)
+        pool = self.options.pool
         try:
-            self._nc = nc = await connect(settings, name="haplan-up", initial_timeout_s=10.0)
+            admin = await self._connect(url, ADMIN, "haplan-up-load")
+            try:
+                store = await JetStreamEventStore.open(admin, replicas=1)
+                event = PoolCreated(
+                    event_id=str(uuid.uuid4()), at=datetime.now(UTC), epoch=0, pool=pool
+                )
+                await store.append([event], 0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await admin.close()
+            self._nc = nc = await self._connect(url, OPERATOR, "haplan-up")
             store = await JetStreamEventStore.open(nc, replicas=1)
-            pool = self.options.pool
-            event = PoolCreated(
-                event_id=str(uuid.uuid4()), at=datetime.now(UTC), epoch=0, pool=pool
-            )
-            await store.append([event], 0)
         except (BusUnavailable, EventStoreError) as exc:
             raise UpFailed(f"cannot load the pool into the event log: {exc}") from None
         self.journal.note("up", f"pool {pool.name!r} loaded from {self.options.source}")
         return nc, store
+
+    async def _connect(self, url: str, user: str, name: str) -> Client:
+        assert self.credentials is not None
+        cred = self.credentials[user]
+        settings = BusSettings.private(url, cred.user, cred.password)
+        return await connect(settings, name=name, initial_timeout_s=10.0)
 
     def _record(self, url: str) -> UpRecord:
         return UpRecord(

@@ -15,25 +15,10 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from services.common.state_styles import HOST_STATE_STYLE, POWER_STYLE
 from services.up.journal import Note
 
 RECENT = 10
-
-_STATE_STYLE = {
-    "live": "green",
-    "joining": "yellow",
-    "fenced": "red",
-    "dead": "bold red",
-    "excluded": "magenta",
-}
-_POWER_STYLE = {
-    "running": "green",
-    "restarting": "yellow",
-    "halted": "dim",
-    "unplaceable": "bold red",
-    "stopped": "bold red",
-    "failed": "bold red",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +87,7 @@ def hosts_table(p: Picture) -> Table:
         pid = row.get("collector_pid")
         table.add_row(
             row["name"],
-            Text(state, style=_STATE_STYLE.get(state, "yellow")),
+            Text(state, style=HOST_STATE_STYLE.get(state, "yellow")),
             _yes_no(h.get("in_liveset")),
             Text(pulled, style="bold red" if row["pulled"] else "dim"),
             f"pid {pid}" if pid else "not running",
@@ -119,7 +104,7 @@ def vms_table(p: Picture) -> Table:
         table.add_row(
             str(vm.get("name")),
             str(vm.get("host") or "-"),
-            Text(power, style=_POWER_STYLE.get(power, "")),
+            Text(power, style=POWER_STYLE.get(power, "")),
         )
     return table
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from services.common.lifetime import die_with_parent
 from services.common.natsserver import locate_nats_server
+from services.deploy.natsconf import conf_string
 from tests.e2e.netns import Node
 
 CLIENT_PORT = 4222
@@ -63,10 +64,11 @@ class NatsNode:
 
     def _config(self) -> Path:
         lines = [
-            f'server_name: "{self.name}"',
+            f"server_name: {conf_string(self.name)}",
             f'listen: "{self.node.address}:{CLIENT_PORT}"',
             f'http: "127.0.0.1:{MONITOR_PORT}"',
-            f'jetstream {{ store_dir: "{self.data / "jetstream"}" }}',
+            # The data directory is the test's tmp_path: quoted, whatever its name holds.
+            f"jetstream {{ store_dir: {conf_string(str(self.data / 'jetstream'))} }}",
         ]
         if self.peers:
             routes = ", ".join(f'"nats://{p.address}:{CLUSTER_PORT}"' for p in self.peers)

@@ -1,4 +1,5 @@
-"""connect(): reconnects forever, stops the service when closed, fails fast for commands."""
+"""connect(): reconnects forever, stops the service when closed, fails fast for commands;
+messages nats-py drops are told to the part that owns their subscription."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import time
 
 import pytest
 from nats.aio.client import Client
+from nats.aio.subscription import Subscription
 
-from services.common.bus import BusUnavailable, connect, stop_when_closed
+from services.collector import wire
+from services.collector.peers import PeerHeartbeats
+from services.common.bus import BusUnavailable, connect, on_slow_consumer, stop_when_closed
 from services.common.natsserver import NatsServer, free_port
 from services.common.settings import BusSettings
 
@@ -81,3 +85,44 @@ async def test_a_command_gets_a_clear_error_when_nothing_listens() -> None:
         await asyncio.wait_for(
             connect(BusSettings(nats_url=url), name="cli", initial_timeout_s=0.5), 30
         )
+
+
+async def test_dropped_messages_are_told_to_their_subscriptions_owner_only(
+    nats_server: NatsServer,
+) -> None:
+    """A collector's client also carries its command subscription: messages nats-py drops
+    there (a full pending queue) go to the hook that owns that subscription, and are not
+    counted as dropped peer heartbeats by the collector's peer listener."""
+    nc = await connect(BusSettings(nats_url=nats_server.url), name="collector-lab1")
+    try:
+        commands: list[str] = []
+        blocked = asyncio.Event()
+
+        async def busy(msg: object) -> None:
+            await blocked.wait()  # never reads on: the queue fills
+
+        orders = await nc.subscribe(wire.command_subject("lab1"), cb=busy, pending_msgs_limit=2)
+
+        def owner(sub: Subscription, subject: str) -> bool:
+            if sub is not orders:
+                return False
+            commands.append(subject)
+            return True
+
+        on_slow_consumer(nc, owner)
+        peers = PeerHeartbeats(nc, frozenset({"lab2"}), lambda s, d: None, lambda m, w: None, 30.0)
+        await peers.start()
+        try:
+            deadline = time.monotonic() + 30
+            while not commands and time.monotonic() < deadline:
+                for _ in range(20):
+                    await nc.publish(wire.command_subject("lab1"), b"{}")
+                await nc.flush()
+                await asyncio.sleep(0.05)
+            assert commands and set(commands) == {wire.command_subject("lab1")}
+            assert peers.dropped == 0
+        finally:
+            blocked.set()
+            await peers.stop()
+    finally:
+        await nc.close()

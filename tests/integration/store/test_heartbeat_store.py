@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from schemas.limits import host_file_names
 from schemas.slot import Slot
 from services.common.heartbeat_store import HeartbeatStore, decode_slot, encode_slot
 
@@ -38,6 +39,24 @@ def test_rewrite_replaces_the_slot_without_leftovers(tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "ha").iterdir()] == ["lab1.slot"]
     read = store.read("lab1").slot
     assert read is not None and read.seq == 4
+
+
+def test_the_store_writes_the_files_the_name_bound_is_judged_on(tmp_path: Path) -> None:
+    """The slot and its temporary file are named as schemas.limits says (the bound on host names
+    is computed from those names): a rename that fails (the slot's name is taken by a directory)
+    leaves the temporary file behind under the name limits gave for the longest incarnation,
+    and the slot, once written, is found by read_all under its host's name."""
+    host, incarnation = "rack 1/lab%1", "x" * 36
+    slot_name, temp_name, _ = host_file_names(host)
+    store = HeartbeatStore(tmp_path)
+    (tmp_path / "ha" / slot_name).mkdir(parents=True)
+    with pytest.raises(OSError):
+        store.write(_slot(host, incarnation=incarnation))
+    assert sorted(p.name for p in (tmp_path / "ha").iterdir()) == sorted([slot_name, temp_name])
+    (tmp_path / "ha" / slot_name).rmdir()
+    store.write(_slot(host, incarnation=incarnation))
+    assert set(store.read_all()) == {host}
+    assert store.slot_path(host).name == slot_name
 
 
 def test_corrupt_slot_is_reported_not_believed(tmp_path: Path) -> None:

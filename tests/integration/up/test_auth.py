@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import stat
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,6 +111,31 @@ def test_the_credentials_are_readable_by_their_owner_only(secured: Up) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert secured.record is not None
     assert Path(secured.record.operator) == directory / "operator.json"
+
+
+def _connections(up: Up) -> list[dict[str, object]] | None:
+    """The server's client connections with their users (its monitoring endpoint, whose
+    port its log names), or None while it cannot be read."""
+    said = (up.runtime / "nats" / "nats-server.log").read_text(errors="replace")
+    port = re.search(r"http monitor on [^\s]*:(\d+)", said)
+    if port is None:
+        return None
+    url = f"http://127.0.0.1:{port.group(1)}/connz?auth=true&limit=1024"
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        conns: list[dict[str, object]] = json.load(answer)["connections"]
+    return conns
+
+
+def test_up_shows_the_pool_as_the_operator_not_the_admin(secured: Up) -> None:
+    """Once the pool is loaded, up's own connection (its view) is the operator's, and no
+    connection of the run holds the admin user, which may load pools and keep the log."""
+    conns = secured.eventually(
+        lambda: [c for c in _connections(secured) or [] if c.get("name") == "haplan-up"] or None,
+        30, "up's view connected",
+    )  # fmt: skip
+    assert [c.get("authorized_user") for c in conns] == ["operator"]
+    everyone = _connections(secured) or []
+    assert not [c for c in everyone if c.get("authorized_user") == "admin"], everyone
 
 
 def _environ(pid: int) -> dict[str, str]:

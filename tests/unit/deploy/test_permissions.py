@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,35 @@ def test_each_user_reads_its_own_inboxes_and_nobody_publishes_to_inboxes() -> No
 
 
 def test_hosts_that_would_share_a_user_are_refused() -> None:
-    """Two hosts whose password variables would collide cannot both get a collector user."""
-    with pytest.raises(ValueError, match="HAPLAN_PW_COLLECTOR_LAB_1"):
-        roles(["lab-1", "lab_1"])
+    """A host listed twice would give two collectors one user and one password variable:
+    refused, naming the variable."""
+    with pytest.raises(ValueError, match="HAPLAN_PW_COLLECTOR_LAB1"):
+        roles(["lab1", "lab1"])
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["lab-1", "lab_1", "lab1", "lab.1", "lab 1"],
+        ["Lab1", "lab1", "LAB1"],
+        ["café", "cafe", "cafè", "caf_C3_A9"],
+        ["a_2Db", "a-b"],
+    ],
+)
+def test_distinct_hosts_get_distinct_password_variables(names: list[str]) -> None:
+    """Hosts whose names differ only in punctuation, case or accents each get a password
+    variable of their own (one-to-one), a valid environment variable name, and the pool is
+    accepted rather than refused."""
+    variables = {r.password_variable for r in roles(names)}
+    assert len(variables) == len(names) + 4  # and the four service roles'
+    for variable in variables:
+        assert re.fullmatch(r"[A-Z][A-Z0-9_]*", variable), variable
+
+
+def test_the_compose_files_password_variables_keep_their_names() -> None:
+    """docker-compose.yml sets HAPLAN_PW_COLLECTOR_LAB1..3 and the services' variables: the
+    model names exactly those for the compose hosts."""
+    compose = (ROOT / "docker-compose.yml").read_text()
+    for role in roles(COMPOSE_HOSTS):
+        assert f"{role.password_variable}: ${{{role.password_variable}:-" in compose, role.user
+    assert collector("lab1").password_variable == "HAPLAN_PW_COLLECTOR_LAB1"

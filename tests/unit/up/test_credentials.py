@@ -39,7 +39,7 @@ def test_every_role_gets_a_private_file_with_a_random_password(tmp_path: Path) -
     }
     passwords = [c.password for c in first.users.values()]
     assert len(set(passwords)) == len(passwords)
-    assert all(len(p) == 32 for p in passwords)
+    assert all(len(p) == 34 and p[0].isalpha() for p in passwords)
     assert not set(passwords) & {c.password for c in second.users.values()}
     for user in users:
         assert read_credential(first.file(user)) == first[user]
@@ -71,8 +71,21 @@ def test_a_credential_file_that_is_not_one_is_a_one_line_error(tmp_path: Path) -
 
 
 def test_hosts_that_would_share_a_user_are_refused(tmp_path: Path) -> None:
-    """Two hosts whose users' password variables collide: ValueError, nothing half-made
-    that could be taken for a run's credentials."""
+    """Two hosts whose users' password variables collide (one host listed twice):
+    ValueError, nothing half-made that could be taken for a run's credentials."""
     with pytest.raises(ValueError, match="two hosts"):
-        generate(tmp_path / "c", ["lab-1", "lab_1"])
+        generate(tmp_path / "c", ["lab1", "lab1"])
     assert not (tmp_path / "c").exists()
+
+
+def test_hosts_named_alike_or_with_a_slash_get_users_of_their_own(tmp_path: Path) -> None:
+    """Hosts that differ only in punctuation or case, and a host whose name holds a '/'
+    (a pool accepts it), each get a credential file of their own with its own password,
+    and the server is given one password variable per user."""
+    hosts = ["lab-1", "lab_1", "Lab1", "rack/1"]
+    made = generate(tmp_path / "c", hosts)
+    assert len(made.server_env) == len(roles(hosts))
+    for host in hosts:
+        user = collector_user(host)
+        assert read_credential(made.file(user)) == made[user]
+        assert made.file(user).parent == made.directory

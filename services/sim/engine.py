@@ -79,7 +79,7 @@ class Sim(HostShells, ArbiterShells):
             self.log.append(Joined(h.name, c.incarnation))
             self.at(self.rng.uniform(0.1 * i, i), self._collector_tick, h.name, h.tick_version)
         if self.s.maintenance:
-            pool = self.s.pool
+            pool = self.keyed_pool  # the hosts' keys too: else the fold forgets them
             config = PoolConfig(pool.hosts, frozenset(self.s.maintenance), pool.vms, True)
             self.log.append(Configured(config))
         for n, node in enumerate(self.nodes.values()):

@@ -7,7 +7,7 @@ Overlapping faults compose: a link is down while any fault holds it down.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -110,20 +110,7 @@ class Schedule:
     device_watchdog_s: float | None = None
 
     def without(self, index: int) -> Schedule:
-        faults = self.faults[:index] + self.faults[index + 1 :]
-        return Schedule(
-            self.seed,
-            self.pool,
-            self.arbiters,
-            faults,
-            self.heal_at,
-            self.end_at,
-            self.timeout_s,
-            self.reboot_s,
-            self.boot_s,
-            self.maintenance,
-            self.device_watchdog_s,
-        )
+        return replace(self, faults=self.faults[:index] + self.faults[index + 1 :])
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -134,6 +121,7 @@ class Schedule:
             "heal_at": self.heal_at,
             "maintenance": list(self.maintenance),
             "reboot_s": self.reboot_s,
+            "boot_s": self.boot_s,
             "device_watchdog_s": self.device_watchdog_s,
             "faults": [
                 {

@@ -14,7 +14,7 @@ from schemas.pool import VM, HAConfig, Host, Pool
 from services.common.timers import Timers
 from services.sim.faults import Arbiters, Fault, Kind, Schedule
 from services.sim.generate import WITNESS, uniform_pool
-from services.sim.hostile import sim_signer
+from services.sim.hostile import fixed_signer
 from tests.sim.helpers import Ran, simulate
 
 T = 30.0
@@ -100,7 +100,7 @@ def test_a_maintenance_schedule_keeps_the_hosts_keys() -> None:
     leader = ran.sim._leader()
     assert leader is not None
     keys = {name: h.key for name, h in leader.core.view.hosts.items()}
-    assert keys == {h: sim_signer(h).public for h in ("h1", "h2", "h3")}
+    assert keys == {h: fixed_signer(h).public for h in ("h1", "h2", "h3")}
     assert leader.core.view.hosts["h3"].excluded
 
 

@@ -175,13 +175,17 @@ class SharedStore:
         return tuple(out)
 
 
-def signed_record(host: str, slot: Slot, signer: HostSigner | None = None) -> SignedRecord:
-    """The slot as `signer` (the host's own key by default) signs it, as a collector writes."""
-    body = SlotBody(
+def slot_body(host: str, slot: Slot) -> SlotBody:
+    """The slot as its collector writes it to the store (what it signs)."""
+    return SlotBody(
         host=host, incarnation=slot.incarnation, seq=slot.seq, uptime_s=0.0, lease_ok=True,
         store_ok=True, fenced=slot.fenced, beacon=slot.beacon,
     )  # fmt: skip
-    return (signer or SIGNERS[host]).sign(body.model_dump_json())
+
+
+def signed_record(host: str, slot: Slot, signer: HostSigner | None = None) -> SignedRecord:
+    """The slot as `signer` (the host's own key by default) signs it, as a collector writes."""
+    return (signer or SIGNERS[host]).sign(slot_body(host, slot).model_dump_json())
 
 
 # Hosts ----------------------------------------------------------------------------------------

@@ -38,6 +38,13 @@ class Kind(StrEnum):
     VM_CRASH = "vm_crash"
     # The host publishes forged readings about the others (services.sim.hostile)
     HOSTILE = "hostile"
+    # The store takes these hosts' reads but fails their writes (a read-only remount): their
+    # slots freeze while they go on reading the others' (services.sim.store).
+    STORE_READ_ONLY = "store_read_only"
+    # Each store call of these hosts takes `amount` seconds (a stalled NFS server): a call
+    # longer than an interval misses the shell's deadline, and its write lands late
+    # (services.sim.store).
+    STORE_DELAY = "store_delay"
 
 
 # Faults whose targets are hosts (the others name arbiters, or nothing: the whole pool).
@@ -52,6 +59,8 @@ HOST_KINDS = frozenset(
         Kind.LATE_REVOCATION,
         Kind.VM_CRASH,
         Kind.HOSTILE,
+        Kind.STORE_READ_ONLY,
+        Kind.STORE_DELAY,
     }
 )
 ALL = "*"  # target of link-quality faults that hit every endpoint

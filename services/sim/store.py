@@ -61,6 +61,7 @@ class StoreShells(World):
         host = slot.host
         if self.hosts[host].powered and self.store_up[host] and host not in self.store_read_only:
             self._trace(f"{host}: a write stuck in the store lands late (seq {slot.seq})")
+            self.milestones.append((self.now, "late_write", host))
             self._write_slot(slot, signed)
 
     def _write_slot(self, slot: Slot, signed: bool) -> None:

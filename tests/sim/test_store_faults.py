@@ -59,11 +59,9 @@ def _nobody_moved(ran: Ran) -> None:
         assert ran.running_on(f"vm{n}") == {host}
 
 
-def _time_of(ran: Ran, line: str) -> float:
-    """When the trace line containing `line` was written (simulated seconds)."""
-    found = [float(t.split("s", 1)[0]) for t in ran.outcome.trace if line in t]
-    assert found, f"no trace line says {line!r}"
-    return found[0]
+def _times(ran: Ran, kind: str, host: str) -> list[float]:
+    """When the milestones `kind` about `host` happened (simulated seconds)."""
+    return [t for t, k, s in ran.outcome.milestones if k == kind and s == host]
 
 
 def test_a_read_only_store_for_every_host_fences_nobody() -> None:
@@ -97,8 +95,8 @@ def test_a_store_stalled_for_every_host_fences_nobody() -> None:
     ran = _run(Fault(Kind.STORE_DELAY, AT, AT + 2 * T, HOSTS, STALL_S))
     assert NoStoreProof.seen == set(HOSTS)
     for host in HOSTS:
-        landed = _time_of(ran, f"{host}: a write stuck in the store lands late")
-        assert landed >= AT + STALL_S
+        landed = _times(ran, "late_write", host)
+        assert landed and min(landed) >= AT + STALL_S, f"{host}'s stuck write: {landed}"
     _nobody_moved(ran)
 
 
@@ -115,8 +113,9 @@ def test_a_write_stuck_in_a_stalled_store_lands_after_its_host_was_declared_dead
         Fault(Kind.BUS_LINK, bus_lost_at, AT + 3 * T, ("h2", "h3")),
     )
     assert ran.outcome.ok, ran.outcome.violations
-    declared = _time_of(ran, "h1 (h1#1) declared dead")
-    assert declared < bus_lost_at < _time_of(ran, "h1: a write stuck in the store lands late")
+    declared, landed = _times(ran, "dead", "h1"), _times(ran, "late_write", "h1")
+    assert declared and landed, f"h1 declared dead at {declared}, its write landed at {landed}"
+    assert declared[0] < bus_lost_at < landed[0]
     for host in ("h2", "h3"):
         fenced, dead = ran.first("fence", host), ran.first("dead", host)
         assert fenced is not None and dead is not None, f"{host}: fenced {fenced}, dead {dead}"

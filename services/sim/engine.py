@@ -79,7 +79,7 @@ class Sim(HostShells, ArbiterShells):
             self.log.append(Joined(h.name, c.incarnation))
             self.at(self.rng.uniform(0.1 * i, i), self._collector_tick, h.name, h.tick_version)
         if self.s.maintenance:
-            pool = self.s.pool
+            pool = self.keyed_pool  # the hosts' keys too: else the fold forgets them
             config = PoolConfig(pool.hosts, frozenset(self.s.maintenance), pool.vms, True)
             self.log.append(Configured(config))
         for n, node in enumerate(self.nodes.values()):
@@ -132,6 +132,10 @@ class Sim(HostShells, ArbiterShells):
                     default=0.0,
                 ),
             )
+        read_only = {x for x in self.host_names if hit(Kind.STORE_READ_ONLY, x)}
+        for x in sorted(read_only ^ self.store_read_only):
+            self._trace(f"{x} store: {'read-only' if x in read_only else 'writable'}")
+        self.store_read_only = read_only
         for h in self.hosts.values():
             self._host_faults(
                 h,
@@ -149,7 +153,7 @@ class Sim(HostShells, ArbiterShells):
             healthy = self.net.side[ep] == QUORUM and q.loss == 0.0
             host = self.hosts.get(ep)
             if host is not None:
-                healthy = healthy and host.powered and not host.hung and self.store_up[ep]
+                healthy = healthy and host.powered and not host.hung and self._store_works(ep)
             self.checker.set_health(ep, healthy, now)
 
     def _watch_outage(self, now: float) -> None:
@@ -158,7 +162,7 @@ class Sim(HostShells, ArbiterShells):
         health updates, so that the calm before the outage can be judged)."""
         powered = [n for n, h in self.hosts.items() if h.powered]
         cut = all(
-            not self.net.reaches_quorum(n) and self.store_up[n] and not self.hosts[n].hung
+            not self.net.reaches_quorum(n) and self._store_works(n) and not self.hosts[n].hung
             for n in powered
         )
         clean = all(self.net.quality[ep] == Quality() for ep in self.endpoints)

@@ -7,7 +7,7 @@ Overlapping faults compose: a link is down while any fault holds it down.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -38,6 +38,13 @@ class Kind(StrEnum):
     VM_CRASH = "vm_crash"
     # The host publishes forged readings about the others (services.sim.hostile)
     HOSTILE = "hostile"
+    # The store takes these hosts' reads but fails their writes (a read-only remount): their
+    # slots freeze while they go on reading the others' (services.sim.store).
+    STORE_READ_ONLY = "store_read_only"
+    # Each store call of these hosts takes `amount` seconds (a stalled NFS server): a call
+    # longer than an interval misses the shell's deadline, and its write lands late
+    # (services.sim.store).
+    STORE_DELAY = "store_delay"
 
 
 # Faults whose targets are hosts (the others name arbiters, or nothing: the whole pool).
@@ -52,6 +59,8 @@ HOST_KINDS = frozenset(
         Kind.LATE_REVOCATION,
         Kind.VM_CRASH,
         Kind.HOSTILE,
+        Kind.STORE_READ_ONLY,
+        Kind.STORE_DELAY,
     }
 )
 ALL = "*"  # target of link-quality faults that hit every endpoint
@@ -110,20 +119,7 @@ class Schedule:
     device_watchdog_s: float | None = None
 
     def without(self, index: int) -> Schedule:
-        faults = self.faults[:index] + self.faults[index + 1 :]
-        return Schedule(
-            self.seed,
-            self.pool,
-            self.arbiters,
-            faults,
-            self.heal_at,
-            self.end_at,
-            self.timeout_s,
-            self.reboot_s,
-            self.boot_s,
-            self.maintenance,
-            self.device_watchdog_s,
-        )
+        return replace(self, faults=self.faults[:index] + self.faults[index + 1 :])
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -134,6 +130,7 @@ class Schedule:
             "heal_at": self.heal_at,
             "maintenance": list(self.maintenance),
             "reboot_s": self.reboot_s,
+            "boot_s": self.boot_s,
             "device_watchdog_s": self.device_watchdog_s,
             "faults": [
                 {

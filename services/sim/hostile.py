@@ -23,7 +23,7 @@ from functools import lru_cache
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from schemas.liveness import SignedRecord
-from schemas.messages import SlotReading, StoreObservation
+from schemas.messages import Beacon, SlotReading, StoreObservation
 from schemas.pool import Pool
 from schemas.slot import Slot
 from services.common.signing import HostSigner
@@ -33,19 +33,21 @@ REPLAYS_KEPT = 6  # genuine records a hostile host keeps per host to replay
 
 
 @lru_cache(maxsize=4096)
-def sim_signer(host: str) -> HostSigner:
+def fixed_signer(host: str) -> HostSigner:
+    """`host`'s key pair derived from its name, so that runs and logs built with it repeat:
+    the simulator's hosts, and the tests' fixtures (never a real host's key)."""
     seed = hashlib.sha256(f"haplan-sim:{host}".encode()).digest()
     return HostSigner(Ed25519PrivateKey.from_private_bytes(seed))
 
 
 def with_keys(pool: Pool) -> Pool:
     """The pool with every host's simulated public key registered."""
-    hosts = tuple(h.model_copy(update={"key": sim_signer(h.name).public}) for h in pool.hosts)
+    hosts = tuple(h.model_copy(update={"key": fixed_signer(h.name).public}) for h in pool.hosts)
     return pool.model_copy(update={"hosts": hosts})
 
 
 def sign(slot: Slot) -> SignedRecord:
-    return sim_signer(slot.host).sign(slot.model_dump_json())
+    return fixed_signer(slot.host).sign(slot.model_dump_json())
 
 
 def _reading(slot: Slot, record: SignedRecord | None, **changes: object) -> SlotReading:
@@ -78,21 +80,38 @@ class Forger:
         stay: staleness is the observer's word, and a sole observer that lies about it can
         delay a failover (never cause one); what is tested here is forged evidence of death."""
         observer, beacon = genuine.observer, genuine.beacon
-        key = sim_signer(observer)
+        key = fixed_signer(observer)
         readings: list[SlotReading] = list(genuine.readings)
         for host, slot in sorted(slots.items()):
             if host == observer:
                 continue
-            fenced = slot.model_copy(update={"seq": slot.seq + 1, "fenced": True, "beacon": beacon})
-            later = slot.model_copy(
-                update={"incarnation": f"{slot.incarnation}~forged", "seq": 1, "beacon": beacon}
-            )
-            readings.append(_reading(fenced, key.sign(fenced.model_dump_json())))
-            readings.append(_reading(later, key.sign(later.model_dump_json())))
-            theirs = records.get(host)
-            if theirs is not None:
-                readings.append(_reading(slot, theirs, fenced=True))
+            forged_incarnation = f"{slot.incarnation}~forged"
+            readings.extend(forgeries(slot, records.get(host), key, beacon, forged_incarnation))
             for old, record in self.replays.get(host, ()):
                 readings.append(_reading(old, record))
                 readings.append(_reading(old, record, current=False))
         return genuine.model_copy(update={"readings": tuple(readings)})
+
+
+def forgeries(
+    slot: Slot,
+    genuine: SignedRecord | None,
+    key: HostSigner,
+    beacon: Beacon | None,
+    forged_incarnation: str,
+) -> tuple[SlotReading, ...]:
+    """What a hostile host with `key` (its own) can claim about the host whose current slot is
+    `slot`: that slot fenced, and a new incarnation `forged_incarnation`, both signed with
+    `key` and echoing `beacon` (so they are fresh); and the host's `genuine` signed record, if
+    it has one, under a reading rewritten to say fenced. The simulator's hostile host, the
+    arbiter's integration test and the lab's hostile host (tests/fixtures/forgery.py) all
+    publish these."""
+    fenced = slot.model_copy(update={"seq": slot.seq + 1, "fenced": True, "beacon": beacon})
+    later = slot.model_copy(update={"incarnation": forged_incarnation, "seq": 1, "beacon": beacon})
+    out = [
+        _reading(fenced, key.sign(fenced.model_dump_json())),
+        _reading(later, key.sign(later.model_dump_json())),
+    ]
+    if genuine is not None:
+        out.append(_reading(slot, genuine, fenced=True))
+    return tuple(out)

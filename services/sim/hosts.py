@@ -6,15 +6,15 @@ lives)."""
 from __future__ import annotations
 
 from schemas.reports import HostReport
-from schemas.slot import Slot
 from services.collector.core import WATCHDOG_FIRED, Collector, Phase, Tick
 from services.common.watchdog_timing import may_pet
 from services.sim.faults import Kind
-from services.sim.hostile import FLOOD, sign
-from services.sim.world import HostSim, World, heard_by
+from services.sim.hostile import FLOOD
+from services.sim.store import StoreShells
+from services.sim.world import HostSim, heard_by
 
 
-class HostShells(World):
+class HostShells(StoreShells):
     # Leases ------------------------------------------------------------------------------------
 
     def _renew(self, h: HostSim, incarnation: str, sent_at: float) -> None:
@@ -77,12 +77,9 @@ class HostShells(World):
             self._kill_leftovers(h, c)
         if c.phase is not Phase.FENCED and not c.waits_for_earlier_vms:
             self._renew(h, c.incarnation, now)
-            slot = c.slot(now)
-            store_ok = self.store_up[host]
-            if store_ok:
-                self._write_slot(slot, signed=c.phase is Phase.JOINING)
-            c.slot_written(now, store_ok)
-            c.slots_read(now, list(self.slots.values()) if store_ok else None, self.records)
+            written, read = self._store_call(c.slot(now), signed=c.phase is Phase.JOINING)
+            c.slot_written(now, written)
+            c.slots_read(now, list(self.slots.values()) if read else None, self.records)
         out = c.tick(now)
         if out.fence:
             self._fence(h, c, out)
@@ -112,16 +109,6 @@ class HostShells(World):
                 step = self.rng.uniform(0, self.t.interval_s)
                 self.at(step, self._to_leader, h.name, "store_observation", forged)
 
-    def _write_slot(self, slot: Slot, signed: bool) -> None:
-        """The slot in the store, signed when a reader may need it as the host's word (while
-        joining, and its fenced mark: services.sim.hostile)."""
-        self.slots[slot.host] = slot
-        if signed or slot.fenced:
-            record = self.records[slot.host] = sign(slot)
-            self.forger.read(slot, record)
-        else:
-            self.records.pop(slot.host, None)
-
     def _report_exits(self, h: HostSim, c: Collector, out: Tick) -> None:
         """The collector's report, sent while it has exits to tell (for about T, as the real
         one repeats them); a host with nothing to tell sends none (the sim's VMs only stop
@@ -145,8 +132,7 @@ class HostShells(World):
         confirmed = self._fence_kill(h)
         mark = c.vms_dead(self.now + h.offset) if confirmed or self.premature_mark else None
         if mark is not None:
-            if self.store_up[h.name]:
-                self._write_slot(mark.slot, signed=True)
+            self._store_call(mark.slot, signed=True)
             self._to_leader(h.name, "fenced_notice", mark.notice)
         else:
             self._trace(f"{h.name} ({c.incarnation}) cannot confirm the kill: no fenced mark")

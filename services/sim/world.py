@@ -115,6 +115,8 @@ class World:
         self.net = Network(self.rng)
         self.kv = Leases()
         self.store_up: dict[str, bool] = {}
+        self.store_read_only: set[str] = set()  # hosts whose store writes fail (reads work)
+        self.store_busy_until: dict[str, float] = {}  # a call stuck past its deadline ends then
         self.slots: dict[str, Slot] = {}
         self.records: dict[str, SignedRecord] = {}  # the slots signed (services.sim.hostile)
         self.forger = Forger()

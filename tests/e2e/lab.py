@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
-from services.common.signing import HostSigner
+from schemas.pool import Pool
+from schemas.pool_file import dump_pool
 from services.deploy.natsconf import render_auth
 from services.deploy.permissions import roles
+from services.up.keys import key_path, make_host_keys
 from tests.e2e.mounts import StoreMount, leftover_mounts
 from tests.e2e.natsnode import NatsNode
 from tests.e2e.netns import Fabric, Node, leftover_namespaces
@@ -137,9 +137,9 @@ class Lab(Waiter):
             server.wait_healthy()
         pool = self.root / "pool.yaml"
         content = self.pool or article_pool(self.hosts, self.timeout_s)
-        for entry in content["hosts"]:  # each host signs its slots (docs/protocol.md)
-            entry.setdefault("key", self.host_key(entry["name"]).public)
-        pool.write_text(yaml.safe_dump(content))
+        # Each host signs its slots (docs/protocol.md): its key made and registered as
+        # `haplan up` does (services/up/keys.py), replacing any key the content names.
+        pool.write_text(dump_pool(make_host_keys(self.root, Pool.model_validate(content))))
         created = self.eventually(
             lambda: self.haplan("pool", "create", str(pool), user="admin").returncode == 0,
             30, "the pool loaded into the log",
@@ -159,15 +159,7 @@ class Lab(Waiter):
         return proc
 
     def key_path(self, host: str) -> Path:
-        return self.root / "keys" / f"{host}.key"
-
-    def host_key(self, host: str) -> HostSigner:
-        """The host's signing key: made (mode 0600) the first time it is asked for."""
-        path = self.key_path(host)
-        if not path.exists():
-            path.parent.mkdir(mode=0o700, exist_ok=True)
-            HostSigner.generate().save(path)
-        return HostSigner.load(path)
+        return key_path(self.root, host)
 
     def add_host(self, host: str) -> None:
         node = self.fabric.add(host)
@@ -177,7 +169,6 @@ class Lab(Waiter):
         argv = [*ENTRY, "collector", "--host", host, "--store", str(mount.point),
                 "--vm-driver", "process", "--watchdog", "process",
                 "--key", str(self.key_path(host))]  # fmt: skip
-        self.host_key(host)
         log = self.logs / f"collector-{host}.log"
         env = self.env(f"collector-{host}")
         collector = Supervised(host, node, argv, env, log, is_host=True)

@@ -3,6 +3,8 @@ invariant checker catching what it must."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from services.common.timers import Timers
 from services.sim.engine import Sim
 from services.sim.faults import Arbiters, Fault, Kind, Schedule
@@ -152,3 +154,15 @@ def test_the_checker_holds_a_restart_deadline_only_when_nothing_else_went_wrong(
     assert later.violations == []
     later.check_final(300.0)
     assert [v.invariant for v in later.violations] == [2]
+
+
+def test_a_schedule_without_a_fault_keeps_everything_else_and_prints_its_durations() -> None:
+    """Shrinking drops one fault and keeps every other field (the durations, maintenance, the
+    watchdog); the JSON a failing schedule is printed as names both simulated durations."""
+    s = random_schedule(4242, hosts=4)
+    s = dataclasses.replace(s, reboot_s=7.0, boot_s=3.0, maintenance=("h4",))
+    shrunk = s.without(0)
+    assert shrunk.faults == s.faults[1:]
+    assert dataclasses.replace(shrunk, faults=s.faults) == s
+    printed = s.to_json()
+    assert (printed["reboot_s"], printed["boot_s"]) == (7.0, 3.0)

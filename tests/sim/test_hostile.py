@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 
 from services.arbiter.view import DeclaredDead, Fenced
-from services.sim.batch import random_batch, run_schedules
+from services.sim.batch import run_schedules
 from services.sim.engine import Sim
 from services.sim.faults import Arbiters, Fault, Kind, Schedule
 from services.sim.generate import lab_pool, random_schedule, single_fault, uniform_pool
@@ -62,9 +62,9 @@ def test_a_hostile_host_with_every_other_fault_breaks_no_invariant() -> None:
         assert summary.violations == 0, summary.first
 
 
-def test_random_schedules_draw_hostile_hosts_and_hold() -> None:
-    """The random generator draws hostile hosts among its faults; 300 schedules hold."""
+def test_random_schedules_draw_hostile_hosts() -> None:
+    """The random generator draws hostile hosts among its faults: at least 10 of the first 300
+    schedules have one, so the slow 10,000-schedule run (tests/sim/test_invariants_hold.py,
+    which covers these seeds) tests hostile hosts with every other fault."""
     drawn = [random_schedule(seed) for seed in range(1, 301)]
     assert sum(any(f.kind is Kind.HOSTILE for f in s.faults) for s in drawn) >= 10
-    summary = random_batch(1, 300, None, 30.0, workers=2)
-    assert summary.violations == 0, summary.first

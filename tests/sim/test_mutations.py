@@ -39,6 +39,8 @@ def unchecked_word(key: str | None, reading: SlotReading) -> Slot | str:
 
 # The arbiter believes any forwarded slot record, signed by whoever.
 UNSIGNED = Variant(testimony=unchecked_word)
+
+
 class StillForTMinusIIsGone(Collector):
     """The outage rule with a looser threshold: a slot still for T minus one interval (not
     T_dead) counts as a host that has fenced or died."""
@@ -149,6 +151,8 @@ def test_an_arbiter_that_does_not_check_signatures_is_caught_as_a_split_brain() 
     assert summary.first is not None and summary.first.violation.invariant == 1
     assert [f.kind for f in summary.first.shrunk.faults] == [Kind.HOSTILE]
     assert Variant().run(hostile).ok
+
+
 def test_an_outage_rule_that_takes_a_slot_still_for_less_than_t_dead_for_dead_is_caught() -> None:
     """h1 loses the bus; an interval later h2 and h3, which keep the bus, lose the store (each
     hears only the other, which lost it too, so both stay). With a still slot taken for a dead

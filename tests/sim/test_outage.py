@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from schemas.pool import Pool
+from schemas.pool import VM, HAConfig, Host, Pool
 from services.common.timers import Timers
-from services.sim.engine import Sim
 from services.sim.faults import Arbiters, Fault, Kind, Schedule
-from services.sim.generate import WITNESS, random_schedule, uniform_pool
+from services.sim.generate import WITNESS, uniform_pool
+from services.sim.hostile import fixed_signer
 from tests.sim.helpers import Ran, simulate
 
 T = 30.0
@@ -92,6 +92,18 @@ def test_a_bus_outage_with_a_host_in_maintenance_fences_nobody(
     _survivors_never_stopped(ran)
 
 
+def test_a_maintenance_schedule_keeps_the_hosts_keys() -> None:
+    """The operator's maintenance config the simulator logs at the start carries the hosts'
+    keys: folded, it replaces the pool's hosts, and a config without keys left every host
+    unregistered (key None), so the signed-slot path went untested in maintenance runs."""
+    ran = simulate(_schedule(MAINTAINED, Arbiters(("h1", "h2")), (), maintenance=("h3",)))
+    leader = ran.sim._leader()
+    assert leader is not None
+    keys = {name: h.key for name, h in leader.core.view.hosts.items()}
+    assert keys == {h: fixed_signer(h).public for h in ("h1", "h2", "h3")}
+    assert leader.core.view.hosts["h3"].excluded
+
+
 @pytest.mark.parametrize("outage", OUTAGES)
 def test_a_bus_outage_with_every_host_up_still_fences_nobody(outage: Fault) -> None:
     """The rule change keeps the all-up case: the bus lost everywhere for 2 T fences nobody."""
@@ -115,11 +127,44 @@ def test_a_survivor_that_lost_the_bus_alone_still_fences() -> None:
     assert ran.running_on("vm1") == {"h2"}
 
 
+# Random schedule 4831 of the 10,000-schedule run, written out (its times rounded to the ms).
+POOL_4831 = Pool(
+    name="random pool 3",
+    ha=HAConfig(host_failures_to_tolerate=0, timeout_s=T),
+    hosts=tuple(
+        Host(name=n, memory_mib=m, reserved_mib=1024)
+        for n, m in (("h1", 16384), ("h2", 16384), ("h3", 32768))
+    ),
+    vms=tuple(
+        VM(name=n, memory_mib=m, memory_overhead_mib=64, host=h, ha_restart_priority="restart")
+        for n, m, h in (
+            ("vm1", 4096, "h1"),
+            ("vm2", 1024, "h2"),
+            ("vm3", 1024, "h2"),
+            ("vm4", 8192, "h3"),
+            ("vm5", 1024, "h3"),
+        )
+    ),
+)
+FAULTS_4831 = (
+    Fault(Kind.STORE_LINK, 3.642, 68.313, ("h2",)),
+    Fault(Kind.STORE_LINK, 8.381, None, ("h1", "h2")),
+    Fault(Kind.BUS_LINK, 31.044, 112.551, ("h2", "h3", WITNESS)),
+    Fault(Kind.ARBITER_CRASH, 74.5, None, ("arbiter@h2",)),
+)
+
+
 def test_a_host_heard_alive_after_its_slot_froze_is_not_taken_for_dead() -> None:
-    """Random schedule 4831: h1 and h2 lose the store, then h2 and h3 the bus. h1 lives on
+    """Guards the collector's `_alive_since` (a still slot whose host was heard on the bus
+    since is not a gone host). h1 and h2 lose the store, then h2 and h3 the bus. h1 lives on
     without the store (it fences, and its next incarnation holds a lease it cannot prove in
-    the store), so h3 must not take h1's frozen slot for a dead host: staying, h3 was declared
-    dead while running its VMs (the arbiter's store-outage path counts h1's report)."""
-    outcome = Sim(random_schedule(4831)).run()
-    assert outcome.ok, outcome.violations
-    assert not any("WHILE IT STILL RUNS" in line for line in outcome.trace)
+    the store), so h3 must not take h1's frozen slot for a dead host and stay: the arbiter's
+    store-outage path, counting h1's report, declares h3 dead, and h3 must have fenced (its
+    VMs stopped) by then. Without the guard h3 was declared dead while running vm4 and vm5."""
+    arbiters = Arbiters(("h2", "h1", "h3"), (WITNESS,))
+    ran = simulate(Schedule(4831, POOL_4831, arbiters, FAULTS_4831, 126.0, 294.0, T))
+    assert ran.outcome.ok, ran.outcome.violations
+    assert ran.declared("h3"), "h3 was never declared dead"
+    first_dead = min(t for t, k, s in ran.outcome.milestones if k == "dead" and s == "h3")
+    assert "h3" in ran.fenced_hosts(before=first_dead), "declared dead while it ran its VMs"
+    assert ran.running_on("vm4") == ran.running_on("vm5") == {"h3"}  # restarted in place

@@ -34,8 +34,9 @@ def test_a_vm_crashed_on_a_healthy_host_runs_again_there() -> None:
 
 
 def test_repeated_crashes_on_a_healthy_host_keep_the_invariants() -> None:
-    """Minion 1 crashes three times a T apart: each time it runs again (in place, then
-    elsewhere per its limits), and the checker finds nothing."""
+    """Minion 1 crashes three times a T apart: each time it runs again and the checker finds
+    nothing. Its limits count the tries: the first two are restarts in place (max_restart 2),
+    the third a relocation, placed where the plan puts it (lab1 again here: every host fits)."""
     at = TIMERS.t_dead_s + 1.0
     base = single_fault(
         LAB, Kind.VM_CRASH, ("lab1",), at=at, until=at + 1.0, arbiters=Arbiters(("lab2", "lab1"))
@@ -48,4 +49,10 @@ def test_repeated_crashes_on_a_healthy_host_keep_the_invariants() -> None:
     ran = simulate(replace(base, faults=crashes))
     assert ran.outcome.ok, ran.outcome.violations
     assert len([d for d in ran.sim.log if isinstance(d, VmLost)]) == 3
-    assert ran.running_on("Minion 1")
+    orders = [d for d in ran.sim.log if isinstance(d, RestartOrdered) and d.vm == "Minion 1"]
+    assert [d.host for d in orders[:2]] == ["lab1", "lab1"] and len(orders) == 3
+    leader = ran.sim._leader()
+    assert leader is not None
+    vm = leader.core.view.vms["Minion 1"]
+    assert (vm.restarts, vm.relocations) == (2, 1)
+    assert ran.running_on("Minion 1") == {orders[-1].host}

@@ -43,20 +43,33 @@ class Pool:
         return host
 
 
+async def open_pool(url: str, nc: Client) -> Pool:
+    """The lab pool in a fresh event log, and the `ha_leases` bucket, over the client `nc`
+    (the caller's: a test that restarts the server brings a reconnecting one)."""
+    store = await JetStreamEventStore.open(nc)
+    await store.append([lab_pool_created()], 0)
+    return Pool(url, nc, store, await open_bucket(nc.jetstream(), TIMERS))
+
+
+async def close_pool(nc: Client, pool: Pool | None) -> None:
+    """Stops the pool's hosts (if it was opened) and closes its client, each step bounded."""
+    try:
+        for host in pool.hosts if pool is not None else ():
+            await bounded(host.stop(), f"stopping host {host.name}")
+    finally:
+        await bounded(nc.close(), "closing the test's NATS client")
+
+
 @pytest.fixture
 async def pool(nats_server: NatsServer) -> AsyncIterator[Pool]:
     """The lab pool in a fresh event log, and the `ha_leases` bucket."""
     nc = await connect_to(nats_server.url)
+    p: Pool | None = None
     try:
-        store = await JetStreamEventStore.open(nc)
-        await store.append([lab_pool_created()], 0)
-        kv = await open_bucket(nc.jetstream(), TIMERS)
-        p = Pool(nats_server.url, nc, store, kv)
+        p = await open_pool(nats_server.url, nc)
         yield p
-        for host in p.hosts:
-            await bounded(host.stop(), f"stopping host {host.name}")
     finally:
-        await bounded(nc.close(), "closing the test's NATS client")
+        await close_pool(nc, p)
 
 
 async def bounded(step: Awaitable[None], what: str, timeout: float = 10) -> None:

@@ -46,7 +46,7 @@ from services.common.natsserver import free_port
 from services.common.signing import HostSigner
 from services.common.subjects import encode_token
 from services.common.timers import Timers
-from tests.fixtures.events import lab_pool, make
+from tests.fixtures.events import LAB_SIGNERS, lab_pool, make
 
 T = 2.0  # ha.timeout_s of the test pool: a fence and a failover take a few seconds
 TIMERS = Timers.from_timeout(T)
@@ -56,16 +56,16 @@ REPO = Path(__file__).resolve().parents[3]
 R = TypeVar("R")
 
 
-# Each host's signing key, registered in the test pool (docs/protocol.md, Signed slots).
-SIGNERS = {name: HostSigner.generate() for name in ("lab1", "lab2")}
+# Each host's signing key, registered in lab_pool() (docs/protocol.md, Signed slots): the
+# tests' one fixed-seed signer (services.sim.hostile.fixed_signer).
+SIGNERS = LAB_SIGNERS
 
 
 def lab_pool_created() -> PoolCreated:
     """The article's lab pool (Minion 1 protected on lab1) with T = 2 s and the hosts' keys."""
     pool = lab_pool()
-    hosts = tuple(h.model_copy(update={"key": SIGNERS[h.name].public}) for h in pool.hosts)
     ha = HAConfig(host_failures_to_tolerate=1, timeout_s=T)
-    pool = pool.model_copy(update={"ha": ha, "hosts": hosts})
+    pool = pool.model_copy(update={"ha": ha})
     return make(PoolCreated, epoch=0, pool=pool)
 
 
@@ -175,13 +175,17 @@ class SharedStore:
         return tuple(out)
 
 
-def signed_record(host: str, slot: Slot, signer: HostSigner | None = None) -> SignedRecord:
-    """The slot as `signer` (the host's own key by default) signs it, as a collector writes."""
-    body = SlotBody(
+def slot_body(host: str, slot: Slot) -> SlotBody:
+    """The slot as its collector writes it to the store (what it signs)."""
+    return SlotBody(
         host=host, incarnation=slot.incarnation, seq=slot.seq, uptime_s=0.0, lease_ok=True,
         store_ok=True, fenced=slot.fenced, beacon=slot.beacon,
     )  # fmt: skip
-    return (signer or SIGNERS[host]).sign(body.model_dump_json())
+
+
+def signed_record(host: str, slot: Slot, signer: HostSigner | None = None) -> SignedRecord:
+    """The slot as `signer` (the host's own key by default) signs it, as a collector writes."""
+    return (signer or SIGNERS[host]).sign(slot_body(host, slot).model_dump_json())
 
 
 # Hosts ----------------------------------------------------------------------------------------

@@ -4,16 +4,13 @@ hosts' lease renewals again, so nobody is suspected for the outage."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
 from schemas.events import Event, HostDeclaredDead, HostFenced, HostSuspected, LeaderElected
-from services.arbiter.leases import open_bucket
 from services.common.bus import connect
-from services.common.eventstore import JetStreamEventStore
 from services.common.natsserver import NatsServer
 from services.common.settings import BusSettings
-from tests.integration.arbiter.conftest import Pool, bounded
+from tests.integration.arbiter.conftest import Pool, close_pool, open_pool
 from tests.integration.arbiter.players import (
     TIMERS,
     ArbiterProcess,
@@ -22,7 +19,6 @@ from tests.integration.arbiter.players import (
     events,
     eventually,
     first_event,
-    lab_pool_created,
 )
 
 
@@ -38,9 +34,8 @@ async def test_after_a_server_restart_the_new_leader_hears_renewals_and_suspects
     nc = await connect(BusSettings(nats_url=nats_server.url), name="test hosts")
     pool: Pool | None = None
     try:
-        store = await JetStreamEventStore.open(nc)
-        await store.append([lab_pool_created()], 0)
-        pool = Pool(nats_server.url, nc, store, await open_bucket(nc.jetstream(), TIMERS))
+        pool = await open_pool(nats_server.url, nc)
+        store = pool.store
         spawn_arbiter("a1")
         first = await elected(store, "a1")
         await pool.host("lab1", ("Minion 1",))
@@ -63,8 +58,4 @@ async def test_after_a_server_restart_the_new_leader_hears_renewals_and_suspects
         found = [r.event for r in await events(store) if isinstance(r.event, bad)]
         assert found == []
     finally:
-        if pool is not None:
-            for host in pool.hosts:
-                await bounded(host.stop(), f"stopping host {host.name}")
-        with contextlib.suppress(Exception):
-            await bounded(nc.close(), "closing the hosts' client")
+        await close_pool(nc, pool)

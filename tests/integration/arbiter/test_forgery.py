@@ -19,6 +19,7 @@ from schemas.events import (
 from schemas.messages import StoreObservation
 from services.common.signing import HostSigner, signature_holds
 from services.common.subjects import encode_token
+from services.sim.hostile import forgeries
 from tests.integration.arbiter.conftest import Pool
 from tests.integration.arbiter.players import (
     SIGNERS,
@@ -31,6 +32,7 @@ from tests.integration.arbiter.players import (
     eventually,
     first_event,
     signed_record,
+    slot_body,
     status,
 )
 from tests.integration.cli.runner import haplan
@@ -40,28 +42,19 @@ ROUNDS = 40  # 40 intervals of 0.2 s: several times T_dead
 
 
 def forged_observation(lab1: Host, lab2: Host) -> StoreObservation:
-    """What lab2 may say on ha.sto.lab2 about lab1: its fenced slot and a later incarnation,
-    both signed with lab2's own key; lab1's genuine record under a reading that says fenced;
-    and a fenced claim with no record at all."""
+    """What lab2 may say on ha.sto.lab2 about lab1 (services.sim.hostile.forgeries): its
+    fenced slot and a later incarnation, both signed with lab2's own key; lab1's genuine
+    record under a reading that says fenced; and a fenced claim with no record at all."""
     current = lab2.store.slots["lab1"]
-    fenced = Slot(lab1.incarnation, current.seq + 1, True, beacon=lab2.beacon)
-    later = Slot("lab1-forged", 1, False, beacon=lab2.beacon)
+    assert current.incarnation == lab1.incarnation
     genuine = signed_record("lab1", current)
-    readings = lab2.store.readings("hostile", 0.0)  # its own clock entries, not lab2's
-    base = next(r for r in readings if r.host == "lab1")
+    forged = forgeries(
+        slot_body("lab1", current), genuine, SIGNERS["lab2"], lab2.beacon, "lab1-forged"
+    )
+    bare = forged[-1].model_copy(update={"record": None})
     return StoreObservation(
-        observer="lab2",
-        incarnation=lab2.incarnation,
-        beacon=lab2.beacon,
-        readings=(
-            base.model_copy(update={"seq": fenced.seq, "fenced": True,
-                                    "record": signed_record("lab1", fenced, SIGNERS["lab2"])}),
-            base.model_copy(update={"incarnation": "lab1-forged", "seq": 1, "stale_for_s": 0.0,
-                                    "record": signed_record("lab1", later, SIGNERS["lab2"])}),
-            base.model_copy(update={"fenced": True, "record": genuine}),
-            base.model_copy(update={"fenced": True, "record": None}),
-        ),
-    )  # fmt: skip
+        observer="lab2", incarnation=lab2.incarnation, beacon=lab2.beacon, readings=(*forged, bare)
+    )
 
 
 async def test_forged_fenced_marks_and_incarnations_change_nothing_and_are_counted(

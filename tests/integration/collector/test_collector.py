@@ -117,7 +117,7 @@ async def test_a_stop_order_halts_the_vm_as_an_admin_shutdown(lab: Lab) -> None:
     run = await member_running_a_vm(lab)
     await lab.arbiter.stop_vm("lab1", run.incarnation, "Minion 1")
     report = await run.collector.report(
-        lambda r: any(e.instance == run.order_id for e in r.exits), 8, "the VM's exit"
+        lambda r: any(e.instance == run.order_id for e in r.exits), 30, "the VM's exit"
     )
     assert [(e.vm, e.cause) for e in report.exits] == [("Minion 1", "admin-shutdown")]
     assert report.vms == ()
@@ -186,7 +186,7 @@ async def test_a_hung_collector_is_fenced_by_its_watchdog(lab: Lab) -> None:
         await eventually(lambda: not pid_alive(run.vm_pid), T + 3.0, "the watchdog kills the VM")
     finally:
         os.kill(run.collector.pid, signal.SIGCONT)
-    status = await run.collector.exit_status(5)
+    status = await run.collector.exit_status(30)
     assert status == EXIT_FENCED, run.collector.tail()
     assert "the watchdog fired" in run.collector.log()
 

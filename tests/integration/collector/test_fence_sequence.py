@@ -136,7 +136,7 @@ async def test_a_new_incarnation_does_not_join_while_a_leftover_vm_lives(lab: La
     earlier = first.reports[-1].incarnation
     assert first.proc is not None
     first.proc.kill()
-    await first.exit_status(5)
+    await first.exit_status(30)
     second = await lab.spawn(module=SEAM, env=SEAM_ENV)
     waiting = await second.report(
         lambda r: r.reason is not None and EARLIER_ALIVE in r.reason, 15, "why it waits"

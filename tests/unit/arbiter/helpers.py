@@ -6,8 +6,6 @@ forwards the host's signed record as a collector does (docs/protocol.md, Signed 
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from schemas.liveness import SignedRecord
 from schemas.messages import Beacon, SlotReading, StoreObservation
 from schemas.pool import VM, HAConfig, Host, Pool
@@ -16,14 +14,12 @@ from services.arbiter.core import Arbiter, ArbiterTick
 from services.arbiter.view import Decision, DeclaredDead, Joined
 from services.common.signing import HostSigner
 from services.common.timers import Timers
+from services.sim.hostile import fixed_signer
 
 TIMERS = Timers.from_timeout(10.0)
 T, T_DEAD = TIMERS.timeout_s, TIMERS.t_dead_s
 HOSTS = ("a", "b", "c")
-SIGNERS = {
-    h: HostSigner(Ed25519PrivateKey.from_private_bytes(bytes([i + 1]) * 32))
-    for i, h in enumerate(HOSTS)
-}
+SIGNERS = {h: fixed_signer(h) for h in HOSTS}
 
 POOL = Pool(
     name="test pool",

@@ -15,6 +15,9 @@ from schemas.liveness import FencedMark
 from schemas.messages import SlotReading
 from schemas.slot import Slot
 from services.common.signing import verified_slot
+from services.common.slot_bounds import record_fits
+
+TOO_LARGE = "the signed record is larger than any slot its host writes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,10 @@ def own_word(key: str | None, reading: SlotReading) -> Slot | str:
         return "the host has no registered key"
     if reading.record is None:
         return "no signed record"
+    if not record_fits(reading.host, reading.record.body, reading.record.sig):
+        # Checked before the signature: a record is kept with the host's events, and the
+        # verification cache keeps what it was given.
+        return TOO_LARGE
     slot = verified_slot(key, reading.host, reading.record)
     if slot is None:
         return "the signature does not verify against the host's registered key"
@@ -68,6 +75,8 @@ def mark_problem(
         return f"the mark was read in {host}'s slot, but {host} has no registered key"
     if mark.record is None:
         return "the mark was read in a slot but carries no signed record"
+    if not record_fits(host, mark.record.body, mark.record.sig):
+        return TOO_LARGE
     slot = verified_slot(key, host, mark.record)
     if slot is None:
         return f"the mark's record is not signed by {host}'s registered key"
@@ -76,4 +85,3 @@ def mark_problem(
     if slot.incarnation in buried:
         return f"the mark's record is of incarnation {slot.incarnation}, already declared dead"
     return None
-

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from schemas.liveness import SignedRecord
 from schemas.pool import HOST_KEY_PREFIX, check_host_key
 from schemas.slot import Slot
+from services.common.slot_bounds import record_fits
 
 # Signatures cover this prefix too, so that a slot signature is never valid for anything else
 # the key might one day sign.
@@ -124,7 +125,8 @@ def signature_holds(key: str, record: SignedRecord) -> bool:
 def verified_slot(key: str | None, host: str, record: SignedRecord | None) -> Slot | None:
     """The slot `record` holds, if `host`'s registered `key` signed it and it is `host`'s
     slot; None otherwise (no key registered, no record, bad signature, another host's)."""
-    if key is None or record is None:
+    if key is None or record is None or not record_fits(host, record.body, record.sig):
+        # Bounded before the cache, which keeps what it is given, forgeries too.
         return None
     return _verified(key, host, record.body, record.sig)
 

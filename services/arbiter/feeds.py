@@ -79,7 +79,6 @@ class BusFeeds:
         self._nc, self._core, self._metrics, self._clock = nc, core, metrics, clock
         self._subs: dict[str, list[Subscription]] = {}  # host -> its subscriptions
         self.fenced = asyncio.Event()
-        self._marks: set[tuple[str, str]] = set()  # (host, incarnation) marks heard
         self._forgery_logged: dict[tuple[str, str], float] = {}  # (observer, host): when
         self._newest: dict[str, bytes] = {}  # subject -> its newest heartbeat, not yet read
         self._heartbeats = asyncio.Event()
@@ -231,14 +230,14 @@ class BusFeeds:
             if not core.heartbeat(message, now) and core.is_leader:
                 self._dropped(heartbeat_subject(message.host), "late")
         elif isinstance(message, StoreObservation):
-            core.store_observation(message, now)
+            # Only a mark the core believed and had not heard wakes the tick: a forged
+            # reading (any fenced=True) must not buy the sender an extra tick.
+            if core.store_observation(message, now):
+                self.fenced.set()
             self._report_forgeries(now)
-            for reading in message.readings:
-                if reading.fenced:
-                    self._mark(reading.host, reading.incarnation)
         elif isinstance(message, FencedNotice):
-            core.fenced_notice(message, now)
-            self._mark(message.host, message.incarnation)
+            if core.fenced_notice(message, now):
+                self.fenced.set()
         elif isinstance(message, JoinRequest):
             core.join_request(message, now)
         elif isinstance(message, HostReport):
@@ -258,8 +257,3 @@ class BusFeeds:
                     host=f.host,
                     why=f.why,
                 )
-
-    def _mark(self, host: str, incarnation: str) -> None:
-        if (host, incarnation) not in self._marks:
-            self._marks.add((host, incarnation))
-            self.fenced.set()

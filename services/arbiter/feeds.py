@@ -37,6 +37,7 @@ from services.common.wire import HEARTBEATS, heartbeat_subject, subject_host
 log = get_logger("haplan.arbiter")
 
 Handler = Callable[[Msg], Awaitable[None]]
+# A forgery is logged once per (observer, host) and this window; each is counted.
 FORGERY_LOG_EVERY_S = 60.0
 
 # Messages a host's subscription may hold before nats-py drops its excess: a host sends one
@@ -79,7 +80,7 @@ class BusFeeds:
         self._nc, self._core, self._metrics, self._clock = nc, core, metrics, clock
         self._subs: dict[str, list[Subscription]] = {}  # host -> its subscriptions
         self.fenced = asyncio.Event()
-        self._forgery_logged: dict[tuple[str, str], float] = {}  # (observer, host): when
+        self._forgeries_logged = WarnLimiter(window_s=FORGERY_LOG_EVERY_S)
         self._newest: dict[str, bytes] = {}  # subject -> its newest heartbeat, not yet read
         self._heartbeats = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
@@ -245,15 +246,15 @@ class BusFeeds:
 
     def _report_forgeries(self, now: float) -> None:
         """Count every forgery; log one line per (observer, host) per FORGERY_LOG_EVERY_S, so
-        that a flood does not drown the log."""
+        that a flood does not drown the log (nor, with senders bounded, the memory)."""
         for f in self._core.take_forgeries():
             self._metrics.forgeries.labels(observer=f.observer).inc()
-            last = self._forgery_logged.get((f.observer, f.host))
-            if last is None or now - last >= FORGERY_LOG_EVERY_S:
-                self._forgery_logged[(f.observer, f.host)] = now
+            admitted, left_out = self._forgeries_logged.admit(f"{f.observer}/{f.host}", now)
+            if admitted:
                 log.warning(
                     "forged store reading ignored",
                     observer=f.observer,
                     host=f.host,
                     why=f.why,
+                    left_out=left_out,
                 )

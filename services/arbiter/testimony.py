@@ -67,8 +67,9 @@ def mark_problem(
 ) -> str | None:
     """Why a recorded slot-sourced mark does not hold on its record, or None if it does: the
     host's own fenced slot of that incarnation, or the slot of an incarnation of the host that
-    is neither the marked one nor one already declared dead (the log cannot replay when beacons
-    were sent; the arbiter checked that the record is fresh)."""
+    is neither the marked one nor one of `buried` (already declared dead; the log cannot
+    replay when beacons were sent; the arbiter checked that the record is fresh). A mark
+    recorded before signed slots is for the caller to judge (`before_signed_slots`)."""
     if mark.source != "slot":
         return None
     if key is None:

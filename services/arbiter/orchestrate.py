@@ -103,6 +103,12 @@ class Orchestrator:
                 self.retry_at.pop(vm.name, None)
         if not self._group_done(view, now) or now < self.next_group_at:
             return out
+        # Checked before any placement work: with the in-flight budget spent, no VM can be
+        # ordered this tick, and a placement made now would be thrown away (orders that never
+        # report keep it spent, tick after tick).
+        budget = self.max_in_flight - sum(1 for v in view.vms.values() if v.state == "ordered")
+        if budget <= 0:
+            return out
         todo = [
             v
             for v in waiting(view)
@@ -125,11 +131,10 @@ class Orchestrator:
         placed = [(todo[i], names[j]) for i, j in enumerate(assignment) if j is not None]
         placed += [(view.vms[vm], host) for vm, host in in_place.items()]
         first = min((vm.order for vm, _ in placed), default=0)
-        budget = self.max_in_flight - sum(1 for v in view.vms.values() if v.state == "ordered")
         group_now = sorted(
             ((vm, host) for vm, host in placed if vm.order == first),
             key=lambda p: (not p[0].protected, p[0].name),
-        )[: max(0, budget)]
+        )[:budget]
         if group_now:
             issued = view.orders_issued
             group = []

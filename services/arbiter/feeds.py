@@ -112,8 +112,8 @@ class BusFeeds:
         limits = (heartbeat_limit(view.hosts, view.vms), input_limit(view.hosts, view.vms))
         if limits != (self._hb_limit, self._other_limit):
             self._hb_limit, self._other_limit = limits
-            for host in list(self._subs):
-                await self._drop_host(host)
+            for host in [h for h in self._subs if h in view.hosts]:
+                await self._resubscribe(host)
         for host in [h for h in self._subs if h not in view.hosts]:
             await self._drop_host(host)
         for host in [h for h in view.hosts if h not in self._subs]:
@@ -126,6 +126,18 @@ class BusFeeds:
             pending_msgs_limit=PENDING_MSGS,
             pending_bytes_limit=PENDING_LARGEST * self._limit(pattern),
         )
+
+    async def _resubscribe(self, host: str) -> None:
+        """Listen to `host` again with the current limits, with no gap: the new subscriptions
+        are made before the old ones are drained (the server takes SUB and UNSUB in order, and
+        the drain reads what was already sent to the old ones). A message of the overlap may
+        come twice: every input is state (the newest counts), so that changes nothing."""
+        old = self._subs[host]
+        self._subs[host] = [await self._listen(pattern, host) for pattern in INPUTS]
+        for sub in old:
+            # A muted one is already unsubscribed (its mute then ends with this).
+            with contextlib.suppress(Exception):
+                await sub.drain()  # type: ignore[no-untyped-call]  # nats-py leaves it unannotated
 
     async def _drop_host(self, host: str) -> None:
         for sub in self._subs.pop(host, []):

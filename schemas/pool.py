@@ -104,6 +104,13 @@ class VM(_Model):
     def protected(self) -> bool:
         return self.ha_restart_priority == RESTART
 
+    @property
+    def restartable(self) -> bool:
+        """HA restarts it when it stops or its host dies: restart or best-effort priority,
+        and disks it can take along (spec/planner.md). The one rule: the log's fold, the
+        arbiter's view and the audit all ask this."""
+        return self.ha_restart_priority != UNPROTECTED and self.agile
+
 
 class Pool(_Model):
     name: Annotated[str, Field(min_length=1)]

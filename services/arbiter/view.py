@@ -88,8 +88,8 @@ class VmRecord:
 
     @property
     def managed(self) -> bool:
-        """HA restarts it: restart or best-effort priority, and disks it can take along."""
-        return self.spec.ha_restart_priority in (RESTART, BEST_EFFORT) and self.spec.agile
+        """HA restarts it (schemas.pool.VM.restartable)."""
+        return self.spec.restartable
 
     @property
     def order(self) -> int:

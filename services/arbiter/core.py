@@ -30,7 +30,13 @@ from services.arbiter.evidence import NEVER, Evidence, Mark
 from services.arbiter.operator import OpRefused, shutdown, start_order
 from services.arbiter.orchestrate import DEFAULT_MAX_IN_FLIGHT, Orchestrator
 from services.arbiter.rules import DEAD_RULES, SUSPICION, DeadRule, HostEvidence, declare_dead
-from services.arbiter.testimony import Forgery, Testimony, claims_death, own_word
+from services.arbiter.testimony import (
+    Forgery,
+    Testimony,
+    backs_mark,
+    claims_death,
+    own_word,
+)
 from services.arbiter.view import (
     Configured,
     Decision,
@@ -205,15 +211,14 @@ class Arbiter:
             slot_mark = FencedMark(
                 source="slot", observer=obs.observer, incarnation=host.incarnation, record=r.record
             )
-            if slot.incarnation == host.incarnation:
-                if slot.fenced:
-                    new = self._mark(r.host, slot_mark, now) or new
-            elif slot.incarnation not in host.buried and ev.beacon_sent_at(
+            if not backs_mark(slot, host.incarnation, host.buried):
+                continue
+            # Another incarnation's slot backs the mark only if written after the marked one
+            # joined (the beacon the writer had seen was sent later): an older record
+            # replayed carries an older beacon.
+            if slot.incarnation == host.incarnation or ev.beacon_sent_at(
                 slot.beacon
             ) > self._joined_at.get(r.host, NEVER):
-                # Written after that incarnation joined (the beacon the writer had seen was
-                # sent later): a later incarnation started, and a starting collector kills
-                # every VM left. An older record replayed carries an older beacon.
                 new = self._mark(r.host, slot_mark, now) or new
         return new
 

@@ -81,8 +81,22 @@ def mark_problem(
     slot = verified_slot(key, host, mark.record)
     if slot is None:
         return f"the mark's record is not signed by {host}'s registered key"
-    if slot.incarnation == mark.incarnation:
+    return unbacked(slot, mark.incarnation, buried)
+
+
+def unbacked(slot: Slot, incarnation: str, buried: frozenset[str]) -> str | None:
+    """Why the host's own (verified) `slot` does not back a fenced mark of `incarnation`, or
+    None if it does: it is that incarnation's slot saying fenced, or the slot of another
+    incarnation that is not `buried` (a later one started, and a starting collector kills
+    every VM left; whether it is fresh is for the arbiter, which knows its beacons)."""
+    if slot.incarnation == incarnation:
         return None if slot.fenced else "the mark's record does not say fenced"
     if slot.incarnation in buried:
         return f"the mark's record is of incarnation {slot.incarnation}, already declared dead"
     return None
+
+
+def backs_mark(slot: Slot, incarnation: str, buried: frozenset[str]) -> bool:
+    """Whether the host's own (verified) `slot` backs a fenced mark of `incarnation`
+    (`unbacked` says why not)."""
+    return unbacked(slot, incarnation, buried) is None

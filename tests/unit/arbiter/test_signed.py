@@ -6,9 +6,10 @@ from __future__ import annotations
 from schemas.liveness import FencedMark, SignedRecord
 from schemas.messages import Beacon, JoinRequest
 from schemas.pool import Host
+from schemas.slot import Slot
 from services.arbiter.core import Arbiter
 from services.arbiter.rules import rule_holds
-from services.arbiter.testimony import TOO_LARGE, mark_problem
+from services.arbiter.testimony import TOO_LARGE, backs_mark, mark_problem, unbacked
 from services.arbiter.view import Fenced, Joined
 from services.common.signing import HostSigner, signature_holds
 from tests.unit.arbiter.helpers import (
@@ -171,3 +172,23 @@ def test_a_bloated_own_record_is_refused_before_it_is_verified_or_kept() -> None
     assert {f.why for f in clock.arb.take_forgeries()} == {TOO_LARGE}
     mark = FencedMark(incarnation="a#1", source="slot", observer="b", record=bloated.record)
     assert mark_problem(SIGNERS["a"].public, "a", mark, frozenset()) == TOO_LARGE
+
+
+def test_backs_mark_is_one_rule_for_the_arbiter_and_the_audit() -> None:
+    """A host's own slot backs a fenced mark of an incarnation when it is that incarnation's
+    slot saying fenced, or another incarnation's not already declared dead; the audit's
+    reasons (`unbacked`) say why not in every other case."""
+
+    def slot(inc: str, fenced: bool) -> Slot:
+        return Slot(host="a", incarnation=inc, seq=1, uptime_s=0.0, lease_ok=False,
+                    store_ok=True, fenced=fenced)  # fmt: skip
+
+    buried = frozenset({"a#0"})
+    assert backs_mark(slot("a#1", True), "a#1", buried)
+    assert not backs_mark(slot("a#1", False), "a#1", buried)
+    assert backs_mark(slot("a#2", False), "a#1", buried)
+    assert not backs_mark(slot("a#0", True), "a#1", buried)
+    assert unbacked(slot("a#1", False), "a#1", buried) == "the mark's record does not say fenced"
+    assert unbacked(slot("a#0", True), "a#1", buried) == (
+        "the mark's record is of incarnation a#0, already declared dead"
+    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from schemas.limits import DEFAULT_MAX_IN_FLIGHT
 from schemas.liveness import FencedMark, SuspectEvidence
 from schemas.messages import (
     Beacon,
@@ -28,7 +29,7 @@ from schemas.pool import Pool
 from schemas.reports import HostReport, StopOrder
 from services.arbiter.evidence import NEVER, Evidence, Mark
 from services.arbiter.operator import OpRefused, shutdown, start_order
-from services.arbiter.orchestrate import DEFAULT_MAX_IN_FLIGHT, Orchestrator
+from services.arbiter.orchestrate import Orchestrator
 from services.arbiter.rules import DEAD_RULES, SUSPICION, DeadRule, HostEvidence, declare_dead
 from services.arbiter.testimony import (
     Forgery,

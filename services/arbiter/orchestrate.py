@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
+from schemas.limits import DEFAULT_MAX_IN_FLIGHT
 from services.arbiter.view import (
     LivenessView,
     RestartOrdered,
@@ -48,8 +49,6 @@ NEVER = float("-inf")
 # Deterministic seconds the placement may spend in one tick: it runs on the arbiter's event
 # loop, and greedy packings settle nearly every real case long before this.
 PLACEMENT_WORK_LIMIT = 0.5
-# VMs ordered and not yet reported, pool-wide (a 64-host pool restarts 2 per host at a time).
-DEFAULT_MAX_IN_FLIGHT = 128
 # The longest backoff between two tries, in T.
 BACKOFF_CAP_T = 4.0
 

@@ -15,7 +15,8 @@ joined in between is taken into account.
 Retries: a VM that failed (stopped without an admin shutdown, or did not start) waits a
 backoff that doubles per try (the first restart goes at once; capped at 4 T), then is started
 again on the host it failed on when that host is a healthy liveset member with room (up to
-its max_restart tries), else where the plan puts it (up to max_relocate tries); best-effort
+its max_restart tries; none after its disk was lost there), else where the plan puts it (up
+to max_relocate tries); best-effort
 VMs get one try (services.arbiter.view.VmRecord). Past its limits the VM is `failed`
 (VmFailed) until an operator starts it.
 

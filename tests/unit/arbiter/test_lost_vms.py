@@ -306,3 +306,24 @@ def test_no_placement_is_computed_while_the_in_flight_budget_is_spent(
     clock.run_until(clock.now + T)
     assert len(calls) > placed_before
     assert len(_orders(clock)) == 2
+
+
+def test_a_vm_whose_storage_is_lost_relocates_at_once() -> None:
+    """web loses its disk on b (`storage-lost`) though b stays healthy with room: its first
+    order, made at once, goes to another host (a relocation, no try in place); with no
+    relocation allowed it is left failed rather than started on b's storage again."""
+    clock = _timed_leader(_pool(_vm("web")))
+    _lose(clock, "web", "storage-lost")
+    lost_at = clock.now
+    order = _wait_order(clock, 1)
+    assert order.host != "b"
+    assert _ordered_at(clock, order) - lost_at <= 1.0
+    rec = clock.arb.view.vms["web"]
+    assert (rec.restarts, rec.relocations) == (0, 1)
+
+    clock = _timed_leader(_pool(_vm("web", max_relocate=0)))
+    _lose(clock, "web", "storage-lost")
+    clock.run_until(clock.now + 5 * T)
+    assert _orders(clock) == []
+    [failed] = _of(clock, VmFailed)
+    assert failed.vm == "web"  # type: ignore[attr-defined]

@@ -43,7 +43,7 @@ from services.arbiter.view import (
     VmUnplaceable,
 )
 from services.common.timers import Timers
-from services.planner.placement import Bin, fits
+from services.planner.placement import Bin, Item, fits
 from services.planner.restart import left_out_reason, place_items, vm_item
 
 NEVER = float("-inf")
@@ -126,7 +126,8 @@ class Orchestrator:
         key = (tuple((v.name, v.state, v.spec) for v in todo), tuple(bins.values()))
         if key == self._idle and not in_place and not out:
             return []
-        assignment, _ = place_items(items, list(bins.values()), PLACEMENT_WORK_LIMIT)
+        planned, _ = place_items(items, list(bins.values()), PLACEMENT_WORK_LIMIT)
+        assignment = tuple(_off_lost_storage(todo, items, bins, planned))
         names = list(bins)
         placed = [(todo[i], names[j]) for i, j in enumerate(assignment) if j is not None]
         placed += [(view.vms[vm], host) for vm, host in in_place.items()]
@@ -186,6 +187,49 @@ def _given_up(view: LivenessView, vm: VmRecord) -> str | None:
     )
 
 
+def _off_lost_storage(
+    todo: Sequence[VmRecord],
+    items: Sequence[Item],
+    bins: dict[str, Bin],
+    assignment: Sequence[int | None],
+) -> list[int | None]:
+    """`assignment` with every VM whose disk was lost on its last host placed elsewhere: the
+    plan does not know where a VM failed, so those it put back there are placed again, on the
+    other hosts, in what the rest of the plan leaves (or left out this tick)."""
+    names = list(bins)
+    out = list(assignment)
+    back = [
+        i
+        for i, j in enumerate(out)
+        if j is not None and todo[i].storage_lost and names[j] == todo[i].last_host
+    ]
+    if not back:
+        return out
+    for i in back:
+        out[i] = None
+    left = list(bins.values())
+    for i, j in enumerate(out):
+        if j is not None:
+            left[j] = _taken(left[j], items[i])
+    for host in sorted({todo[i].last_host or "" for i in back}):
+        again = [i for i in back if todo[i].last_host == host]
+        others = [k for k, name in enumerate(names) if name != host]
+        placed, _ = place_items(
+            [items[i] for i in again], [left[k] for k in others], PLACEMENT_WORK_LIMIT
+        )
+        for i, s in zip(again, placed, strict=True):
+            if s is not None:
+                out[i] = others[s]
+                left[others[s]] = _taken(left[others[s]], items[i])
+    return out
+
+
+def _taken(b: Bin, item: Item) -> Bin:
+    """`b` once `item` is placed on it."""
+    groups = b.groups | ({item.group} if item.group is not None else set())
+    return Bin(b.name, b.free - item.size, frozenset(groups))
+
+
 def _in_place(todo: Sequence[VmRecord], bins: dict[str, Bin]) -> dict[str, str]:
     """VMs started again on the healthy host they failed on, where they still fit: the room
     they left is usually still there. Updates `bins` with what they take."""
@@ -197,8 +241,7 @@ def _in_place(todo: Sequence[VmRecord], bins: dict[str, Bin]) -> dict[str, str]:
         item = vm_item(vm.spec)
         b = bins[host]
         if fits(item, b.free, b.groups):
-            groups = b.groups | ({item.group} if item.group is not None else set())
-            bins[host] = Bin(host, b.free - item.size, frozenset(groups))
+            bins[host] = _taken(b, item)
             chosen[vm.name] = host
     return chosen
 

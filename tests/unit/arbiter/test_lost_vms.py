@@ -309,10 +309,12 @@ def test_no_placement_is_computed_while_the_in_flight_budget_is_spent(
 
 
 def test_a_vm_whose_storage_is_lost_relocates_at_once() -> None:
-    """web loses its disk on b (`storage-lost`) though b stays healthy with room: its first
-    order, made at once, goes to another host (a relocation, no try in place); with no
-    relocation allowed it is left failed rather than started on b's storage again."""
-    clock = _timed_leader(_pool(_vm("web")))
+    """web loses its disk on b (`storage-lost`) though b stays healthy and has the most room
+    (the plan alone would put web back there): its first order, made at once, goes to another
+    host (a relocation, no try in place); with no relocation allowed it is left failed rather
+    than started on b's storage again."""
+    busy = (_vm("x", host="a", memory_mib=2048), _vm("y", host="c", memory_mib=2048))
+    clock = _timed_leader(_pool(_vm("web"), *busy))
     _lose(clock, "web", "storage-lost")
     lost_at = clock.now
     order = _wait_order(clock, 1)

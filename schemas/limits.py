@@ -27,6 +27,11 @@ ORDER_MAX = 1000
 START_DELAY_MAX_S = 3600.0
 MEMORY_MAX_MIB = 1 << 30
 FILE_NAME_MAX_BYTES = 255
+# VMs the arbiter orders and has not yet seen reported, pool-wide (services.arbiter.orchestrate):
+# a 64-host pool restarts 2 per host at a time. `haplan arbiter --max-restarts-in-flight`
+# takes MAX_IN_FLIGHT_RANGE.
+DEFAULT_MAX_IN_FLIGHT = 128
+MAX_IN_FLIGHT_RANGE = (1, 100_000)
 
 # A collector incarnation is a UUID (36 characters); its slot's temporary file carries it.
 _INCARNATION_LEN = 36

@@ -11,8 +11,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from schemas.host_key import check_host_key
 from schemas.limits import ORDER_MAX, START_DELAY_MAX_S
-from schemas.pool import Priority, check_host_key
+from schemas.pool import Priority
 
 Name = Annotated[str, Field(min_length=1)]
 

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from schemas.events.union import CURRENT_VERSIONS, EVENT_ADAPTER, Event
 from schemas.events.upcasting import UpcastError, upcast
+from schemas.liveness import UPCAST_CONTEXT
 
 
 class EventDecodeError(ValueError):
@@ -46,7 +47,11 @@ def decode_event(data: bytes | str) -> Event:
     if version == current:
         raise EventDecodeError(f"{event_type}: {_first_problem(first_error)}")
     try:
-        return EVENT_ADAPTER.validate_python(upcast(payload, current))
+        # The context lets fields only an upcaster may set (FencedMark.before_signed_slots)
+        # through; a current payload is validated without it.
+        return EVENT_ADAPTER.validate_python(
+            upcast(payload, current), context={UPCAST_CONTEXT: True}
+        )
     except UpcastError as exc:
         raise EventDecodeError(str(exc)) from None
     except ValidationError as exc:

@@ -7,7 +7,8 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AfterValidator, Field
 
 from schemas.events.base import Aggregate, EventBase, HostEvent, Name, VMEvent
-from schemas.pool import VM, Host, Pool, Priority, check_host_key
+from schemas.host_key import check_host_key
+from schemas.pool import VM, Host, Pool, Priority
 
 
 class PoolCreated(EventBase):

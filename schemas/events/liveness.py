@@ -39,7 +39,8 @@ class HostFenced(HostEvent):
     """The host said it fenced itself (its VMs are killed); `mark` says where it said so."""
 
     type: Literal["host_fenced"] = "host_fenced"
-    schema_version: Literal[1] = 1
+    # 2: a slot-sourced mark carries the host's signed record (1: before signed slots).
+    schema_version: Literal[2] = 2
     mark: FencedMark
 
     def summary(self) -> str:
@@ -51,7 +52,8 @@ class HostDeclaredDead(HostEvent):
     order pending for it is void."""
 
     type: Literal["host_declared_dead"] = "host_declared_dead"
-    schema_version: Literal[1] = 1
+    # 2: a slot-sourced mark carries the host's signed record (1: before signed slots).
+    schema_version: Literal[2] = 2
     evidence: DeadEvidence
 
     def summary(self) -> str:

@@ -60,3 +60,25 @@ def _vm_created_nest_spec(payload: Payload) -> Payload:
     out = {k: payload[k] for k in _ENVELOPE if k in payload}
     out["spec"] = spec
     return out
+
+
+def _unsigned_if_bare(mark: Payload | None) -> None:
+    """A version 1 slot mark without a record was written before slots were signed."""
+    if mark is not None and mark.get("source") == "slot" and mark.get("record") is None:
+        mark["before_signed_slots"] = True
+
+
+@upcaster("host_fenced", 1)
+def _host_fenced_signed_marks(payload: Payload) -> Payload:
+    """v2 requires a slot mark's signed record; a v1 mark may have none (before signed slots)."""
+    _unsigned_if_bare(payload.get("mark"))
+    return payload
+
+
+@upcaster("host_declared_dead", 1)
+def _host_declared_dead_signed_marks(payload: Payload) -> Payload:
+    """As host_fenced: the fenced mark of the evidence, if any."""
+    evidence = payload.get("evidence")
+    if isinstance(evidence, dict):
+        _unsigned_if_bare(evidence.get("fenced_mark"))
+    return payload

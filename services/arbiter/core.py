@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from schemas.limits import DEFAULT_MAX_IN_FLIGHT
 from schemas.liveness import FencedMark, SuspectEvidence
 from schemas.messages import (
     Beacon,
@@ -28,9 +29,15 @@ from schemas.pool import Pool
 from schemas.reports import HostReport, StopOrder
 from services.arbiter.evidence import NEVER, Evidence, Mark
 from services.arbiter.operator import OpRefused, shutdown, start_order
-from services.arbiter.orchestrate import DEFAULT_MAX_IN_FLIGHT, Orchestrator
+from services.arbiter.orchestrate import Orchestrator
 from services.arbiter.rules import DEAD_RULES, SUSPICION, DeadRule, HostEvidence, declare_dead
-from services.arbiter.testimony import Forgery, Testimony, claims_death, own_word
+from services.arbiter.testimony import (
+    Forgery,
+    Testimony,
+    backs_mark,
+    claims_death,
+    own_word,
+)
 from services.arbiter.view import (
     Configured,
     Decision,
@@ -134,8 +141,12 @@ class Arbiter:
         if self._ev is not None:
             self._ev.renewed(host, incarnation, now)
 
-    def fenced_notice(self, notice: FencedNotice, now: float) -> None:
-        self._mark(notice.host, FencedMark(source="bus", incarnation=notice.incarnation), now)
+    def fenced_notice(self, notice: FencedNotice, now: float) -> bool:
+        """Take a host's fenced notice; True when it is the first mark of that incarnation
+        (the shell then runs the next tick at once)."""
+        return self._mark(
+            notice.host, FencedMark(source="bus", incarnation=notice.incarnation), now
+        )
 
     def heartbeat(self, hb: NetworkHeartbeat, now: float) -> bool:
         """Take a heartbeat; False (ignored) when it is not leading, or when the heartbeat
@@ -176,15 +187,17 @@ class Arbiter:
         if self._ev is not None:
             self._joins[request.host] = request
 
-    def store_observation(self, obs: StoreObservation, now: float) -> None:
+    def store_observation(self, obs: StoreObservation, now: float) -> bool:
         """Staleness is the observer's word (the timeout path needs the lease silent too); a
         fenced mark or a later incarnation only the host's own signed record can say
         (services.arbiter.testimony). Claims a keyed host's signature does not back are kept
-        in `forgeries` for the shell to log and count."""
+        in `forgeries` for the shell to log and count. True when a first mark of some
+        incarnation was recorded (a forgery never is)."""
         ev = self._ev
         if ev is None:
-            return
+            return False
         ev.observed(obs)
+        new = False
         for r in obs.readings:
             host = self.view.hosts.get(r.host)
             if host is None or host.incarnation is None or host.dead:
@@ -199,28 +212,31 @@ class Arbiter:
             slot_mark = FencedMark(
                 source="slot", observer=obs.observer, incarnation=host.incarnation, record=r.record
             )
-            if slot.incarnation == host.incarnation:
-                if slot.fenced:
-                    self._mark(r.host, slot_mark, now)
-            elif slot.incarnation not in host.buried and ev.beacon_sent_at(
+            if not backs_mark(slot, host.incarnation, host.buried):
+                continue
+            # Another incarnation's slot backs the mark only if written after the marked one
+            # joined (the beacon the writer had seen was sent later): an older record
+            # replayed carries an older beacon.
+            if slot.incarnation == host.incarnation or ev.beacon_sent_at(
                 slot.beacon
             ) > self._joined_at.get(r.host, NEVER):
-                # Written after that incarnation joined (the beacon the writer had seen was
-                # sent later): a later incarnation started, and a starting collector kills
-                # every VM left. An older record replayed carries an older beacon.
-                self._mark(r.host, slot_mark, now)
+                new = self._mark(r.host, slot_mark, now) or new
+        return new
 
     def take_forgeries(self) -> list[Forgery]:
         out, self.forgeries = self.forgeries, []
         return out
 
-    def _mark(self, host: str, mark: FencedMark, now: float) -> None:
+    def _mark(self, host: str, mark: FencedMark, now: float) -> bool:
+        """Record `mark`; True when the host's incarnation had no mark yet."""
         rec = self.view.hosts.get(host)
         if self._ev is None or rec is None or rec.dead or rec.incarnation != mark.incarnation:
-            return  # marks of other incarnations are ignored
+            return False  # marks of other incarnations are ignored
+        prior = self._ev.marks.get(host)
         # The newest mark counts: "not renewed since" then discounts a renewal that was
         # already in flight when the host fenced, once the host says it again.
         self._ev.marks[host] = Mark(mark, now)
+        return prior is None or prior.mark.incarnation != mark.incarnation
 
     # The tick -------------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ from services.common.wire import HEARTBEATS, heartbeat_subject, subject_host
 log = get_logger("haplan.arbiter")
 
 Handler = Callable[[Msg], Awaitable[None]]
+# A forgery is logged once per (observer, host) and this window; each is counted.
 FORGERY_LOG_EVERY_S = 60.0
 
 # Messages a host's subscription may hold before nats-py drops its excess: a host sends one
@@ -79,8 +80,7 @@ class BusFeeds:
         self._nc, self._core, self._metrics, self._clock = nc, core, metrics, clock
         self._subs: dict[str, list[Subscription]] = {}  # host -> its subscriptions
         self.fenced = asyncio.Event()
-        self._marks: set[tuple[str, str]] = set()  # (host, incarnation) marks heard
-        self._forgery_logged: dict[tuple[str, str], float] = {}  # (observer, host): when
+        self._forgeries_logged = WarnLimiter(window_s=FORGERY_LOG_EVERY_S)
         self._newest: dict[str, bytes] = {}  # subject -> its newest heartbeat, not yet read
         self._heartbeats = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
@@ -112,8 +112,8 @@ class BusFeeds:
         limits = (heartbeat_limit(view.hosts, view.vms), input_limit(view.hosts, view.vms))
         if limits != (self._hb_limit, self._other_limit):
             self._hb_limit, self._other_limit = limits
-            for host in list(self._subs):
-                await self._drop_host(host)
+            for host in [h for h in self._subs if h in view.hosts]:
+                await self._resubscribe(host)
         for host in [h for h in self._subs if h not in view.hosts]:
             await self._drop_host(host)
         for host in [h for h in view.hosts if h not in self._subs]:
@@ -126,6 +126,18 @@ class BusFeeds:
             pending_msgs_limit=PENDING_MSGS,
             pending_bytes_limit=PENDING_LARGEST * self._limit(pattern),
         )
+
+    async def _resubscribe(self, host: str) -> None:
+        """Listen to `host` again with the current limits, with no gap: the new subscriptions
+        are made before the old ones are drained (the server takes SUB and UNSUB in order, and
+        the drain reads what was already sent to the old ones). A message of the overlap may
+        come twice: every input is state (the newest counts), so that changes nothing."""
+        old = self._subs[host]
+        self._subs[host] = [await self._listen(pattern, host) for pattern in INPUTS]
+        for sub in old:
+            # A muted one is already unsubscribed (its mute then ends with this).
+            with contextlib.suppress(Exception):
+                await sub.drain()  # type: ignore[no-untyped-call]  # nats-py leaves it unannotated
 
     async def _drop_host(self, host: str) -> None:
         for sub in self._subs.pop(host, []):
@@ -235,14 +247,14 @@ class BusFeeds:
             if not core.heartbeat(message, now) and core.is_leader:
                 self._dropped(heartbeat_subject(message.host), "late")
         elif isinstance(message, StoreObservation):
-            core.store_observation(message, now)
+            # Only a mark the core believed and had not heard wakes the tick: a forged
+            # reading (any fenced=True) must not buy the sender an extra tick.
+            if core.store_observation(message, now):
+                self.fenced.set()
             self._report_forgeries(now)
-            for reading in message.readings:
-                if reading.fenced:
-                    self._mark(reading.host, reading.incarnation)
         elif isinstance(message, FencedNotice):
-            core.fenced_notice(message, now)
-            self._mark(message.host, message.incarnation)
+            if core.fenced_notice(message, now):
+                self.fenced.set()
         elif isinstance(message, JoinRequest):
             core.join_request(message, now)
         elif isinstance(message, HostReport):
@@ -250,20 +262,15 @@ class BusFeeds:
 
     def _report_forgeries(self, now: float) -> None:
         """Count every forgery; log one line per (observer, host) per FORGERY_LOG_EVERY_S, so
-        that a flood does not drown the log."""
+        that a flood does not drown the log (nor, with senders bounded, the memory)."""
         for f in self._core.take_forgeries():
             self._metrics.forgeries.labels(observer=f.observer).inc()
-            last = self._forgery_logged.get((f.observer, f.host))
-            if last is None or now - last >= FORGERY_LOG_EVERY_S:
-                self._forgery_logged[(f.observer, f.host)] = now
+            admitted, left_out = self._forgeries_logged.admit(f"{f.observer}/{f.host}", now)
+            if admitted:
                 log.warning(
                     "forged store reading ignored",
                     observer=f.observer,
                     host=f.host,
                     why=f.why,
+                    left_out=left_out,
                 )
-
-    def _mark(self, host: str, incarnation: str) -> None:
-        if (host, incarnation) not in self._marks:
-            self._marks.add((host, incarnation))
-            self.fenced.set()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from asyncio import FIRST_COMPLETED
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from services.arbiter.leases import HOST_PREFIX, HostLease, parse_host_lease
 from services.arbiter.metrics import ArbiterMetrics
 from services.arbiter.status import status_of
 from services.arbiter.wire import STATUS, Malformed
+from services.common.bus import on_reconnect
 from services.common.logging import get_logger
 from services.common.subjects import decode_token
 
@@ -29,8 +31,8 @@ if TYPE_CHECKING:
 
 log = get_logger("haplan.arbiter")
 
-# How often the lease watch checks whether the client reconnected.
-RECONNECT_CHECK_S = 0.25
+# The pause before watching again after a watch that ended by itself or a refused watch.
+RETRY_S = 0.25
 
 
 class LeaseWatch:
@@ -38,10 +40,10 @@ class LeaseWatch:
     time it arrived (the core ignores it unless leading). What the bucket held before the
     watch started is remembered (its revisions are needed to revoke) but is no renewal.
 
-    After a reconnection the watch starts again at once: a server that restarted has lost
-    the watch's consumer (an ordered consumer lives in memory), and the client would notice
-    only after two missed idle heartbeats, 10 s, in which a new leader hears no renewal and
-    suspects every host."""
+    After a reconnection (the client's reconnected hook, services.common.bus.on_reconnect)
+    the watch starts again at once: a server that restarted has lost the watch's consumer
+    (an ordered consumer lives in memory), and the client would notice only after two missed
+    idle heartbeats, 10 s, in which a new leader hears no renewal and suspects every host."""
 
     def __init__(
         self,
@@ -54,16 +56,22 @@ class LeaseWatch:
         self._nc, self.kv, self._core, self._metrics, self._clock = nc, kv, core, metrics, clock
         self._current: dict[str, HostLease] = {}
         self._task: asyncio.Task[None] | None = None
+        self._reconnected = asyncio.Event()
+        self._unhook: Callable[[], None] | None = None
 
     def current(self, host: str) -> HostLease | None:
         return self._current.get(host)
 
     async def start(self) -> None:
         """Watch from now on; the first watch is open when this returns."""
+        self._unhook = on_reconnect(self._nc, self._reconnected.set)
         watcher = await self.kv.watch(HOST_PREFIX + "*")
         self._task = asyncio.create_task(self._run(watcher), name="host leases")
 
     async def stop(self) -> None:
+        if self._unhook is not None:
+            self._unhook()
+            self._unhook = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -71,23 +79,25 @@ class LeaseWatch:
 
     async def _run(self, watcher: KeyValue.KeyWatcher) -> None:
         while True:
-            reconnects = self._reconnects()
             following = asyncio.create_task(self._follow(watcher), name="host lease watch")
+            reconnection = asyncio.create_task(self._reconnected.wait(), name="reconnected")
             try:
-                while not following.done() and self._reconnects() == reconnects:
-                    await asyncio.wait({following}, timeout=RECONNECT_CHECK_S)
+                await asyncio.wait({following, reconnection}, return_when=FIRST_COMPLETED)
             finally:
-                following.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await following
+                for task in (reconnection, following):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
                 with contextlib.suppress(Exception):
                     await watcher.stop()  # type: ignore[no-untyped-call]
-            if self._reconnects() != reconnects:
+            if self._reconnected.is_set():
                 log.info("reconnected: watching host leases again")
             else:  # the watch ended by itself: a bug or a refusal, said and retried
                 failed = following.cancelled() or following.exception()
                 log.warning("the host lease watch ended; watching again", error=repr(failed))
-                await asyncio.sleep(RECONNECT_CHECK_S)
+                await asyncio.sleep(RETRY_S)
+            # Cleared before the new watch: a reconnection during it restarts it once more.
+            self._reconnected.clear()
             watcher = await self._rewatch()
 
     async def _rewatch(self) -> KeyValue.KeyWatcher:
@@ -98,10 +108,7 @@ class LeaseWatch:
                 return await self.kv.watch(HOST_PREFIX + "*")
             except (nats.errors.Error, TimeoutError, OSError) as exc:
                 log.debug("cannot watch host leases yet; retrying", error=repr(exc))
-                await asyncio.sleep(RECONNECT_CHECK_S)
-
-    def _reconnects(self) -> int:
-        return int(self._nc.stats.get("reconnects", 0))
+                await asyncio.sleep(RETRY_S)
 
     async def _follow(self, watcher: KeyValue.KeyWatcher) -> None:
         live = False

@@ -15,7 +15,8 @@ joined in between is taken into account.
 Retries: a VM that failed (stopped without an admin shutdown, or did not start) waits a
 backoff that doubles per try (the first restart goes at once; capped at 4 T), then is started
 again on the host it failed on when that host is a healthy liveset member with room (up to
-its max_restart tries), else where the plan puts it (up to max_relocate tries); best-effort
+its max_restart tries; none after its disk was lost there), else where the plan puts it (up
+to max_relocate tries); best-effort
 VMs get one try (services.arbiter.view.VmRecord). Past its limits the VM is `failed`
 (VmFailed) until an operator starts it.
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
+from schemas.limits import DEFAULT_MAX_IN_FLIGHT
 from services.arbiter.view import (
     LivenessView,
     RestartOrdered,
@@ -41,15 +43,13 @@ from services.arbiter.view import (
     VmUnplaceable,
 )
 from services.common.timers import Timers
-from services.planner.placement import Bin, fits
+from services.planner.placement import Bin, Item, fits
 from services.planner.restart import left_out_reason, place_items, vm_item
 
 NEVER = float("-inf")
 # Deterministic seconds the placement may spend in one tick: it runs on the arbiter's event
 # loop, and greedy packings settle nearly every real case long before this.
 PLACEMENT_WORK_LIMIT = 0.5
-# VMs ordered and not yet reported, pool-wide (a 64-host pool restarts 2 per host at a time).
-DEFAULT_MAX_IN_FLIGHT = 128
 # The longest backoff between two tries, in T.
 BACKOFF_CAP_T = 4.0
 
@@ -103,6 +103,12 @@ class Orchestrator:
                 self.retry_at.pop(vm.name, None)
         if not self._group_done(view, now) or now < self.next_group_at:
             return out
+        # Checked before any placement work: with the in-flight budget spent, no VM can be
+        # ordered this tick, and a placement made now would be thrown away (orders that never
+        # report keep it spent, tick after tick).
+        budget = self.max_in_flight - sum(1 for v in view.vms.values() if v.state == "ordered")
+        if budget <= 0:
+            return out
         todo = [
             v
             for v in waiting(view)
@@ -120,16 +126,16 @@ class Orchestrator:
         key = (tuple((v.name, v.state, v.spec) for v in todo), tuple(bins.values()))
         if key == self._idle and not in_place and not out:
             return []
-        assignment, _ = place_items(items, list(bins.values()), PLACEMENT_WORK_LIMIT)
+        planned, _ = place_items(items, list(bins.values()), PLACEMENT_WORK_LIMIT)
+        assignment = tuple(_off_lost_storage(todo, items, bins, planned))
         names = list(bins)
         placed = [(todo[i], names[j]) for i, j in enumerate(assignment) if j is not None]
         placed += [(view.vms[vm], host) for vm, host in in_place.items()]
         first = min((vm.order for vm, _ in placed), default=0)
-        budget = self.max_in_flight - sum(1 for v in view.vms.values() if v.state == "ordered")
         group_now = sorted(
             ((vm, host) for vm, host in placed if vm.order == first),
             key=lambda p: (not p[0].protected, p[0].name),
-        )[: max(0, budget)]
+        )[:budget]
         if group_now:
             issued = view.orders_issued
             group = []
@@ -181,6 +187,49 @@ def _given_up(view: LivenessView, vm: VmRecord) -> str | None:
     )
 
 
+def _off_lost_storage(
+    todo: Sequence[VmRecord],
+    items: Sequence[Item],
+    bins: dict[str, Bin],
+    assignment: Sequence[int | None],
+) -> list[int | None]:
+    """`assignment` with every VM whose disk was lost on its last host placed elsewhere: the
+    plan does not know where a VM failed, so those it put back there are placed again, on the
+    other hosts, in what the rest of the plan leaves (or left out this tick)."""
+    names = list(bins)
+    out = list(assignment)
+    back = [
+        i
+        for i, j in enumerate(out)
+        if j is not None and todo[i].storage_lost and names[j] == todo[i].last_host
+    ]
+    if not back:
+        return out
+    for i in back:
+        out[i] = None
+    left = list(bins.values())
+    for i, j in enumerate(out):
+        if j is not None:
+            left[j] = _taken(left[j], items[i])
+    for host in sorted({todo[i].last_host or "" for i in back}):
+        again = [i for i in back if todo[i].last_host == host]
+        others = [k for k, name in enumerate(names) if name != host]
+        placed, _ = place_items(
+            [items[i] for i in again], [left[k] for k in others], PLACEMENT_WORK_LIMIT
+        )
+        for i, s in zip(again, placed, strict=True):
+            if s is not None:
+                out[i] = others[s]
+                left[others[s]] = _taken(left[others[s]], items[i])
+    return out
+
+
+def _taken(b: Bin, item: Item) -> Bin:
+    """`b` once `item` is placed on it."""
+    groups = b.groups | ({item.group} if item.group is not None else set())
+    return Bin(b.name, b.free - item.size, frozenset(groups))
+
+
 def _in_place(todo: Sequence[VmRecord], bins: dict[str, Bin]) -> dict[str, str]:
     """VMs started again on the healthy host they failed on, where they still fit: the room
     they left is usually still there. Updates `bins` with what they take."""
@@ -192,8 +241,7 @@ def _in_place(todo: Sequence[VmRecord], bins: dict[str, Bin]) -> dict[str, str]:
         item = vm_item(vm.spec)
         b = bins[host]
         if fits(item, b.free, b.groups):
-            groups = b.groups | ({item.group} if item.group is not None else set())
-            bins[host] = Bin(host, b.free - item.size, frozenset(groups))
+            bins[host] = _taken(b, item)
             chosen[vm.name] = host
     return chosen
 

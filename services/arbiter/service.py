@@ -24,6 +24,7 @@ from typing import Any
 import nats.errors
 from nats.aio.client import Client
 
+from schemas.limits import DEFAULT_MAX_IN_FLIGHT
 from services.arbiter.core import Arbiter, ArbiterTick
 from services.arbiter.feeds import BusFeeds
 from services.arbiter.inputs import LeaseWatch, StatusReplies
@@ -33,7 +34,6 @@ from services.arbiter.logview import LogView, catch_up
 from services.arbiter.metrics import ArbiterMetrics
 from services.arbiter.office import Deposed, Office
 from services.arbiter.ops import OperatorRequests
-from services.arbiter.orchestrate import DEFAULT_MAX_IN_FLIGHT
 from services.arbiter.record import config_of
 from services.arbiter.view import Decision, DeclaredDead
 from services.arbiter.wire import BEACON, command_subject, encode
@@ -58,11 +58,12 @@ class ArbiterService:
         *,
         metrics: ArbiterMetrics | None = None,
         clock: Clock = time.monotonic,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
         self.nc, self.settings, self.ident, self.clock = nc, settings, ident, clock
         self.metrics = ArbiterMetrics() if metrics is None else metrics
         # VMs ordered and not yet reported at once (services.arbiter.orchestrate).
-        self.max_in_flight = DEFAULT_MAX_IN_FLIGHT
+        self.max_in_flight = max_in_flight
         self.view = LogView()
         self.office: Office | None = None
         self._tasks: list[asyncio.Task[None]] = []

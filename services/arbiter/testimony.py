@@ -15,6 +15,9 @@ from schemas.liveness import FencedMark
 from schemas.messages import SlotReading
 from schemas.slot import Slot
 from services.common.signing import verified_slot
+from services.common.slot_bounds import record_fits
+
+TOO_LARGE = "the signed record is larger than any slot its host writes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,10 @@ def own_word(key: str | None, reading: SlotReading) -> Slot | str:
         return "the host has no registered key"
     if reading.record is None:
         return "no signed record"
+    if not record_fits(reading.host, reading.record.body, reading.record.sig):
+        # Checked before the signature: a record is kept with the host's events, and the
+        # verification cache keeps what it was given.
+        return TOO_LARGE
     slot = verified_slot(key, reading.host, reading.record)
     if slot is None:
         return "the signature does not verify against the host's registered key"
@@ -60,20 +67,36 @@ def mark_problem(
 ) -> str | None:
     """Why a recorded slot-sourced mark does not hold on its record, or None if it does: the
     host's own fenced slot of that incarnation, or the slot of an incarnation of the host that
-    is neither the marked one nor one already declared dead (the log cannot replay when beacons
-    were sent; the arbiter checked that the record is fresh)."""
+    is neither the marked one nor one of `buried` (already declared dead; the log cannot
+    replay when beacons were sent; the arbiter checked that the record is fresh). A mark
+    recorded before signed slots is for the caller to judge (`before_signed_slots`)."""
     if mark.source != "slot":
         return None
     if key is None:
         return f"the mark was read in {host}'s slot, but {host} has no registered key"
     if mark.record is None:
         return "the mark was read in a slot but carries no signed record"
+    if not record_fits(host, mark.record.body, mark.record.sig):
+        return TOO_LARGE
     slot = verified_slot(key, host, mark.record)
     if slot is None:
         return f"the mark's record is not signed by {host}'s registered key"
-    if slot.incarnation == mark.incarnation:
+    return unbacked(slot, mark.incarnation, buried)
+
+
+def unbacked(slot: Slot, incarnation: str, buried: frozenset[str]) -> str | None:
+    """Why the host's own (verified) `slot` does not back a fenced mark of `incarnation`, or
+    None if it does: it is that incarnation's slot saying fenced, or the slot of another
+    incarnation that is not `buried` (a later one started, and a starting collector kills
+    every VM left; whether it is fresh is for the arbiter, which knows its beacons)."""
+    if slot.incarnation == incarnation:
         return None if slot.fenced else "the mark's record does not say fenced"
     if slot.incarnation in buried:
         return f"the mark's record is of incarnation {slot.incarnation}, already declared dead"
     return None
 
+
+def backs_mark(slot: Slot, incarnation: str, buried: frozenset[str]) -> bool:
+    """Whether the host's own (verified) `slot` backs a fenced mark of `incarnation`
+    (`unbacked` says why not)."""
+    return unbacked(slot, incarnation, buried) is None

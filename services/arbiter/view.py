@@ -39,6 +39,8 @@ VmState = Literal["running", "ordered", "restarting", "unplaceable", "halted", "
 # A best-effort VM is tried once more after it failed (stopped or did not start); then it
 # is left `failed`. A protected one has its pool entry's max_restart and max_relocate.
 BEST_EFFORT_TRIES = 1
+# The exit cause of a VM that could no longer write its disk on its host.
+STORAGE_LOST = "storage-lost"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,9 @@ class VmRecord:
     `last_host` is where the VM last failed (stopped without an admin shutdown, or did not
     start), None when it is not failing (first start, or lost with its host: the host's
     fault, not the VM's); `restarts` and `relocations` count HA's tries since it started
-    failing, in place on `last_host` and elsewhere, against spec.max_restart/max_relocate."""
+    failing, in place on `last_host` and elsewhere, against spec.max_restart/max_relocate.
+    `storage_lost`: its last failure was its disk lost on `last_host` (`storage-lost`), so
+    it gets no try there (the same storage would fail it again) and relocates at once."""
 
     name: str
     spec: VM
@@ -77,6 +81,7 @@ class VmRecord:
     last_host: str | None = None
     restarts: int = 0
     relocations: int = 0
+    storage_lost: bool = False
 
     @property
     def footprint_mib(self) -> int:
@@ -88,8 +93,8 @@ class VmRecord:
 
     @property
     def managed(self) -> bool:
-        """HA restarts it: restart or best-effort priority, and disks it can take along."""
-        return self.spec.ha_restart_priority in (RESTART, BEST_EFFORT) and self.spec.agile
+        """HA restarts it (schemas.pool.VM.restartable)."""
+        return self.spec.restartable
 
     @property
     def order(self) -> int:
@@ -99,6 +104,8 @@ class VmRecord:
         """HA may start it again on `last_host` (when that host is healthy)."""
         if self.last_host is None:
             return True
+        if self.storage_lost:
+            return False
         if self.spec.ha_restart_priority == BEST_EFFORT:
             return self.restarts + self.relocations < BEST_EFFORT_TRIES
         return self.restarts < self.spec.max_restart
@@ -194,13 +201,14 @@ def fold(view: LivenessView, d: Decision) -> LivenessView:
         if (vm.state, vm.host, vm.incarnation) != ("ordered", d.host, d.incarnation):
             return view
         state: VmState = "restarting" if vm.managed else "halted"
-        failing = replace(vm, last_host=d.host)
+        failing = replace(vm, last_host=d.host, storage_lost=False)
         return _with_vm(view, _off(failing, state, attempts=vm.attempts + 1))
     if isinstance(d, VmLost):
         if (vm.state, vm.host) != ("running", d.host):
             return view
         fresh = replace(vm, restarts=0, relocations=0) if d.stable else vm
-        failing = replace(fresh, last_host=d.host)
+        lost_disk = d.cause == STORAGE_LOST
+        failing = replace(fresh, last_host=d.host, storage_lost=lost_disk)
         return _with_vm(view, _off(failing, "restarting" if vm.managed else "halted"))
     if isinstance(d, VmFailed):
         return _with_vm(view, _off(vm, "failed"))
@@ -217,7 +225,7 @@ def _counted(vm: VmRecord, d: RestartOrdered) -> VmRecord:
     """An order counts against the VM's limits while it is failing; an operator's start
     (`haplan vm start`, e.g. of a failed VM) clears them."""
     if d.by_operator:
-        return replace(vm, last_host=None, restarts=0, relocations=0)
+        return replace(vm, last_host=None, restarts=0, relocations=0, storage_lost=False)
     if vm.last_host is None:
         return vm
     if d.host == vm.last_host and vm.may_restart_in_place():
@@ -270,7 +278,9 @@ def _declared_dead(view: LivenessView, host: HostRecord, incarnation: str) -> Li
     # Every VM of that incarnation is lost, and every order pending for it is void.
     # Lost with its host: the host's fault, so it does not count against the VM's limits.
     lost = {
-        v.name: _off(replace(v, last_host=None), "restarting" if v.managed else "halted")
+        v.name: _off(
+            replace(v, last_host=None, storage_lost=False), "restarting" if v.managed else "halted"
+        )
         for v in view.vms.values()
         if v.host == host.name
         and v.incarnation in (incarnation, None)

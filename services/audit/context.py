@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from services.audit.rules import ArbiterRules
 from services.state import HostState, PoolState
@@ -13,6 +14,8 @@ class Context:
     state: PoolState  # the state before the decision being checked
     seq: int  # the decision's sequence
     rules: ArbiterRules  # the arbiter core's re-checks
+    # By host: its incarnations declared dead before the decision (the arbiter's `buried`).
+    buried: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def host_state_text(self, host: HostState) -> str:
         return "suspected" if host.liveness == "live" and host.suspected else host.liveness

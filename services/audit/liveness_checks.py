@@ -43,10 +43,15 @@ def _rule(ctx: Context, evidence: DeadEvidence | SuspectEvidence, notes: Notes) 
         notes.differ(f"the arbiter's {what}")
 
 
-def _signed(host: HostState, mark: FencedMark, notes: Notes) -> None:
+def _signed(ctx: Context, host: HostState, mark: FencedMark, notes: Notes) -> None:
     """A mark read in a slot holds only on the host's own signed record, checked against the
-    key the replayed pool registers for it (docs/protocol.md, Signed slots)."""
-    problem = mark_problem(host.spec.key, host.name, mark, frozenset())
+    key the replayed pool registers for it (docs/protocol.md, Signed slots); from event schema
+    version 2 on. A mark recorded before signed slots has no record to check."""
+    if mark.source == "slot" and mark.record is None and mark.before_signed_slots:
+        notes.unsure("the mark was read in a slot before slots were signed: no record to check")
+        return
+    buried = ctx.buried.get(host.name, frozenset())
+    problem = mark_problem(host.spec.key, host.name, mark, buried)
     if problem:
         notes.differ(problem)
 
@@ -79,7 +84,7 @@ def check_declared_dead(ctx: Context, e: HostDeclaredDead, notes: Notes) -> None
     if problem:
         notes.differ(problem)
     if e.evidence.rule == "fenced" and e.evidence.fenced_mark is not None:
-        _signed(host, e.evidence.fenced_mark, notes)
+        _signed(ctx, host, e.evidence.fenced_mark, notes)
     _rule(ctx, e.evidence, notes)
 
 
@@ -103,4 +108,4 @@ def check_fenced(ctx: Context, e: HostFenced, notes: Notes) -> None:
     problem = incarnation_problem(host, e.mark.incarnation, "the fenced mark is from")
     if problem:
         notes.differ(problem + " (marks of other incarnations are ignored)")
-    _signed(host, e.mark, notes)
+    _signed(ctx, host, e.mark, notes)

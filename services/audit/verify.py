@@ -77,6 +77,7 @@ class Verifier:
         self._deferred: list[tuple[int, PlanComputed]] = []
         self._leader_epoch = 0  # the highest epoch of an arbiter decision so far
         self._elected: tuple[int, int] | None = None  # (sequence, epoch) of the last election
+        self._buried: dict[str, frozenset[str]] = {}  # host -> incarnations declared dead
 
     def feed(self, entry: Logged) -> None:
         seq, event = entry.seq, entry.event
@@ -84,6 +85,10 @@ class Verifier:
         if kind in CHECKED_TYPES:
             self._check(seq, event)
         self.state = HANDLERS[kind](self.state, event)
+        if isinstance(event, HostDeclaredDead):
+            # As the arbiter's view: a dead incarnation's later records back no mark.
+            inc = event.evidence.incarnation
+            self._buried[event.host] = self._buried.get(event.host, frozenset()) | {inc}
         self.history.record(entry, self.state)
         self._report.events += 1
         self._report.last_seq = seq
@@ -151,7 +156,7 @@ class Verifier:
         self._leader_epoch = max(self._leader_epoch, epoch)
 
     def _context(self, seq: int) -> Context:
-        return Context(self.state, seq, self.rules)
+        return Context(self.state, seq, self.rules, self._buried)
 
     def _note(self, seq: int, event: Any, notes: Notes) -> None:
         subject = subject_of(event)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from schemas.limits import DEFAULT_MAX_IN_FLIGHT, MAX_IN_FLIGHT_RANGE
 from services.cli.app import app
 from services.cli.events import REFUSED_HINT, NatsRefused, NatsServers, bus_settings
 from services.cli.output import fail
@@ -45,7 +46,7 @@ def arbiter(
             "--max-restarts-in-flight",
             help="At most this many VMs ordered and not yet reported at once, pool-wide.",
         ),
-    ] = 128,
+    ] = DEFAULT_MAX_IN_FLIGHT,
 ) -> None:
     """A leader candidate: run several anywhere, one leads; standbys take over its lapsed lease.
 
@@ -56,8 +57,9 @@ def arbiter(
         fail("--id is empty", "give this arbiter a name, or leave --id out")
     if metrics_port is not None and not 0 < metrics_port < 65536:
         fail(f"--metrics-port {metrics_port} is not a TCP port", "give a port from 1 to 65535")
-    if not 1 <= max_in_flight <= 100_000:
-        fail(f"--max-restarts-in-flight {max_in_flight} is out of range", "give 1 to 100000")
+    low, high = MAX_IN_FLIGHT_RANGE
+    if not low <= max_in_flight <= high:
+        fail(f"--max-restarts-in-flight {max_in_flight} is out of range", f"give {low} to {high}")
     # The service (and NATS with it) is imported here: every `haplan` start imports this module.
     from services.arbiter.metrics import ArbiterMetrics
     from services.common.logging import configure_logging
@@ -76,7 +78,7 @@ def arbiter(
 
 
 async def _serve(
-    settings: BusSettings, ident: str, metrics: ArbiterMetrics, max_in_flight: int = 128
+    settings: BusSettings, ident: str, metrics: ArbiterMetrics, max_in_flight: int
 ) -> None:
     from services.arbiter.service import ArbiterService
     from services.common.bus import BusRefused, connect, stop_when_closed
@@ -105,8 +107,7 @@ async def _serve(
         # A supervisor restarting us would only be refused again: say what to fix, once.
         raise NatsRefused(str(exc), REFUSED_HINT) from None
     try:
-        service = ArbiterService(nc, settings, ident, metrics=metrics)
-        service.max_in_flight = max_in_flight
+        service = ArbiterService(nc, settings, ident, metrics=metrics, max_in_flight=max_in_flight)
         await service.run(stop)
     finally:
         with contextlib.suppress(Exception):

@@ -33,7 +33,7 @@ from schemas.messages import (
     StartOrder,
     StoreObservation,
 )
-from schemas.slot import Slot
+from schemas.slot import Slot, clip_reason
 from services.collector.slots import SlotBook, SlotTrack
 from services.collector.table import FENCE_TABLE, Facts, Row, StaysOnlyIf, decide
 from services.common.echo import is_stale, newer
@@ -333,7 +333,7 @@ class Collector:
             store_ok=self._within(self.store_at, now, self.timers.advertise_s),
             lease_age_s=None if self.lease_at is None else max(0.0, now - self.lease_at),
             fenced=fenced,
-            reason=self.join_reason(now) if self.phase is Phase.JOINING else None,
+            reason=clip_reason(self.join_reason(now)) if self.phase is Phase.JOINING else None,
             beacon=self._beacon,
         )
 

@@ -155,7 +155,7 @@ class CollectorShell:
         deadline = self.timers.interval_s
         slot = self.core.slot(now)
         renewed, cycle = await asyncio.gather(
-            self._renew(deadline), self.store.cycle(slot, deadline)
+            self._renew(deadline), self.store.cycle(slot, deadline, self.inbound.pool)
         )
         if renewed is not None:
             self.core.lease_renewed(renewed)

@@ -17,7 +17,7 @@ import asyncio
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -82,9 +82,11 @@ class StoreWorker:
         except TimeoutError:
             raise StoreUnavailable(f"no answer from the store within {deadline_s:g} s") from None
 
-    async def cycle(self, slot: Slot, deadline_s: float) -> Cycle:
+    async def cycle(self, slot: Slot, deadline_s: float, hosts: Iterable[str]) -> Cycle:
+        """Write `slot`, then read the slots of `hosts` (the pool's)."""
+        names = tuple(hosts)
         try:
-            return await self.call(lambda: _cycle(self.store, slot, self.root), deadline_s)
+            return await self.call(lambda: _cycle(self.store, slot, names, self.root), deadline_s)
         except StoreUnavailable as exc:
             return Cycle(written=False, slots=None, read_at=None, problem=str(exc))
 
@@ -103,7 +105,9 @@ def _write(store: HeartbeatStore, slot: Slot, root: StoreRoot | None) -> None:
     store.write(slot)
 
 
-def _cycle(store: HeartbeatStore, slot: Slot, root: StoreRoot | None = None) -> Cycle:
+def _cycle(
+    store: HeartbeatStore, slot: Slot, hosts: tuple[str, ...], root: StoreRoot | None = None
+) -> Cycle:
     if root is not None:
         try:
             root.check()
@@ -118,7 +122,7 @@ def _cycle(store: HeartbeatStore, slot: Slot, root: StoreRoot | None = None) -> 
         written = False
         problems.append(f"slot write: {exc}")
     try:
-        reads = store.read_all()
+        reads = store.read_all(hosts)
         read_at: float | None = time.monotonic()
         slots: list[Slot] | None = [r.slot for r in reads.values() if r.slot is not None]
         records = {h: r.record for h, r in reads.items() if r.record is not None}

@@ -41,6 +41,11 @@ _slow_consumers: weakref.WeakKeyDictionary[Client, list[SlowConsumerHook]] = (
 # Otherwise a flood would make one log line per dropped message.
 _slow_warnings = WarnLimiter()
 
+# Hooks called after each reconnection, per client (on_reconnect), besides connect's own.
+_reconnect_hooks: weakref.WeakKeyDictionary[Client, list[Callable[[], None]]] = (
+    weakref.WeakKeyDictionary()
+)
+
 # The last publish or subscription the server refused, per client: a request nobody answered
 # may have been refused, which the operator must hear instead of "nobody answers".
 _refused: weakref.WeakKeyDictionary[Client, str] = weakref.WeakKeyDictionary()
@@ -52,6 +57,7 @@ __all__ = [
     "SlowConsumerHook",
     "connect",
     "identity",
+    "on_reconnect",
     "on_slow_consumer",
     "refused",
     "stop_when_closed",
@@ -119,6 +125,20 @@ def on_slow_consumer(nc: Client, hook: SlowConsumerHook) -> None:
         hooks.append(hook)
 
 
+def on_reconnect(nc: Client, hook: Callable[[], None]) -> Callable[[], None]:
+    """Call `hook()` after each reconnection of `nc` (a client made by `connect`), as nats-py
+    reports it; the function returned removes it. For parts made after the connection, which
+    cannot give `connect` their `on_reconnected`."""
+    hooks = _reconnect_hooks.setdefault(nc, [])
+    hooks.append(hook)
+
+    def remove() -> None:
+        with contextlib.suppress(ValueError):
+            hooks.remove(hook)
+
+    return remove
+
+
 def refused(nc: Client) -> str | None:
     """What the server last refused this client (`Permissions Violation for Publish to
     "ha.evt.pool"`), or None."""
@@ -175,6 +195,8 @@ async def connect(
         )
         if on_reconnected is not None:
             on_reconnected()
+        for hook in list(_reconnect_hooks.get(nc, ())):
+            hook()
 
     async def closed_cb() -> None:
         log.info("nats connection closed")

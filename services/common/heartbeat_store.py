@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from pydantic import ValidationError
 
@@ -114,15 +115,16 @@ class HeartbeatStore:
             return SlotRead(host, None, "no slot written yet")
         try:
             slot, record = decode_signed(raw)
-            return SlotRead(host, slot, record=record)
         except SlotUnreadable as exc:
             return SlotRead(host, None, str(exc))
+        if slot.host != host:
+            # Any host can write any file of the shared store: a slot in another host's file
+            # would let it speak for that host (and repeat itself under many names).
+            return SlotRead(host, None, "slot names another host")
+        return SlotRead(host, slot, record=record)
 
-    def read_all(self) -> dict[str, SlotRead]:
-        """Every slot in the store, by host; OSError if the store cannot be listed."""
-        reads: dict[str, SlotRead] = {}
-        for entry in os.scandir(self.dir):
-            if entry.name.endswith(SLOT_SUFFIX) and not entry.name.startswith("."):
-                host = unquote(entry.name[: -len(SLOT_SUFFIX)])
-                reads[host] = self.read(host)
-        return reads
+    def read_all(self, hosts: Iterable[str]) -> dict[str, SlotRead]:
+        """The slots of `hosts` (the pool's), by host; OSError if the store cannot be listed.
+        Other files are never read: a host could write any number of them."""
+        names = {entry.name for entry in os.scandir(self.dir)}
+        return {h: self.read(h) for h in hosts if self.slot_path(h).name in names}

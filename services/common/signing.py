@@ -23,10 +23,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import ValidationError
 
+from schemas.host_key import host_key_bytes, host_key_text
 from schemas.liveness import SignedRecord
-from schemas.pool import HOST_KEY_PREFIX, check_host_key
 from schemas.slot import Slot
 from services.common.private_file import write_private
+from services.common.slot_bounds import record_fits
 
 # Signatures cover this prefix too, so that a slot signature is never valid for anything else
 # the key might one day sign.
@@ -38,17 +39,18 @@ class HostKeyError(ValueError):
 
 
 def public_text(key: Ed25519PublicKey) -> str:
+    """The key's canonical text (schemas.host_key)."""
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return HOST_KEY_PREFIX + base64.b64encode(raw).decode()
+    return host_key_text(raw)
 
 
 @lru_cache(maxsize=1024)  # a pool's few keys, parsed once rather than on every verification
 def parse_public(text: str) -> Ed25519PublicKey:
     try:
-        check_host_key(text)
+        raw = host_key_bytes(text)
     except ValueError as exc:
         raise HostKeyError(str(exc)) from None
-    return Ed25519PublicKey.from_public_bytes(base64.b64decode(text[len(HOST_KEY_PREFIX) :]))
+    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 class HostSigner:
@@ -120,7 +122,8 @@ def signature_holds(key: str, record: SignedRecord) -> bool:
 def verified_slot(key: str | None, host: str, record: SignedRecord | None) -> Slot | None:
     """The slot `record` holds, if `host`'s registered `key` signed it and it is `host`'s
     slot; None otherwise (no key registered, no record, bad signature, another host's)."""
-    if key is None or record is None:
+    if key is None or record is None or not record_fits(host, record.body, record.sig):
+        # Bounded before the cache, which keeps what it is given, forgeries too.
         return None
     return _verified(key, host, record.body, record.sig)
 

@@ -25,3 +25,13 @@ def record_limit(host: str) -> int:
     forwards none larger (services.collector.slots), so that a host writing a bloated slot
     cannot make its peers' observations oversize."""
     return _RECORD_BASE + escaped(host)
+
+
+def record_size(body: str, sig: str) -> int:
+    """A signed record's size as `record_limit` counts it: the bytes of body and signature."""
+    return len(body.encode()) + len(sig.encode())
+
+
+def record_fits(host: str, body: str, sig: str) -> bool:
+    """Whether a signed record is no larger than any `host` writes."""
+    return record_size(body, sig) <= record_limit(host)

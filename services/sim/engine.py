@@ -91,6 +91,8 @@ class Sim(HostShells, ArbiterShells):
                 self.at(f.start, self._leader_change)
             if f.kind is Kind.VM_CRASH:
                 self.at(f.start, self._crash_vms, f.targets)
+            if f.kind is Kind.STORAGE_LOST:
+                self.at(f.start, self._crash_vms, f.targets, "storage-lost")
             if f.end is not None and f.end < self.s.heal_at:
                 self.at(f.end, self._faults_changed)
         self.at(self.s.heal_at, self._faults_changed)

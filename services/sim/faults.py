@@ -36,6 +36,10 @@ class Kind(StrEnum):
     # The VMs of these hosts crash at `start` (killed, as the OOM killer would kill them); the hosts
     # stay healthy, and their collectors report the exits.
     VM_CRASH = "vm_crash"
+    # These hosts lose their VMs' storage from `start` to `end`: their VMs die (cause
+    # storage-lost) and a VM started there dies the same way once it boots; the hosts stay
+    # healthy members.
+    STORAGE_LOST = "storage_lost"
     # The host publishes forged readings about the others (services.sim.hostile)
     HOSTILE = "hostile"
     # The store takes these hosts' reads but fails their writes (a read-only remount): their
@@ -58,6 +62,7 @@ HOST_KINDS = frozenset(
         Kind.STUCK_KILL,
         Kind.LATE_REVOCATION,
         Kind.VM_CRASH,
+        Kind.STORAGE_LOST,
         Kind.HOSTILE,
         Kind.STORE_READ_ONLY,
         Kind.STORE_DELAY,

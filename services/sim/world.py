@@ -14,7 +14,7 @@ from typing import Any
 
 from schemas.liveness import SignedRecord
 from schemas.messages import Beacon, JoinAccepted, NetworkHeartbeat, StartOrder
-from schemas.reports import VMExitReport
+from schemas.reports import ExitCause, VMExitReport
 from schemas.slot import Slot
 from services.arbiter.core import Arbiter
 from services.arbiter.rules import DEAD_RULES, DeadRule
@@ -213,24 +213,40 @@ class World:
         self.at(self.boot_s, self._vm_up, h.name, vm, inst)
 
     def _vm_up(self, host: str, vm: str, inst: int) -> None:
-        if self.hosts[host].vms.get(vm) == inst:
-            self.checker.vm_up(vm, host, self.now)
-            self.milestones.append((self.now, "up", vm))
+        if self.hosts[host].vms.get(vm) != inst:
+            return
+        self.checker.vm_up(vm, host, self.now)
+        self.milestones.append((self.now, "up", vm))
+        if self._latent(Kind.STORAGE_LOST, host) is not None:
+            # It runs (and is reported running) until its first writes fail.
+            self.at(self.t.timeout_s / 2, self._storage_fails, host, vm, inst)
 
-    def _crash_vms(self, targets: tuple[str, ...]) -> None:
-        """The VMs of the healthy hosts among `targets` crash; their collectors see the exits
-        and report them (hosts.py) while the hosts stay members."""
+    def _storage_fails(self, host: str, vm: str, inst: int) -> None:
+        h = self.hosts[host]
+        if h.vms.get(vm) != inst or h.collector is None or h.hung or not h.powered:
+            return
+        self._trace(f"{host}: {vm} lost its storage")
+        self._exit(h, h.collector, vm, "storage-lost")
+        self._kill_vms(h, [vm])
+
+    def _crash_vms(self, targets: tuple[str, ...], cause: ExitCause = "killed") -> None:
+        """The VMs of the healthy hosts among `targets` stop (`cause`); their collectors see
+        the exits and report them (hosts.py) while the hosts stay members."""
         for host in targets:
             h = self.hosts[host]
             c = h.collector
             if c is None or h.hung or not h.powered:
                 continue
-            self._trace(f"{host}: {sorted(h.vms) or 'no VM'} crash")
+            self._trace(f"{host}: {sorted(h.vms) or 'no VM'} stop ({cause})")
             for vm in sorted(h.vms):
-                instance = h.orders.get(vm, f"boot-{h.vms[vm]}")
-                h.exits.append((self.now, VMExitReport(vm=vm, instance=instance, cause="killed")))
-                c.vm_stopped(vm)
+                self._exit(h, c, vm, cause)
             self._kill_vms(h)
+
+    def _exit(self, h: HostSim, c: Collector, vm: str, cause: ExitCause) -> None:
+        """The collector sees `vm`'s instance stop with `cause` and reports it."""
+        instance = h.orders.get(vm, f"boot-{h.vms[vm]}")
+        h.exits.append((self.now, VMExitReport(vm=vm, instance=instance, cause=cause)))
+        c.vm_stopped(vm)
 
     def _kill_vms(self, h: HostSim, vms: list[str] | None = None) -> None:
         for vm in sorted(h.vms) if vms is None else vms:

@@ -34,16 +34,11 @@ def with_vm(state: PoolState, vm: VMState) -> PoolState:
     return advance(state, vms=MappingProxyType(vms))
 
 
-def restartable(vm: VMState) -> bool:
-    # spec/planner.md: restart plans place `restart` and `best-effort` VMs that are agile.
-    return vm.spec.ha_restart_priority != "" and vm.spec.agile
-
-
 def lose_host(vms: dict[str, VMState], host: str, *, failed: bool) -> None:
     """VMs stop running on `host` and orders addressed to it are void (in place on a copy)."""
     for name, vm in vms.items():
         if vm.host == host:
-            power: PowerState = "restarting" if failed and restartable(vm) else "halted"
+            power: PowerState = "restarting" if failed and vm.spec.restartable else "halted"
             vms[name] = vm._replace(host=None, power_state=power, order=None)
         elif vm.order is not None and vm.order.host == host:
             vms[name] = vm._replace(order=None)

@@ -79,7 +79,7 @@ def vm_lost(state: PoolState, e: VMLost) -> PoolState:
     vm = state.vms.get(e.vm)
     if vm is None:
         return skip(state)
-    managed = vm.spec.ha_restart_priority != "" and vm.spec.agile
+    managed = vm.spec.restartable
     power: PowerState = "restarting" if managed else "halted"
     halted_by: HaltedBy | None = None if managed else "guest"
     return with_vm(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from schemas import PoolError, parse_pool
+from schemas.pool import VM
+from services.arbiter.view import VmRecord
 
 HOSTS = "hosts: [{name: a, memory_mib: 1024}]\n"
 
@@ -41,3 +43,17 @@ def test_absurd_limits_are_one_line(fields: str, key: str) -> None:
         parse_pool(_pool(fields), "p.yaml")
     message = str(caught.value)
     assert "\n" not in message and "'v'" in message and key in message
+
+
+@pytest.mark.parametrize(
+    ("priority", "agile", "restartable"),
+    [("restart", True, True), ("best-effort", True, True), ("best-effort", False, False),
+     ("", True, False), ("", False, False)],
+)  # fmt: skip
+def test_restartable_is_priority_and_agility(priority: str, agile: bool, restartable: bool) -> None:
+    """HA restarts a VM of restart or best-effort priority whose disks can move, no other;
+    the arbiter's view asks the same rule."""
+    vm = VM.model_validate({"name": "v", "memory_mib": 512, "ha_restart_priority": priority,
+                            "agile": agile})  # fmt: skip
+    assert vm.restartable is restartable
+    assert VmRecord("v", vm, "halted").managed is restartable

@@ -24,7 +24,7 @@ async def test_a_cycle_writes_reads_back_and_lists_every_slot(tmp_path: Path) ->
     store = HeartbeatStore(tmp_path)
     store.write(Slot(host="lab2", incarnation="j", seq=7, uptime_s=1.0, lease_ok=True,
                      store_ok=True))  # fmt: skip
-    cycle = await StoreWorker(store).cycle(_slot(1), deadline_s=30)
+    cycle = await StoreWorker(store).cycle(_slot(1), deadline_s=30, hosts=("lab1", "lab2"))
     assert cycle.written and cycle.problem is None and cycle.read_at is not None
     assert cycle.slots is not None
     assert sorted((s.host, s.seq) for s in cycle.slots) == [("lab1", 1), ("lab2", 7)]
@@ -33,7 +33,9 @@ async def test_a_cycle_writes_reads_back_and_lists_every_slot(tmp_path: Path) ->
 async def test_an_unusable_store_is_a_failed_cycle_not_an_error(tmp_path: Path) -> None:
     """A store whose `ha` is not a directory fails the write and the listing, with the reason."""
     (tmp_path / "ha").write_text("a file\n")
-    cycle = await StoreWorker(HeartbeatStore(tmp_path)).cycle(_slot(1), deadline_s=30)
+    cycle = await StoreWorker(HeartbeatStore(tmp_path)).cycle(
+        _slot(1), deadline_s=30, hosts=("lab1", "lab2")
+    )
     assert not cycle.written and cycle.slots is None
     assert cycle.problem is not None and "slot write" in cycle.problem
 
@@ -50,7 +52,7 @@ async def test_a_hung_call_misses_its_deadline_and_nothing_queues_behind_it(
         await worker.call(release.wait, deadline_s=0.1)
     with pytest.raises(StoreUnavailable, match="still blocked"):
         await worker.call(later_ran.set, deadline_s=1)
-    cycle = await worker.cycle(_slot(1), deadline_s=1)
+    cycle = await worker.cycle(_slot(1), deadline_s=1, hosts=("lab1", "lab2"))
     assert not cycle.written and cycle.problem is not None and "still blocked" in cycle.problem
     release.set()
     back_by = time.monotonic() + 30  # generous: a loaded machine wakes the thread late

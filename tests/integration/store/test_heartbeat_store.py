@@ -25,7 +25,7 @@ def test_written_slots_are_read_by_every_host(tmp_path: Path) -> None:
     store = HeartbeatStore(tmp_path)
     store.write(_slot("lab1", seq=7, fenced=True))
     store.write(_slot("Host with/odd name", seq=2))
-    reads = HeartbeatStore(tmp_path).read_all()
+    reads = HeartbeatStore(tmp_path).read_all(("lab1", "lab2", "Host with/odd name"))
     assert set(reads) == {"lab1", "Host with/odd name"}
     lab1 = reads["lab1"].slot
     assert lab1 is not None and lab1.seq == 7 and lab1.fenced
@@ -76,7 +76,7 @@ def test_missing_slot_and_missing_store_differ(tmp_path: Path) -> None:
     assert store.read("lab2").problem == "no slot written yet"
     shutil.rmtree(tmp_path / "ha")
     with pytest.raises(OSError):
-        store.read_all()
+        store.read_all(("lab1",))
 
 
 def test_encoding_round_trips_and_rejects_garbage() -> None:

@@ -5,9 +5,14 @@ limited in flight, most protected first. Simulated time only (Clock), no IO."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from schemas.messages import FencedNotice, StoreObservation
 from schemas.pool import VM, HAConfig, Host, Pool
 from schemas.reports import HostReport, RunningVM, VMExitReport
+from services.arbiter import orchestrate
 from services.arbiter.core import Arbiter, ArbiterTick
 from services.arbiter.view import (
     Decision,
@@ -267,3 +272,60 @@ def test_restarts_after_a_host_failure_are_limited_in_flight_in_priority_order()
     flat = [vm for batch in batches for vm in batch]
     assert flat[:3] == ["p0", "p1", "p2"] and sorted(flat[3:]) == ["be0", "be1", "be2"]
     assert max(len(b) for b in batches) == 2
+
+
+def test_no_placement_is_computed_while_the_in_flight_budget_is_spent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three VMs die with host a, at most one in flight: while the first order is not
+    reported (past T too, when its group no longer holds the next), no VM can be ordered, and
+    the placement is not computed at all; once it reports, the next VM is placed."""
+    pool = _pool(*(_vm(f"p{i}", host="a") for i in range(3)), memory=16384)
+    arb = Arbiter("arb", pool, TIMERS, max_in_flight=1)
+    arb.gain_leadership(0.0, 1, [Joined(h, f"{h}#1") for h in HOSTS])
+    clock = Clock(arb)
+    clock.alive.discard("a")
+    arb.fenced_notice(FencedNotice(host="a", incarnation="a#1"), 0.5)
+    calls: list[int] = []
+    real = orchestrate.place_items
+
+    def counted(*args: Any) -> Any:
+        calls.append(len(args[0]))
+        return real(*args)
+
+    monkeypatch.setattr(orchestrate, "place_items", counted)
+    while not _orders(clock):
+        assert clock.now < 10 * T, "the first VM was never ordered"
+        clock.step()
+    placed_before = len(calls)
+    clock.run_until(clock.now + 3 * T)
+    assert len(_orders(clock)) == 1
+    assert len(calls) == placed_before
+    first = _orders(clock)[0]
+    arb.host_report(_report(first.host, vms=(first.vm,), instance=first.order_id), clock.now)
+    clock.run_until(clock.now + T)
+    assert len(calls) > placed_before
+    assert len(_orders(clock)) == 2
+
+
+def test_a_vm_whose_storage_is_lost_relocates_at_once() -> None:
+    """web loses its disk on b (`storage-lost`) though b stays healthy and has the most room
+    (the plan alone would put web back there): its first order, made at once, goes to another
+    host (a relocation, no try in place); with no relocation allowed it is left failed rather
+    than started on b's storage again."""
+    busy = (_vm("x", host="a", memory_mib=2048), _vm("y", host="c", memory_mib=2048))
+    clock = _timed_leader(_pool(_vm("web"), *busy))
+    _lose(clock, "web", "storage-lost")
+    lost_at = clock.now
+    order = _wait_order(clock, 1)
+    assert order.host != "b"
+    assert _ordered_at(clock, order) - lost_at <= 1.0
+    rec = clock.arb.view.vms["web"]
+    assert (rec.restarts, rec.relocations) == (0, 1)
+
+    clock = _timed_leader(_pool(_vm("web", max_relocate=0)))
+    _lose(clock, "web", "storage-lost")
+    clock.run_until(clock.now + 5 * T)
+    assert _orders(clock) == []
+    [failed] = _of(clock, VmFailed)
+    assert failed.vm == "web"  # type: ignore[attr-defined]

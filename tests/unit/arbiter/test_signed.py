@@ -3,12 +3,13 @@ own signature, of its current incarnation, freshly written (docs/protocol.md, Si
 
 from __future__ import annotations
 
-from schemas.liveness import SignedRecord
+from schemas.liveness import FencedMark, SignedRecord
 from schemas.messages import Beacon, JoinRequest
 from schemas.pool import Host
+from schemas.slot import Slot
 from services.arbiter.core import Arbiter
 from services.arbiter.rules import rule_holds
-from services.arbiter.testimony import mark_problem
+from services.arbiter.testimony import TOO_LARGE, backs_mark, mark_problem, unbacked
 from services.arbiter.view import Fenced, Joined
 from services.common.signing import HostSigner, signature_holds
 from tests.unit.arbiter.helpers import (
@@ -149,3 +150,45 @@ def test_a_signature_holds_only_over_the_exact_body() -> None:
     assert not signature_holds(signer.public, SignedRecord(body=tampered, sig=record.sig))
     assert not signature_holds(HostSigner.generate().public, record)
     assert not signature_holds(signer.public, SignedRecord(body=record.body, sig="!!"))
+
+
+def _bloated_fenced_record(host: str) -> SignedRecord:
+    """`host`'s own genuine fenced slot, signed by its key, its JSON padded far beyond any
+    slot the host writes (JSON allows the whitespace: the slot still parses)."""
+    genuine = reading(host, 0.0, fenced=True).record
+    assert genuine is not None
+    return SIGNERS[host].sign(genuine.body + " " * 60_000)
+
+
+def test_a_bloated_own_record_is_refused_before_it_is_verified_or_kept() -> None:
+    """A fenced reading carrying a's own signature over a 60 KB body is not a's word: no mark,
+    no declaration carrying it, and the reason names the size; a recorded mark with such a
+    record does not hold in the audit either."""
+    clock = Clock(leader(0.0))
+    clock.alive.discard("a")
+    bloated = reading("a", 1.0, fenced=True, record=_bloated_fenced_record("a"))
+    clock.step(observation("b", clock.beacon, bloated))
+    assert clock.of(Fenced) == []
+    assert {f.why for f in clock.arb.take_forgeries()} == {TOO_LARGE}
+    mark = FencedMark(incarnation="a#1", source="slot", observer="b", record=bloated.record)
+    assert mark_problem(SIGNERS["a"].public, "a", mark, frozenset()) == TOO_LARGE
+
+
+def test_backs_mark_is_one_rule_for_the_arbiter_and_the_audit() -> None:
+    """A host's own slot backs a fenced mark of an incarnation when it is that incarnation's
+    slot saying fenced, or another incarnation's not already declared dead; the audit's
+    reasons (`unbacked`) say why not in every other case."""
+
+    def slot(inc: str, fenced: bool) -> Slot:
+        return Slot(host="a", incarnation=inc, seq=1, uptime_s=0.0, lease_ok=False,
+                    store_ok=True, fenced=fenced)  # fmt: skip
+
+    buried = frozenset({"a#0"})
+    assert backs_mark(slot("a#1", True), "a#1", buried)
+    assert not backs_mark(slot("a#1", False), "a#1", buried)
+    assert backs_mark(slot("a#2", False), "a#1", buried)
+    assert not backs_mark(slot("a#0", True), "a#1", buried)
+    assert unbacked(slot("a#1", False), "a#1", buried) == "the mark's record does not say fenced"
+    assert unbacked(slot("a#0", True), "a#1", buried) == (
+        "the mark's record is of incarnation a#0, already declared dead"
+    )

@@ -200,3 +200,25 @@ def test_plans_on_old_states_are_checked_in_a_second_pass_over_the_file(
     data = run.json()
     assert {d["seq"] for d in data["differences"]} == {10}
     assert data["malformed"] == 1
+
+
+def test_verify_accepts_an_export_written_before_signed_slots(haplan: Any, tmp_path: Path) -> None:
+    """An export whose host_fenced and host_declared_dead are of schema version 1, their slot
+    marks without a record (as every such mark was): exit 0, ok, and both marks listed as
+    unconfirmed (nothing to check them against), not as differences."""
+    lines = []
+    for e in failover_log(fenced=True).entries:
+        data = json.loads(encode_line(e.seq, e.event))
+        if data["type"] in ("host_fenced", "host_declared_dead"):
+            data["schema_version"] = 1
+            mark = data["mark"] if "mark" in data else data["evidence"]["fenced_mark"]
+            mark["record"] = None
+        lines.append(json.dumps(data).encode())
+    log = tmp_path / "old.jsonl"
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    run = haplan("audit", "verify", "--file", log, "--json")
+    assert run.code == 0, run.err
+    data = run.json()
+    assert data["ok"] is True and data["malformed"] == 0 and data["differences"] == []
+    unsure = {(u["seq"], u["type"]) for u in data["unconfirmed"]}
+    assert {(6, "host_fenced"), (7, "host_declared_dead")} <= unsure

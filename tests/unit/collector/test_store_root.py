@@ -96,16 +96,16 @@ async def test_another_filesystem_under_the_store_makes_it_unreachable(tmp_path:
     link.symlink_to(shared)
     root, _ = open_store(link, local=True)
     worker = StoreWorker(HeartbeatStore(link), root)
-    assert (await worker.cycle(_slot(), deadline_s=10)).written
+    assert (await worker.cycle(_slot(), deadline_s=10, hosts=("lab1",))).written
     link.unlink()
     link.symlink_to(MOUNTED)
-    cycle = await worker.cycle(_slot(), deadline_s=10)
+    cycle = await worker.cycle(_slot(), deadline_s=10, hosts=("lab1",))
     assert not cycle.written and cycle.slots is None
     assert cycle.problem is not None and "no longer the filesystem it was" in cycle.problem
     assert await worker.write(_slot(), deadline_s=10) is not None
     link.unlink()
     link.symlink_to(shared)
-    assert (await worker.cycle(_slot(), deadline_s=10)).written
+    assert (await worker.cycle(_slot(), deadline_s=10, hosts=("lab1",))).written
 
 
 def test_the_slot_directory_is_made_but_never_the_store(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from schemas.events import (
     CURRENT_VERSIONS,
     UPCASTERS,
     EventDecodeError,
+    HostFenced,
     HostJoined,
     VMCreated,
     decode_event,
@@ -99,3 +100,19 @@ def test_a_current_payload_missing_a_field_names_it() -> None:
     del data["incarnation"]
     with pytest.raises(EventDecodeError, match=r"^host_joined: incarnation: Field required$"):
         decode_event(json.dumps(data).encode())
+
+
+def test_a_v1_slot_mark_without_a_record_is_upcast_as_before_signed_slots() -> None:
+    """host_fenced version 1 reads as version 2; its unsigned slot mark is flagged as from
+    before signed slots (and the flag is never written back), a bus mark is not flagged."""
+    event_id = "00000000-0000-4000-8000-000000000001"
+    base = {"type": "host_fenced", "schema_version": 1, "event_id": event_id,
+            "at": "2026-01-01T00:00:00Z", "epoch": 1, "host": "lab1"}  # fmt: skip
+    slot = {"source": "slot", "observer": "lab2", "incarnation": "boot-1", "record": None}
+    event = decode_event(json.dumps({**base, "mark": slot}))
+    assert event.schema_version == 2
+    assert isinstance(event, HostFenced) and event.mark.before_signed_slots
+    assert "before_signed_slots" not in encode_event(event).decode()
+    bus = {"source": "bus", "incarnation": "boot-1"}
+    event = decode_event(json.dumps({**base, "mark": bus}))
+    assert isinstance(event, HostFenced) and not event.mark.before_signed_slots

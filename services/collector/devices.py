@@ -59,7 +59,7 @@ def make_watchdog(
     if problem is not None:
         raise DeviceError(f"--watchdog-timeout: {problem}")
     try:
-        dog = LinuxWatchdog.open(choice.device, requested, io)
+        dog = LinuxWatchdog.open(choice.device, requested, timers.interval_s, io)
     except WatchdogLost as exc:
         raise DeviceError(
             f"the linux watchdog is not usable: {exc} (load a watchdog driver such as "

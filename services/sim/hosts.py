@@ -220,8 +220,10 @@ class HostShells(World):
         device = self.s.device_watchdog_s
         if device is not None:
             # A device takes a timeout, not a deadline: it fires `device` after the last pet,
-            # so a pet is taken only while the deadline is that far away (the pet rule).
-            if not self.naive_device and not may_pet(deadline - self.now, device):
+            # so a pet is taken only while it then fires by the deadline plus one interval
+            # (the pet rule, services.common.watchdog_timing).
+            valid_for = deadline - self.now
+            if not self.naive_device and not may_pet(valid_for, device, self.t.interval_s):
                 return  # skipped: the device runs down from the previous pet, which fitted
             deadline = self.now + device
         h.wd_version += 1

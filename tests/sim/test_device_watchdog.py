@@ -12,7 +12,7 @@ from services.common.timers import Timers
 from services.common.watchdog_timing import default_device_timeout_s
 from services.sim.batch import Variant, run_schedules
 from services.sim.faults import Kind, Schedule
-from services.sim.generate import lab_pool, single_fault
+from services.sim.generate import lab_pool, random_schedule, single_fault
 from tests.sim.helpers import Ran, simulate
 
 T = 30.0
@@ -69,3 +69,32 @@ def test_a_driver_that_pets_at_every_stay_with_its_default_timeout_is_caught() -
     assert device is not None
     assert Variant().run(_hang(float(device))).ok
 
+
+
+def test_random_schedules_run_device_watchdogs_with_accepted_timeouts() -> None:
+    """About one random schedule in three runs a device watchdog whose timeout the collector
+    would accept for its T; 150 of them at T = 3, 10 and 30 s keep every invariant."""
+    schedules = []
+    for timeout in (3.0, 10.0, 30.0):
+        timers = Timers.from_timeout(timeout)
+        drawn = [random_schedule(seed, timeout_s=timeout) for seed in range(150)]
+        devices = [s for s in drawn if s.device_watchdog_s is not None]
+        assert 30 <= len(devices) <= 70
+        for s in devices:
+            assert s.device_watchdog_s is not None
+            assert 3 * timers.interval_s <= s.device_watchdog_s <= timers.timeout_s
+        schedules.extend(devices[:50])
+    summary = run_schedules(schedules, mode="random", seed=0, workers=2)
+    assert summary.violations == 0, summary.first
+
+
+def test_a_global_bus_outage_resets_no_healthy_host_through_its_device() -> None:
+    """Random seeds 2591 (D = 9 s) and 9931 (D = 18 s) at T = 30 s: every host loses the bus
+    and keeps the store; the core extends pet_until only at its first tick after the lease
+    proof is T old. With a pet rule that stopped pets D before pet_until, the device fired at
+    that tick and reset a healthy host (invariant 3); with one interval of slack none is."""
+    for seed, device in ((2591, 9.0), (9931, 18.0)):
+        schedule = random_schedule(seed, timeout_s=T)
+        assert schedule.device_watchdog_s == device
+        outcome = Variant().run(schedule, trace=True)
+        assert outcome.ok, "\n".join(outcome.trace[-40:])

@@ -53,15 +53,16 @@ def test_set_up_asks_support_sets_and_reads_back_the_default_timeout() -> None:
     assert dog.timeout_s == 30 and fake.armed
 
 
-def test_pets_only_while_the_deadline_is_a_device_timeout_away() -> None:
-    """A pet whose validity is at least the device timeout writes one byte; a shorter one
-    writes nothing (the device would otherwise fire after the core's deadline)."""
+def test_pets_only_while_the_device_fires_by_the_deadline_plus_one_interval() -> None:
+    """T = 30 (I = 3), D = 20: a pet whose validity plus one interval is at least the device
+    timeout writes one byte (the device fires by pet_until + I, before T_dead); a shorter
+    one writes nothing."""
     fake = FakeDevice()
     dog = _open(fake, timeout_s=20)
     del fake.calls[:]
     dog.pet(33.0)
-    dog.pet(20.0)
-    dog.pet(19.9)
+    dog.pet(17.0)
+    dog.pet(16.9)
     dog.pet(0.0)
     assert fake.calls == [("write", b"\0"), ("write", b"\0")]
     assert dog.skipped_pets == 2

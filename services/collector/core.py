@@ -390,6 +390,10 @@ class Collector:
                 return self._tick_fenced(now, facts)
         join = None
         ready = self.lease_ok(now) and self.store_ok(now) and not self._earlier_alive
+        # No VM of this incarnation runs while it joins: the pets only keep the watchdog from
+        # firing for nothing, and none is given while an earlier incarnation's VMs live, as
+        # that would postpone the reset their incarnation left to kill them.
+        pet_until = None if self._earlier_alive else now + self.timers.watchdog_deadline_s
         if ready and self._beacon is not None:
             join = JoinRequest(host=self.host, incarnation=self.incarnation, beacon=self._beacon)
             self._asked = True
@@ -398,7 +402,7 @@ class Collector:
             None,
             fence=False,
             reason=self.join_reason(now),
-            pet_until=None,
+            pet_until=pet_until,
             heartbeat=self._heartbeat(now),
             observation=self._observation(now),
             join=join,

@@ -214,14 +214,10 @@ class CollectorShell:
             log.info("asking the arbiter to join the liveset")
 
     def _pet(self, tick: Tick, now: float) -> None:
+        # Only the core decides (services.collector.core): while joining it gives no pet
+        # while VMs of an earlier incarnation live.
         if tick.pet_until is not None:
-            valid = max(0.0, tick.pet_until - now)
-        elif tick.phase is Phase.JOINING:
-            # No VM runs while joining; the pets only keep the watchdog from firing for nothing.
-            valid = self.timers.watchdog_deadline_s
-        else:
-            return
-        self.vms.pet(valid, now)
+            self.vms.pet(max(0.0, tick.pet_until - now), now)
 
     def report(self, tick: Tick) -> HostReport:
         now = clock()

@@ -98,6 +98,19 @@ def test_no_join_while_an_earlier_incarnations_vm_is_alive() -> None:
     assert c.tick(2.0).join is not None
 
 
+def test_joining_pets_the_watchdog_only_when_no_earlier_vm_lives() -> None:
+    """While joining no VM of this incarnation runs, so the core gives the watchdog its full
+    deadline; but while an earlier incarnation's VMs live, no pet at all: it would postpone
+    the reset their incarnation left to kill them."""
+    c = Collector("a", "a#2", HOSTS, TIMERS, booted_at=0.0)
+    c.earlier_vms_alive(1)
+    _ready_to_join(c, 0.5)
+    assert c.tick(1.0).pet_until is None
+    c.earlier_vms_alive(0)
+    _ready_to_join(c, 1.5)
+    assert c.tick(2.0).pet_until == 2.0 + TIMERS.watchdog_deadline_s
+
+
 def test_no_mark_speaks_for_an_earlier_incarnations_live_vms() -> None:
     """A new incarnation that fences (or is stopped) while an earlier one's VM lives gets no
     fenced mark: its slot would tell the arbiter the earlier incarnation is fenced."""

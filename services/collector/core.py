@@ -115,6 +115,7 @@ class Collector:
         self._fence_reason: str | None = None
         self._asked = False  # a join request went out
         self._earlier_alive = 0  # VMs of earlier incarnations still alive on this host
+        self._earlier_unchecked = False  # the shell could not check for them
 
     @classmethod
     def resumed(
@@ -203,11 +204,13 @@ class Collector:
             self.phase = Phase.FENCED
             self._orders.clear()
 
-    def earlier_vms_alive(self, count: int) -> None:
-        """How many VMs of earlier incarnations the shell still finds alive on this host. A
-        new incarnation's join (and its slot) tells the arbiter every earlier one is fenced,
-        so none is asked for while any of them lives."""
-        self._earlier_alive = max(0, count)
+    def earlier_vms_alive(self, count: int | None) -> None:
+        """How many VMs of earlier incarnations the shell still finds alive on this host;
+        None when it could not check (the check hung): that counts as alive. A new
+        incarnation's join (and its slot) tells the arbiter every earlier one is fenced, so
+        none is asked for while any of them may live."""
+        self._earlier_unchecked = count is None
+        self._earlier_alive = 1 if count is None else max(0, count)
 
     @property
     def waits_for_earlier_vms(self) -> bool:
@@ -338,6 +341,11 @@ class Collector:
         )
 
     def join_reason(self, now: float) -> str:
+        if self._earlier_unchecked:
+            return (
+                "cannot join the liveset: cannot check for VMs of an earlier incarnation on "
+                "this host (the check hangs; trying again)"
+            )
         if self._earlier_alive:
             return (
                 f"cannot join the liveset: {self._earlier_alive} VM(s) of an earlier "

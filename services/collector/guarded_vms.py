@@ -10,12 +10,12 @@ means nothing guards the VMs any more; either way the incarnation must count as 
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from schemas.messages import StartOrder
 from schemas.reports import StartFailure
-from services.collector.bounded import call_with_deadline
+from services.collector.bounded import call_with_deadline, wait_with_deadline
 from services.collector.devices import (
     VMDriverKind,
     WatchdogChoice,
@@ -23,7 +23,7 @@ from services.collector.devices import (
     make_driver,
     make_watchdog,
 )
-from services.collector.leftovers import kill_leftover_vms, leftover_vms
+from services.collector.leftovers import kill_leftover_vms
 from services.collector.vms import VMRunner
 from services.common.logging import get_logger
 from services.common.timers import Timers
@@ -36,6 +36,10 @@ log = get_logger("haplan.collector")
 # How long killing the VMs or stopping one may take before the shell stops waiting for it.
 KILL_DEADLINE_S = 5.0
 STOP_DEADLINE_S = 10.0
+# How long finding the leftovers (resolving the store's disks, reading /proc) may take on top
+# of the wait for their deaths: a hung store must not hang the collector.
+SCAN_DEADLINE_S = 5.0
+CANNOT_CHECK = "cannot check"
 
 
 class GuardedVMs:
@@ -50,23 +54,42 @@ class GuardedVMs:
     ) -> None:
         self.host, self.store, self.timers = host, store, timers
 
-        def vms_left() -> bool:
-            return vm_driver == "process" and bool(leftover_vms(host, disks_dir(store)))
+        def earlier_vms() -> str | None:
+            if vm_driver != "process":
+                return None
+            try:
+                wait = timers.interval_s
+                kill = self._kill_leftovers(wait)
+                _found, alive = wait_with_deadline(kill, wait + SCAN_DEADLINE_S, "leftover-kill")
+            except TimeoutError:
+                return f"{CANNOT_CHECK} for VMs of an earlier incarnation: the check hangs"
+            if alive:
+                return f"{len(alive)} VM(s) of an earlier incarnation survive a kill"
+            return None
 
-        self.watchdog = make_watchdog(watchdog, timers, host, vms_left)
+        self.watchdog = make_watchdog(watchdog, timers, host, earlier_vms)
         self.deadline: float | None = now + timers.watchdog_deadline_s
         self.driver = make_driver(vm_driver, store, host, self.watchdog)
         prepare = (lambda: ensure_disks_dir(store)) if vm_driver == "process" else None
         self.runner = VMRunner(self.driver, keep_s=timers.timeout_s, prepare=prepare)
 
-    async def kill_leftovers(self, wait_s: float) -> list[int]:
+    def _kill_leftovers(self, wait_s: float) -> Callable[[], tuple[list[int], list[int]]]:
+        host, disks = self.host, disks_dir(self.store)
+        return lambda: kill_leftover_vms(host, disks, wait_s)
+
+    async def kill_leftovers(self, wait_s: float) -> list[int] | None:
         """Kill the VMs an earlier incarnation of this host left running (before joining);
-        the pids still alive `wait_s` later (empty: every one is confirmed dead)."""
+        the pids still alive `wait_s` later (empty: every one is confirmed dead), or None when
+        the check itself did not return in time (a hung store or /proc: count them alive)."""
         if not isinstance(self.driver, ProcessVMDriver):
             return []
-        found, alive = await asyncio.to_thread(
-            kill_leftover_vms, self.host, disks_dir(self.store), wait_s
-        )
+        try:
+            found, alive = await call_with_deadline(
+                self._kill_leftovers(wait_s), wait_s + SCAN_DEADLINE_S, "leftover-kill"
+            )
+        except TimeoutError:
+            log.error(f"{CANNOT_CHECK} for VMs an earlier incarnation left: the check hangs")
+            return None
         if found and not alive:
             log.warning("killed VMs an earlier incarnation left running", pids=found)
         return alive

@@ -145,8 +145,8 @@ class CollectorShell:
         """Before its first proof of life, and again every interval while any survives: a
         join (and a slot) of this incarnation promises that the earlier ones' VMs are dead."""
         alive = await self.vms.kill_leftovers(self.timers.interval_s)
-        self.core.earlier_vms_alive(len(alive))
-        self._leftovers = bool(alive)
+        self.core.earlier_vms_alive(None if alive is None else len(alive))
+        self._leftovers = alive is None or bool(alive)
         if alive:
             log.error("VMs of an earlier incarnation are still alive: not joining",
                       pids=alive)  # fmt: skip

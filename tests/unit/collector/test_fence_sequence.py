@@ -111,6 +111,21 @@ def test_joining_pets_the_watchdog_only_when_no_earlier_vm_lives() -> None:
     assert c.tick(2.0).pet_until == 2.0 + TIMERS.watchdog_deadline_s
 
 
+def test_a_leftover_check_that_hangs_counts_as_earlier_vms_alive() -> None:
+    """The shell could not check for an earlier incarnation's VMs (None): no join request, no
+    pet, and the reason says the check hangs; a later check that finds none lets it join."""
+    c = Collector("a", "a#2", HOSTS, TIMERS, booted_at=0.0)
+    c.earlier_vms_alive(None)
+    assert c.waits_for_earlier_vms
+    _ready_to_join(c, 0.5)
+    out = c.tick(1.0)
+    assert out.join is None and out.pet_until is None
+    assert out.reason is not None and "cannot check" in out.reason
+    c.earlier_vms_alive(0)
+    _ready_to_join(c, 1.5)
+    assert c.tick(2.0).join is not None
+
+
 def test_no_mark_speaks_for_an_earlier_incarnations_live_vms() -> None:
     """A new incarnation that fences (or is stopped) while an earlier one's VM lives gets no
     fenced mark: its slot would tell the arbiter the earlier incarnation is fenced."""

@@ -30,8 +30,8 @@ def _linux(timeout_s: int | None = None) -> WatchdogChoice:
     return WatchdogChoice("linux", DEVICE, timeout_s)
 
 
-def _open(fake: FakeDevice, timeout_s: int | None = None, vms_left: bool = False) -> LinuxWatchdog:
-    dog = make_watchdog(_linux(timeout_s), T30, "lab1", lambda: vms_left, io=fake)
+def _open(fake: FakeDevice, timeout_s: int | None = None) -> LinuxWatchdog:
+    dog = make_watchdog(_linux(timeout_s), T30, "lab1", io=fake)
     assert isinstance(dog, LinuxWatchdog)
     return dog
 
@@ -115,14 +115,30 @@ def test_a_device_that_cannot_take_the_timeout_is_refused_and_stood_down(
         assert fake.calls[-2:] == [("write", b"V"), ("close", None)] and not fake.armed
 
 
-def test_a_refused_device_stays_armed_while_earlier_vms_run() -> None:
-    """Refused after opening while VMs of an earlier incarnation still run: closed without
-    the magic character, so it still resets the host, and the message says so."""
+def test_a_refused_device_stays_armed_while_earlier_vms_may_run() -> None:
+    """Refused after opening, and the second look finds VMs of an earlier incarnation that
+    may live (here: the check before opening found none, the one after the refusal cannot
+    tell): closed without the magic character, so it still resets the host, and the message
+    says so."""
     fake = FakeDevice(refuse_set=True)
+    answers = iter([None, "cannot check for VMs of an earlier incarnation"])
     with pytest.raises(DeviceError, match="stays armed"):
-        _open(fake, vms_left=True)
+        make_watchdog(_linux(), T30, "lab1", lambda: next(answers), io=fake)
     assert fake.calls[-1] == ("close", None) and ("write", b"V") not in fake.calls
     assert fake.armed
+
+
+def test_the_device_is_not_opened_while_earlier_vms_survive_their_kill() -> None:
+    """Opening the device pets it (WDIOC_SETTIMEOUT), postponing the reset a crashed
+    incarnation's device owes its unkillable VMs: while the leftovers' kill leaves any alive,
+    make_watchdog refuses in one line and never touches the device."""
+    fake = FakeDevice()
+    with pytest.raises(DeviceError, match=r"not opened: 1 VM.* survive") as refused:
+        make_watchdog(_linux(), T30, "lab1",
+                      lambda: "1 VM(s) of an earlier incarnation survive a kill",
+                      io=fake)  # fmt: skip
+    assert "\n" not in str(refused.value)
+    assert fake.calls == []
 
 
 @pytest.mark.parametrize(("timeout_s", "says"), [(31, "T_dead 42s"), (8, "healthy hosts")])

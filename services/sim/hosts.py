@@ -201,6 +201,10 @@ class HostShells(World):
         )
         h.collector = c
         h.wd_deadline = self.now + self.t.watchdog_deadline_s
+        if not h.vms:
+            # With VMs of an earlier incarnation alive the collector does not open the device
+            # (services.collector.devices): the earlier one's deadline stands for them.
+            self._arm_device(h)
         self._trace(f"{host} boots as {c.incarnation}")
         self.at(self.rng.uniform(0, self.t.interval_s), self._collector_tick, host, h.tick_version)
 
@@ -215,6 +219,15 @@ class HostShells(World):
         self._collector_tick(h.name, h.tick_version)
 
     # Watchdog and VMs --------------------------------------------------------------------------
+
+    def _arm_device(self, h: HostSim) -> None:
+        """Opening a device watchdog arms it: it fires D later unless petted."""
+        device = self.s.device_watchdog_s
+        if device is None:
+            return
+        h.wd_version += 1
+        h.wd_deadline = self.now + device
+        self.at(device, self._watchdog, h.name, h.wd_version)
 
     def _pet(self, h: HostSim, deadline: float) -> None:
         device = self.s.device_watchdog_s

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from services.common.timers import Timers
 from services.common.watchdog_timing import default_device_timeout_s
 from services.sim.batch import Variant, run_schedules
@@ -98,3 +100,23 @@ def test_a_global_bus_outage_resets_no_healthy_host_through_its_device() -> None
         assert schedule.device_watchdog_s == device
         outcome = Variant().run(schedule, trace=True)
         assert outcome.ok, "\n".join(outcome.trace[-40:])
+
+
+def test_a_device_is_armed_at_boot_and_resets_a_collector_that_hangs_before_its_first_pet() -> None:
+    """Opening the device arms it: lab1 reboots (power off, then on) and its new collector
+    hangs at boot, before its first tick; the device fires D after the boot, unpetted."""
+    device = default_device_timeout_s(TIMERS)
+    assert device is not None
+    off = single_fault(lab_pool(T), Kind.POWER, ("lab1",), arbiters=None)
+    power = off.faults[0]
+    on = power.start + T / 2
+    boot = on + 2 * TIMERS.interval_s  # the default reboot time
+    faults = (
+        dataclasses.replace(power, end=on),
+        dataclasses.replace(power, kind=Kind.HANG, start=boot, end=None),
+    )
+    schedule = dataclasses.replace(off, faults=faults, device_watchdog_s=float(device))
+    ran = simulate(schedule)
+    fired = [at for at, kind, who in ran.outcome.milestones if kind == "watchdog" and who == "lab1"]
+    assert fired, "\n".join(ran.outcome.trace)
+    assert fired[0] == pytest.approx(boot + device)

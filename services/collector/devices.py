@@ -98,8 +98,8 @@ def _settle(dog: LinuxWatchdog | None, earlier_vms: Callable[[], str | None]) ->
         return f"; {alive}, so the device stays armed"
     try:
         dog.disarm()
-    except OSError as exc:
-        return f"; it could not be stood down ({exc.strerror or exc}) and stays armed"
+    except WatchdogLost as exc:
+        return f"; it could not be stood down and may stay armed ({exc})"
     return ""
 
 

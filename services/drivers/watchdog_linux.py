@@ -177,9 +177,15 @@ class LinuxWatchdog:
             raise WatchdogLost(f"{self.device} fired: it is not disarmed")
         self._fd = None
         try:
-            self._io.write(fd, MAGIC_CLOSE)
-        finally:
-            self._io.close(fd)
+            try:
+                self._io.write(fd, MAGIC_CLOSE)
+            finally:
+                self._io.close(fd)
+        except OSError as exc:
+            # Like every other failure of the device, a WatchdogLost: the callers handle
+            # that one, and a raw OSError would crash a clean stop.
+            raise WatchdogLost(f"{self.device} may not stand down (it then resets the host): "
+                               f"{exc.strerror or exc}") from None  # fmt: skip
 
     def abandon(self) -> None:
         """Close without the magic character: the device stays armed and resets the host at

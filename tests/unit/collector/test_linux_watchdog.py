@@ -91,6 +91,26 @@ def test_disarm_is_the_magic_close() -> None:
     assert other.armed
 
 
+def test_a_magic_close_that_fails_is_a_lost_watchdog_and_leaves_it_armed() -> None:
+    """disarm() whose 'V' the device refuses (EIO): WatchdogLost, the error the callers
+    handle (a raw OSError crashed a clean stop), the file still closed, the device armed."""
+    fake = FakeDevice()
+    dog = _open(fake)
+    fake.refuse_write = True
+    with pytest.raises(WatchdogLost, match=r"may not stand down.*Input/output error"):
+        dog.disarm()
+    assert fake.calls[-2:] == [("write refused", b"V"), ("close", None)] and fake.armed
+
+
+def test_a_refused_device_whose_magic_close_fails_is_one_line() -> None:
+    """A device refused after opening whose stand-down fails: still the one-line DeviceError
+    of the refusal, saying the device may stay armed."""
+    fake = FakeDevice(takes={30: 45}, refuse_write=True)
+    with pytest.raises(DeviceError, match=r"took a 45s.*may stay armed") as refused:
+        _open(fake)
+    assert "\n" not in str(refused.value) and fake.armed
+
+
 @pytest.mark.parametrize(
     ("fake", "says"),
     [

@@ -36,7 +36,7 @@ from schemas.messages import (
 from schemas.slot import Slot
 from services.collector.slots import SlotBook, SlotTrack
 from services.collector.table import FENCE_TABLE, Facts, Row, StaysOnlyIf, decide
-from services.common.echo import is_stale, newer
+from services.common.echo import beacons_behind, is_stale, newer
 from services.common.timers import Timers
 
 
@@ -161,7 +161,8 @@ class Collector:
     def heard(self, now: float, heartbeat: NetworkHeartbeat) -> None:
         """Take a peer's heartbeat, unless its echoed beacon shows it is stale: a heartbeat
         delivered late must not pass for the peer's current word (services.common.echo)."""
-        if heartbeat.host != self.host and not is_stale(heartbeat.beacon, self._beacon):
+        stale = is_stale(heartbeat.beacon, self._beacon, beacons_behind(self.timers))
+        if heartbeat.host != self.host and not stale:
             self._heard[heartbeat.host] = Heard(now, heartbeat)
 
     def beacon(self, beacon: Beacon) -> None:

@@ -88,7 +88,7 @@ async def test_a_timeout_beyond_t_is_refused(lab: Lab, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("extra", "says"),
     [
-        (("--watchdog", "linux", "--watchdog-timeout", "0"), "0 is not a whole number"),
+        (("--watchdog", "linux", "--watchdog-timeout", "0"), "greater than or equal to 1"),
         (("--watchdog", "process", "--watchdog-timeout", "2"), "apply to --watchdog linux only"),
         (("--watchdog-device", "/dev/watchdog1"), "apply to --watchdog linux only"),
         (("--watchdog", "linux", "--watchdog-timeout", "x"), "--watchdog-timeout"),

@@ -186,7 +186,7 @@ class Collector:
         self.vms.clear()
         self.fence(WATCHDOG_FIRED)
 
-    def lease_revoked(self, now: float) -> None:
+    def lease_revoked(self) -> None:
         """A renewal found the host lease revoked: the key holds no value of this incarnation
         any more (deleted by the arbiter, or another incarnation's), which the shell tells
         apart from a transient failure and from its own renewal whose ack was lost. The
@@ -194,7 +194,7 @@ class Collector:
         fences at its next tick, not T later."""
         self.fence(LEASE_REVOKED)
 
-    def stopping(self, now: float) -> None:
+    def stopping(self) -> None:
         """SIGTERM: the incarnation ends with its VMs, as a fence does."""
         self.fence(STOPPED)
 

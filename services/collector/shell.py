@@ -162,7 +162,7 @@ class CollectorShell:
         elif self.lease.revoked:
             # Read back, not guessed: the key holds no value of this incarnation (a lost ack
             # of its own renewal reads back as its own value and is adopted).
-            self.core.lease_revoked(clock())
+            self.core.lease_revoked()
         self.core.slot_written(now, cycle.written)
         pool = self.inbound.pool
         self.core.slots_read(
@@ -277,7 +277,7 @@ class CollectorShell:
         down. A kill that is not confirmed leaves no mark and the watchdog armed: it fires,
         and the arbiter's slow path takes over (EXIT_FENCED)."""
         log.info("stopping: killing this host's VMs", vms=self.vms.running())
-        self.core.stopping(clock())
+        self.core.stopping()
         confirmed = await self._kill_vms(fire=False)
         mark = self.core.vms_dead(clock()) if confirmed else None
         if mark is None:

@@ -63,7 +63,7 @@ class HostShells(World):
         if c is None or c.incarnation != incarnation or not self.net.reaches_quorum(host):
             return
         self._trace(f"{host} ({incarnation}) learns its lease was revoked")
-        self._to_host(host, host, lambda col, now: col.lease_revoked(now))
+        self._to_host(host, host, lambda col, now: col.lease_revoked())
 
     # The collector shell -----------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from schemas.reports import HostReport
 from schemas.slot import Slot
-from services.collector.core import WATCHDOG_FIRED, Collector, Phase, Tick
+from services.collector.core import WATCHDOG_FIRED, Collector, FenceMark, Phase, Tick
 from services.common.watchdog_timing import may_pet
 from services.sim.faults import Kind
 from services.sim.hostile import FLOOD, sign
@@ -142,8 +142,7 @@ class HostShells(World):
             self.checker.fenced(h.name, self.now, "fenced")
         self._trace(f"{h.name} ({c.incarnation}) fences: {out.reason}")
         self.milestones.append((self.now, "fence", h.name))
-        confirmed = self._fence_kill(h)
-        mark = c.vms_dead(self.now + h.offset) if confirmed or self.premature_mark else None
+        mark = self._fence_mark(h, c, self._fence_kill(h))
         if mark is not None:
             if self.store_up[h.name]:
                 self._write_slot(mark.slot, signed=True)
@@ -152,6 +151,11 @@ class HostShells(World):
             self._trace(f"{h.name} ({c.incarnation}) cannot confirm the kill: no fenced mark")
         self._shutdown(h)
         self.at(self.reboot_s, self._boot, h.name, h.tick_version)
+
+    def _fence_mark(self, h: HostSim, c: Collector, confirmed: bool) -> FenceMark | None:
+        """The fenced mark, written only once every VM is confirmed dead (the shell's rule;
+        a mutation test's subclass breaks it)."""
+        return c.vms_dead(self.now + h.offset) if confirmed else None
 
     def _fence_kill(self, h: HostSim) -> bool:
         """Kill the host's VMs; whether the kill is confirmed within the shell's deadline.
@@ -235,13 +239,16 @@ class HostShells(World):
             # A device takes a timeout, not a deadline: it fires `device` after the last pet,
             # so a pet is taken only while it then fires by the deadline plus one interval
             # (the pet rule, services.common.watchdog_timing).
-            valid_for = deadline - self.now
-            if not self.naive_device and not may_pet(valid_for, device, self.t.interval_s):
+            if not self._may_pet(deadline - self.now, device):
                 return  # skipped: the device runs down from the previous pet, which fitted
             deadline = self.now + device
         h.wd_version += 1
         h.wd_deadline = deadline
         self.at(max(0.0, deadline - self.now), self._watchdog, h.name, h.wd_version)
+
+    def _may_pet(self, valid_for_s: float, device_s: float) -> bool:
+        """The driver's pet rule (a mutation test's subclass breaks it)."""
+        return may_pet(valid_for_s, device_s, self.t.interval_s)
 
     def _watchdog(self, host: str, version: int) -> None:
         h = self.hosts[host]

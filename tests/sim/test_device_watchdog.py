@@ -1,8 +1,7 @@
 """A device watchdog (`--watchdog linux`) in the simulator: it takes a timeout D, not a
 deadline, so the shell pets it only while the core's deadline is D away (the pet rule,
 services.common.watchdog_timing). A hung host is then reset before the arbiter may declare it
-dead; a driver that pets at every stay with the driver's default timeout is caught as a split
-brain."""
+dead; a driver that pets at every stay, ignoring the pet rule, is caught as a split brain."""
 
 from __future__ import annotations
 
@@ -13,8 +12,9 @@ import pytest
 from services.common.timers import Timers
 from services.common.watchdog_timing import default_device_timeout_s
 from services.sim.batch import Variant, run_schedules
+from services.sim.engine import Sim
 from services.sim.faults import Kind, Schedule
-from services.sim.generate import lab_pool, random_schedule, single_fault
+from services.sim.generate import exhaustive, lab_pool, random_schedule, single_fault
 from tests.sim.helpers import Ran, simulate
 
 T = 30.0
@@ -58,19 +58,30 @@ def test_the_device_fires_no_later_than_the_process_watchdog_would() -> None:
     assert with_device <= with_process
 
 
-def test_a_driver_that_pets_at_every_stay_with_its_default_timeout_is_caught() -> None:
-    """softdog's default timeout is 60 s; a driver that never set it and pets at every stay
-    (the driver before issue 13) leaves a hung lab1's Minion 1 running past T_dead = 42 s, and
-    the simulator finds the split brain (invariant 1). With the pet rule and the timeout the
-    collector accepts, the same hang passes."""
-    naive = Variant(naive_device=True)
-    summary = run_schedules([_hang(60.0)], mode="random", seed=0, workers=1, variant=naive)
-    assert summary.violations == 1
-    assert summary.first is not None and summary.first.violation.invariant == 1
+class NoPetRule(Sim):
+    """A device watchdog driver that pets at every stay, whatever the core's deadline (the
+    driver before it learnt the pet rule); module level, so that workers get it."""
+
+    def _may_pet(self, valid_for_s: float, device_s: float) -> bool:
+        return True
+
+
+def test_a_driver_without_the_pet_rule_is_caught() -> None:
+    """The pet rule alone, with the timeout the collector accepts (D = floor(T) = 30 s): on
+    the 2-host grid's schedule 648 (h1 loses the bus, h2 the store, both kills stuck, the
+    arbiter on a witness) a driver that pets at every stay carries h1's device past T_dead,
+    and the arbiter restarts vm1 on h2 while h1 still runs it (invariant 1). The real
+    driver passes the same schedule."""
     device = default_device_timeout_s(TIMERS)
     assert device is not None
-    assert Variant().run(_hang(float(device))).ok
-
+    grid = next(s for s in exhaustive(2, T) if s.seed == 648)
+    assert {f.kind for f in grid.faults} == {Kind.BUS_LINK, Kind.STORE_LINK, Kind.STUCK_KILL}
+    schedule = dataclasses.replace(grid, device_watchdog_s=float(device))
+    mutant = Variant(sim=NoPetRule)
+    summary = run_schedules([schedule], mode="exhaustive", seed=0, workers=1, variant=mutant)
+    assert summary.violations == 1
+    assert summary.first is not None and summary.first.violation.invariant == 1
+    assert Variant().run(schedule).ok
 
 
 def test_random_schedules_run_device_watchdogs_with_accepted_timeouts() -> None:

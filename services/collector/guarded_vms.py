@@ -51,7 +51,10 @@ class GuardedVMs:
         vm_driver: VMDriverKind,
         watchdog: WatchdogChoice,
         now: float,
+        fencing: Callable[[], bool],
     ) -> None:
+        """`fencing` says whether the host has fenced or is stopping (the core's phase): its
+        VMs' exits are then the fence's."""
         self.host, self.store, self.timers = host, store, timers
 
         def earlier_vms() -> str | None:
@@ -71,7 +74,7 @@ class GuardedVMs:
         self.deadline: float | None = now + timers.watchdog_deadline_s
         self.driver = make_driver(vm_driver, store, host, self.watchdog)
         prepare = (lambda: ensure_disks_dir(store)) if vm_driver == "process" else None
-        self.runner = VMRunner(self.driver, keep_s=timers.timeout_s, prepare=prepare)
+        self.runner = VMRunner(self.driver, timers.timeout_s, fencing, prepare)
 
     def _kill_leftovers(self, wait_s: float) -> Callable[[], tuple[list[int], list[int]]]:
         host, disks = self.host, disks_dir(self.store)
@@ -98,13 +101,11 @@ class GuardedVMs:
         return sorted(self.driver.running())
 
     def fired(self, now: float) -> bool:
-        fired = (self.deadline is not None and now >= self.deadline) or (
+        """Whether the watchdog fired (its deadline passed, or the process watchdog is gone):
+        the shell then fences the core, and the VMs' exits become the fence's."""
+        return (self.deadline is not None and now >= self.deadline) or (
             isinstance(self.watchdog, ProcessWatchdog) and not self.watchdog.alive()
         )
-        if fired:
-            # The watchdog killed (or will kill) the VMs: their exits are the fence's.
-            self.runner.fencing = True
-        return fired
 
     def pet(self, valid_for_s: float, now: float) -> None:
         try:
@@ -140,9 +141,9 @@ class GuardedVMs:
     async def kill_all(self, fire: bool) -> bool:
         """Kill every VM now; with `fire`, through the watchdog too, which kills them even
         when the driver is wedged. Whether the driver's kill returned in time (the caller
-        still checks that none runs before it counts them dead). Their exits are reported as
-        `fenced`, never as VMs lost on a healthy host."""
-        self.runner.fencing = True
+        still checks that none runs before it counts them dead). The caller has fenced the
+        core first, so their exits are reported as `fenced`, never as VMs lost on a healthy
+        host."""
         if fire:
             try:
                 await call_with_deadline(self.watchdog.fire, KILL_DEADLINE_S, "watchdog-fire")

@@ -59,8 +59,9 @@ class CollectorShell:
         self.host, self.timers, self.metrics = host, timers, metrics
         self.incarnation = str(uuid.uuid4())
         self.vms = GuardedVMs(
-            host, options.store, timers, options.vm_driver, options.watchdog_choice, now=clock()
-        )
+            host, options.store, timers, options.vm_driver, options.watchdog_choice, now=clock(),
+            fencing=lambda: self.core.phase is Phase.FENCED,
+        )  # fmt: skip
         root = options.store_root or StoreRoot(options.store)
         self.store = StoreWorker(HeartbeatStore(options.store, options.signer), root)
         self.lease = LeaseKeeper(

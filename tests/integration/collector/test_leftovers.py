@@ -41,7 +41,7 @@ async def test_a_hung_leftover_check_counts_as_earlier_vms_alive(
     None ("cannot check"), which the shell reports to the core as VMs alive; it does not
     hang the collector."""
     vms = GuardedVMs("lab1", tmp_path, TIMERS, "process", WatchdogChoice("process"),
-                     now=time.monotonic())  # fmt: skip
+                     now=time.monotonic(), fencing=lambda: False)  # fmt: skip
     try:
         alive = await asyncio.wait_for(vms.kill_leftovers(TIMERS.interval_s), 60)
         assert alive is None
@@ -57,8 +57,8 @@ def test_a_linux_device_is_not_opened_while_earlier_vms_survive(
     have been the refusal otherwise)."""
     monkeypatch.setattr(guarded_vms, "kill_leftover_vms", lambda h, d, w: ([4242], [4242]))
     with pytest.raises(DeviceError, match=r"not opened: 1 VM.* survive a kill"):
-        GuardedVMs("lab1", tmp_path, TIMERS, "process",
-                   WatchdogChoice("linux", tmp_path / "absent"), now=time.monotonic())  # fmt: skip
+        GuardedVMs("lab1", tmp_path, TIMERS, "process", WatchdogChoice("linux", tmp_path / "x"),
+                   now=time.monotonic(), fencing=lambda: False)  # fmt: skip
 
 
 def test_a_linux_device_is_not_opened_when_the_leftover_check_hangs(
@@ -67,5 +67,5 @@ def test_a_linux_device_is_not_opened_when_the_leftover_check_hangs(
     """The same when the check for leftovers hangs: "cannot check" counts as alive, and the
     refusal comes after the check's deadline, the device unopened."""
     with pytest.raises(DeviceError, match="not opened: cannot check"):
-        GuardedVMs("lab1", tmp_path, TIMERS, "process",
-                   WatchdogChoice("linux", tmp_path / "absent"), now=time.monotonic())  # fmt: skip
+        GuardedVMs("lab1", tmp_path, TIMERS, "process", WatchdogChoice("linux", tmp_path / "x"),
+                   now=time.monotonic(), fencing=lambda: False)  # fmt: skip

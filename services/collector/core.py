@@ -96,8 +96,13 @@ class Collector:
         timers: Timers,
         booted_at: float,
         table: Mapping[tuple[bool, bool], Row] = FENCE_TABLE,
+        *,
+        device_watchdog: bool = False,
     ) -> None:
+        """`device_watchdog`: the watchdog is a device every incarnation of the host shares
+        (`--watchdog linux`), not a process of this incarnation's own."""
         self.host, self.incarnation, self.timers = host, incarnation, timers
+        self._device_watchdog = device_watchdog
         self.others = tuple(h for h in pool_hosts if h != host)
         self.booted_at = booted_at
         self.phase = Phase.JOINING
@@ -400,9 +405,13 @@ class Collector:
         join = None
         ready = self.lease_ok(now) and self.store_ok(now) and not self._earlier_alive
         # No VM of this incarnation runs while it joins: the pets only keep the watchdog from
-        # firing for nothing, and none is given while an earlier incarnation's VMs live, as
-        # that would postpone the reset their incarnation left to kill them.
-        pet_until = None if self._earlier_alive else now + self.timers.watchdog_deadline_s
+        # firing for nothing. A device is shared with the earlier incarnations: no pet while
+        # their VMs live, as it would postpone the reset they left to kill them. A process
+        # watchdog is this incarnation's own (the earlier one's still runs to its deadline):
+        # left unpetted it would fire and fence this incarnation for nothing, and its
+        # successor would find the same VMs.
+        no_pet = self._earlier_alive and self._device_watchdog
+        pet_until = None if no_pet else now + self.timers.watchdog_deadline_s
         if ready and self._beacon is not None:
             join = JoinRequest(host=self.host, incarnation=self.incarnation, beacon=self._beacon)
             self._asked = True

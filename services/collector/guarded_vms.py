@@ -2,10 +2,11 @@
 
 The watchdog is armed from the start (T + margin) and petted every interval with the core's
 validity (`Tick.pet_until`): while a member, what its stay verdict rests on; while joining, its
-full deadline (no VM of this incarnation runs then), but never while VMs of an earlier
-incarnation live. The shell asks `fired(now)` before each evaluation: a
-deadline that passed means the collector hung past it, and a watchdog process that is gone
-means nothing guards the VMs any more; either way the incarnation must count as fenced.
+full deadline (no VM of this incarnation runs then), but a device (shared by every
+incarnation) never while VMs of an earlier incarnation live. The shell asks `fired(now)` before
+each evaluation: a deadline that passed means the collector hung past it, and a watchdog
+process that is gone means nothing guards the VMs any more; either way the incarnation must
+count as fenced.
 """
 
 from __future__ import annotations

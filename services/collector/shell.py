@@ -68,7 +68,10 @@ class CollectorShell:
             nc, host, self.incarnation, timers, timeout_s=timers.interval_s,
             replicas=options.bus.stream_replicas,
         )  # fmt: skip
-        self.core = Collector(host, self.incarnation, pool_hosts, timers, booted_at=clock())
+        self.core = Collector(
+            host, self.incarnation, pool_hosts, timers, booted_at=clock(),
+            device_watchdog=options.watchdog_choice.kind == "linux",
+        )  # fmt: skip
         self.out = Outbound(nc, host, metrics)
         self.inbound = Inbound(nc, self, frozenset(pool_hosts))
         self._seen: tuple[object, ...] | None = None

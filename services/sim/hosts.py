@@ -201,8 +201,9 @@ class HostShells(World):
         h.boots += 1
         h.offset = self.rng.uniform(0, 1000)
         c = self.collector_cls(
-            host, self._incarnation(h), self.host_names, self.t, self.now + h.offset, self.table
-        )
+            host, self._incarnation(h), self.host_names, self.t, self.now + h.offset, self.table,
+            device_watchdog=self.s.device_watchdog_s is not None,
+        )  # fmt: skip
         h.collector = c
         h.wd_deadline = self.now + self.t.watchdog_deadline_s
         if not h.vms:

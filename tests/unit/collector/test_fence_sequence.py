@@ -98,11 +98,11 @@ def test_no_join_while_an_earlier_incarnations_vm_is_alive() -> None:
     assert c.tick(2.0).join is not None
 
 
-def test_joining_pets_the_watchdog_only_when_no_earlier_vm_lives() -> None:
+def test_joining_pets_a_device_only_when_no_earlier_vm_lives() -> None:
     """While joining no VM of this incarnation runs, so the core gives the watchdog its full
-    deadline; but while an earlier incarnation's VMs live, no pet at all: it would postpone
-    the reset their incarnation left to kill them."""
-    c = Collector("a", "a#2", HOSTS, TIMERS, booted_at=0.0)
+    deadline; but a device watchdog, shared with the earlier incarnations, gets no pet at all
+    while their VMs live: it would postpone the reset their incarnation left to kill them."""
+    c = Collector("a", "a#2", HOSTS, TIMERS, booted_at=0.0, device_watchdog=True)
     c.earlier_vms_alive(1)
     _ready_to_join(c, 0.5)
     assert c.tick(1.0).pet_until is None
@@ -111,10 +111,22 @@ def test_joining_pets_the_watchdog_only_when_no_earlier_vm_lives() -> None:
     assert c.tick(2.0).pet_until == 2.0 + TIMERS.watchdog_deadline_s
 
 
+def test_joining_pets_a_process_watchdog_while_earlier_vms_live() -> None:
+    """A process watchdog is this incarnation's own (the earlier one's runs to its own
+    deadline): the core pets it while joining even while earlier VMs live, or it would fire
+    and fence this incarnation for nothing (its successor then finds the same VMs)."""
+    c = Collector("a", "a#2", HOSTS, TIMERS, booted_at=0.0)
+    c.earlier_vms_alive(1)
+    _ready_to_join(c, 0.5)
+    out = c.tick(1.0)
+    assert out.join is None and out.pet_until == 1.0 + TIMERS.watchdog_deadline_s
+
+
 def test_a_leftover_check_that_hangs_counts_as_earlier_vms_alive() -> None:
     """The shell could not check for an earlier incarnation's VMs (None): no join request, no
-    pet, and the reason says the check hangs; a later check that finds none lets it join."""
-    c = Collector("a", "a#2", HOSTS, TIMERS, booted_at=0.0)
+    pet of a device, and the reason says the check hangs; a later check that finds none lets
+    it join."""
+    c = Collector("a", "a#2", HOSTS, TIMERS, booted_at=0.0, device_watchdog=True)
     c.earlier_vms_alive(None)
     assert c.waits_for_earlier_vms
     _ready_to_join(c, 0.5)

@@ -101,6 +101,14 @@ def test_random_schedules_run_device_watchdogs_with_accepted_timeouts() -> None:
     assert summary.violations == 0, summary.first
 
 
+class NoSlackPetRule(Sim):
+    """The pet rule before issue 13's review: a pet only while the device then fires by
+    pet_until itself (now + D <= pet_until), without the interval of slack."""
+
+    def _may_pet(self, valid_for_s: float, device_s: float) -> bool:
+        return valid_for_s >= device_s
+
+
 def test_a_global_bus_outage_resets_no_healthy_host_through_its_device() -> None:
     """Random seeds 2591 (D = 9 s) and 9931 (D = 18 s) at T = 30 s: every host loses the bus
     and keeps the store; the core extends pet_until only at its first tick after the lease
@@ -111,6 +119,8 @@ def test_a_global_bus_outage_resets_no_healthy_host_through_its_device() -> None
         assert schedule.device_watchdog_s == device
         outcome = Variant().run(schedule, trace=True)
         assert outcome.ok, "\n".join(outcome.trace[-40:])
+        old = Variant(sim=NoSlackPetRule).run(schedule)
+        assert [v.invariant for v in old.violations[:1]] == [3], seed
 
 
 def test_a_device_is_armed_at_boot_and_resets_a_collector_that_hangs_before_its_first_pet() -> None:

@@ -24,12 +24,13 @@ from nats.aio.subscription import Subscription
 
 from schemas.messages import FencedNotice, JoinRequest, NetworkHeartbeat, StoreObservation
 from schemas.reports import HostReport
-from services.arbiter.bounds import heartbeat_limit, heartbeat_problem, input_limit
+from services.arbiter.bounds import heartbeat_problem
 from services.arbiter.core import Arbiter
 from services.arbiter.metrics import ArbiterMetrics
 from services.arbiter.wire import INPUTS, Malformed, decode_input
 from services.common.bus import on_slow_consumer
 from services.common.logging import get_logger, log_context
+from services.common.message_bounds import heartbeat_limit, input_limit
 from services.common.ratelimit import WarnLimiter
 from services.common.subjects import encode_token
 from services.common.wire import HEARTBEATS, heartbeat_subject, subject_host

@@ -57,6 +57,7 @@ def collector(
         int | None,
         typer.Option(
             "--watchdog-timeout",
+            min=1,
             metavar="S",
             help="With --watchdog linux: the device's timeout in whole seconds, from 3 "
             "intervals to T (docs/protocol.md; default T rounded down).",
@@ -87,8 +88,6 @@ def collector(
         fail("--host is empty", "give this host's name in the pool")
     if watchdog != "linux" and (watchdog_device is not None or watchdog_timeout is not None):
         fail("--watchdog-device and --watchdog-timeout apply to --watchdog linux only")
-    if watchdog_timeout is not None and watchdog_timeout < 1:
-        fail(f"--watchdog-timeout {watchdog_timeout} is not a whole number of seconds >= 1")
     # The service (and NATS with it) is imported here: every `haplan` start imports this module.
     from services.collector.options import CollectorOptions
     from services.collector.service import ConfigError, run_collector

@@ -16,9 +16,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def call_with_deadline(fn: Callable[[], T], deadline_s: float, name: str) -> T:
-    """`fn()` in a daemon thread; TimeoutError if it has not returned within `deadline_s`
-    (it keeps running in its thread)."""
+def _in_daemon_thread(fn: Callable[[], T], name: str) -> Future[T]:
     fut: Future[T] = Future()
 
     def work() -> None:
@@ -30,4 +28,16 @@ async def call_with_deadline(fn: Callable[[], T], deadline_s: float, name: str) 
             fut.set_exception(exc)
 
     threading.Thread(target=work, name=name, daemon=True).start()
-    return await asyncio.wait_for(asyncio.wrap_future(fut), deadline_s)
+    return fut
+
+
+async def call_with_deadline(fn: Callable[[], T], deadline_s: float, name: str) -> T:
+    """`fn()` in a daemon thread; TimeoutError if it has not returned within `deadline_s`
+    (it keeps running in its thread)."""
+    return await asyncio.wait_for(asyncio.wrap_future(_in_daemon_thread(fn, name)), deadline_s)
+
+
+def wait_with_deadline(fn: Callable[[], T], deadline_s: float, name: str) -> T:
+    """`call_with_deadline` for the start-up, before the event loop's work begins: blocks the
+    caller at most `deadline_s`; TimeoutError after it."""
+    return _in_daemon_thread(fn, name).result(timeout=deadline_s)

@@ -36,7 +36,7 @@ from schemas.messages import (
 from schemas.slot import Slot, clip_reason
 from services.collector.slots import SlotBook, SlotTrack
 from services.collector.table import FENCE_TABLE, Facts, Row, StaysOnlyIf, decide
-from services.common.echo import is_stale, newer
+from services.common.echo import beacons_behind, is_stale, newer
 from services.common.timers import Timers
 
 
@@ -96,8 +96,13 @@ class Collector:
         timers: Timers,
         booted_at: float,
         table: Mapping[tuple[bool, bool], Row] = FENCE_TABLE,
+        *,
+        device_watchdog: bool = False,
     ) -> None:
+        """`device_watchdog`: the watchdog is a device every incarnation of the host shares
+        (`--watchdog linux`), not a process of this incarnation's own."""
         self.host, self.incarnation, self.timers = host, incarnation, timers
+        self._device_watchdog = device_watchdog
         self.others = tuple(h for h in pool_hosts if h != host)
         self.booted_at = booted_at
         self.phase = Phase.JOINING
@@ -115,6 +120,7 @@ class Collector:
         self._fence_reason: str | None = None
         self._asked = False  # a join request went out
         self._earlier_alive = 0  # VMs of earlier incarnations still alive on this host
+        self._earlier_unchecked = False  # the shell could not check for them
 
     @classmethod
     def resumed(
@@ -160,7 +166,8 @@ class Collector:
     def heard(self, now: float, heartbeat: NetworkHeartbeat) -> None:
         """Take a peer's heartbeat, unless its echoed beacon shows it is stale: a heartbeat
         delivered late must not pass for the peer's current word (services.common.echo)."""
-        if heartbeat.host != self.host and not is_stale(heartbeat.beacon, self._beacon):
+        stale = is_stale(heartbeat.beacon, self._beacon, beacons_behind(self.timers))
+        if heartbeat.host != self.host and not stale:
             self._heard[heartbeat.host] = Heard(now, heartbeat)
 
     def beacon(self, beacon: Beacon) -> None:
@@ -184,7 +191,7 @@ class Collector:
         self.vms.clear()
         self.fence(WATCHDOG_FIRED)
 
-    def lease_revoked(self, now: float) -> None:
+    def lease_revoked(self) -> None:
         """A renewal found the host lease revoked: the key holds no value of this incarnation
         any more (deleted by the arbiter, or another incarnation's), which the shell tells
         apart from a transient failure and from its own renewal whose ack was lost. The
@@ -192,7 +199,7 @@ class Collector:
         fences at its next tick, not T later."""
         self.fence(LEASE_REVOKED)
 
-    def stopping(self, now: float) -> None:
+    def stopping(self) -> None:
         """SIGTERM: the incarnation ends with its VMs, as a fence does."""
         self.fence(STOPPED)
 
@@ -203,11 +210,13 @@ class Collector:
             self.phase = Phase.FENCED
             self._orders.clear()
 
-    def earlier_vms_alive(self, count: int) -> None:
-        """How many VMs of earlier incarnations the shell still finds alive on this host. A
-        new incarnation's join (and its slot) tells the arbiter every earlier one is fenced,
-        so none is asked for while any of them lives."""
-        self._earlier_alive = max(0, count)
+    def earlier_vms_alive(self, count: int | None) -> None:
+        """How many VMs of earlier incarnations the shell still finds alive on this host;
+        None when it could not check (the check hung): that counts as alive. A new
+        incarnation's join (and its slot) tells the arbiter every earlier one is fenced, so
+        none is asked for while any of them may live."""
+        self._earlier_unchecked = count is None
+        self._earlier_alive = 1 if count is None else max(0, count)
 
     @property
     def waits_for_earlier_vms(self) -> bool:
@@ -338,6 +347,11 @@ class Collector:
         )
 
     def join_reason(self, now: float) -> str:
+        if self._earlier_unchecked:
+            return (
+                "cannot join the liveset: cannot check for VMs of an earlier incarnation on "
+                "this host (the check hangs; trying again)"
+            )
         if self._earlier_alive:
             return (
                 f"cannot join the liveset: {self._earlier_alive} VM(s) of an earlier "
@@ -390,6 +404,14 @@ class Collector:
                 return self._tick_fenced(now, facts)
         join = None
         ready = self.lease_ok(now) and self.store_ok(now) and not self._earlier_alive
+        # No VM of this incarnation runs while it joins: the pets only keep the watchdog from
+        # firing for nothing. A device is shared with the earlier incarnations: no pet while
+        # their VMs live, as it would postpone the reset they left to kill them. A process
+        # watchdog is this incarnation's own (the earlier one's still runs to its deadline):
+        # left unpetted it would fire and fence this incarnation for nothing, and its
+        # successor would find the same VMs.
+        no_pet = self._earlier_alive and self._device_watchdog
+        pet_until = None if no_pet else now + self.timers.watchdog_deadline_s
         if ready and self._beacon is not None:
             join = JoinRequest(host=self.host, incarnation=self.incarnation, beacon=self._beacon)
             self._asked = True
@@ -398,7 +420,7 @@ class Collector:
             None,
             fence=False,
             reason=self.join_reason(now),
-            pet_until=None,
+            pet_until=pet_until,
             heartbeat=self._heartbeat(now),
             observation=self._observation(now),
             join=join,

@@ -38,13 +38,16 @@ def make_watchdog(
     choice: WatchdogChoice,
     timers: Timers,
     host: str,
-    vms_left: Callable[[], bool] = lambda: False,
+    earlier_vms: Callable[[], str | None] = lambda: None,
     io: DeviceIO = KERNEL,
 ) -> Watchdog:
     """An armed watchdog: the process one fires T + margin after start unless petted; the
     linux one D after its last pet, D checked against T before and after the device took it.
-    `vms_left` says whether VMs of this host run (an earlier incarnation's): a device refused
-    after opening is then left armed rather than stood down."""
+    `earlier_vms` kills the VMs an earlier incarnation of this host left (bounded) and says
+    why some may still live (None: none does). Opening the device pets it (WDIOC_SETTIMEOUT),
+    which would postpone the reset a crashed incarnation's device owes its unkillable VMs: so
+    the device is not opened while any may live, and one refused after opening is then left
+    armed rather than stood down."""
     if choice.kind == "process":
         return ProcessWatchdog(timers.watchdog_deadline_s, name=f"watchdog[{host}]")
     requested = choice.timeout_s
@@ -58,19 +61,25 @@ def make_watchdog(
     problem = device_timeout_problem(timers, requested)
     if problem is not None:
         raise DeviceError(f"--watchdog-timeout: {problem}")
+    alive = earlier_vms()
+    if alive is not None:
+        raise DeviceError(
+            f"the linux watchdog is not opened: {alive}; opening it would pet the device an "
+            "earlier incarnation left armed to reset the host for them"
+        )
     try:
-        dog = LinuxWatchdog.open(choice.device, requested, io)
+        dog = LinuxWatchdog.open(choice.device, requested, timers.interval_s, io)
     except WatchdogLost as exc:
         raise DeviceError(
             f"the linux watchdog is not usable: {exc} (load a watchdog driver such as "
             "softdog and run as a user that may open it, or use --watchdog process)"
         ) from None
     except WatchdogUnfit as exc:
-        left = _settle(exc.dog, vms_left)
+        left = _settle(exc.dog, earlier_vms)
         raise DeviceError(f"the linux watchdog is not usable: {exc}{left}") from None
     problem = device_timeout_problem(timers, dog.timeout_s)
     if problem is not None:
-        left = _settle(dog, vms_left)
+        left = _settle(dog, earlier_vms)
         raise DeviceError(
             f"{choice.device} took a {dog.timeout_s}s timeout when asked for {requested}s: "
             f"{problem}{left}"
@@ -78,18 +87,19 @@ def make_watchdog(
     return dog
 
 
-def _settle(dog: LinuxWatchdog | None, vms_left: Callable[[], bool]) -> str:
-    """Stand a refused device down unless VMs of this host still run (then it must reset
+def _settle(dog: LinuxWatchdog | None, earlier_vms: Callable[[], str | None]) -> str:
+    """Stand a refused device down unless VMs of this host may still run (then it must reset
     the host); what became of it, for the refusal's message."""
     if dog is None:
         return ""
-    if vms_left():
+    alive = earlier_vms()
+    if alive is not None:
         dog.abandon()
-        return "; VMs of an earlier incarnation still run, so the device stays armed"
+        return f"; {alive}, so the device stays armed"
     try:
         dog.disarm()
-    except OSError as exc:
-        return f"; it could not be stood down ({exc.strerror or exc}) and stays armed"
+    except WatchdogLost as exc:
+        return f"; it could not be stood down and may stay armed ({exc})"
     return ""
 
 

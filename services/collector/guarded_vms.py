@@ -1,20 +1,22 @@
 """The host's VMs and the watchdog that guards them, as the collector shell drives them.
 
-The watchdog is armed from the start (T + margin) and petted every interval: with the core's
-validity while a member, with its full timeout while joining (no VM runs then; the pets only
-keep it from firing for nothing). The shell asks `fired(now)` before each evaluation: a
-deadline that passed means the collector hung past it, and a watchdog process that is gone
-means nothing guards the VMs any more; either way the incarnation must count as fenced.
+The watchdog is armed from the start (T + margin) and petted every interval with the core's
+validity (`Tick.pet_until`): while a member, what its stay verdict rests on; while joining, its
+full deadline (no VM of this incarnation runs then), but a device (shared by every
+incarnation) never while VMs of an earlier incarnation live. The shell asks `fired(now)` before
+each evaluation: a deadline that passed means the collector hung past it, and a watchdog
+process that is gone means nothing guards the VMs any more; either way the incarnation must
+count as fenced.
 """
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from schemas.messages import StartOrder
 from schemas.reports import StartFailure
-from services.collector.bounded import call_with_deadline
+from services.collector.bounded import call_with_deadline, wait_with_deadline
 from services.collector.devices import (
     VMDriverKind,
     WatchdogChoice,
@@ -22,7 +24,7 @@ from services.collector.devices import (
     make_driver,
     make_watchdog,
 )
-from services.collector.leftovers import kill_leftover_vms, leftover_vms
+from services.collector.leftovers import kill_leftover_vms
 from services.collector.vms import VMRunner
 from services.common.logging import get_logger
 from services.common.timers import Timers
@@ -35,6 +37,10 @@ log = get_logger("haplan.collector")
 # How long killing the VMs or stopping one may take before the shell stops waiting for it.
 KILL_DEADLINE_S = 5.0
 STOP_DEADLINE_S = 10.0
+# How long finding the leftovers (resolving the store's disks, reading /proc) may take on top
+# of the wait for their deaths: a hung store must not hang the collector.
+SCAN_DEADLINE_S = 5.0
+CANNOT_CHECK = "cannot check"
 
 
 class GuardedVMs:
@@ -46,26 +52,48 @@ class GuardedVMs:
         vm_driver: VMDriverKind,
         watchdog: WatchdogChoice,
         now: float,
+        fencing: Callable[[], bool],
     ) -> None:
+        """`fencing` says whether the host has fenced or is stopping (the core's phase): its
+        VMs' exits are then the fence's."""
         self.host, self.store, self.timers = host, store, timers
 
-        def vms_left() -> bool:
-            return vm_driver == "process" and bool(leftover_vms(host, disks_dir(store)))
+        def earlier_vms() -> str | None:
+            if vm_driver != "process":
+                return None
+            try:
+                wait = timers.interval_s
+                kill = self._kill_leftovers(wait)
+                _found, alive = wait_with_deadline(kill, wait + SCAN_DEADLINE_S, "leftover-kill")
+            except TimeoutError:
+                return f"{CANNOT_CHECK} for VMs of an earlier incarnation: the check hangs"
+            if alive:
+                return f"{len(alive)} VM(s) of an earlier incarnation survive a kill"
+            return None
 
-        self.watchdog = make_watchdog(watchdog, timers, host, vms_left)
+        self.watchdog = make_watchdog(watchdog, timers, host, earlier_vms)
         self.deadline: float | None = now + timers.watchdog_deadline_s
         self.driver = make_driver(vm_driver, store, host, self.watchdog)
         prepare = (lambda: ensure_disks_dir(store)) if vm_driver == "process" else None
-        self.runner = VMRunner(self.driver, keep_s=timers.timeout_s, prepare=prepare)
+        self.runner = VMRunner(self.driver, timers.timeout_s, fencing, prepare)
 
-    async def kill_leftovers(self, wait_s: float) -> list[int]:
+    def _kill_leftovers(self, wait_s: float) -> Callable[[], tuple[list[int], list[int]]]:
+        host, disks = self.host, disks_dir(self.store)
+        return lambda: kill_leftover_vms(host, disks, wait_s)
+
+    async def kill_leftovers(self, wait_s: float) -> list[int] | None:
         """Kill the VMs an earlier incarnation of this host left running (before joining);
-        the pids still alive `wait_s` later (empty: every one is confirmed dead)."""
+        the pids still alive `wait_s` later (empty: every one is confirmed dead), or None when
+        the check itself did not return in time (a hung store or /proc: count them alive)."""
         if not isinstance(self.driver, ProcessVMDriver):
             return []
-        found, alive = await asyncio.to_thread(
-            kill_leftover_vms, self.host, disks_dir(self.store), wait_s
-        )
+        try:
+            found, alive = await call_with_deadline(
+                self._kill_leftovers(wait_s), wait_s + SCAN_DEADLINE_S, "leftover-kill"
+            )
+        except TimeoutError:
+            log.error(f"{CANNOT_CHECK} for VMs an earlier incarnation left: the check hangs")
+            return None
         if found and not alive:
             log.warning("killed VMs an earlier incarnation left running", pids=found)
         return alive
@@ -74,13 +102,11 @@ class GuardedVMs:
         return sorted(self.driver.running())
 
     def fired(self, now: float) -> bool:
-        fired = (self.deadline is not None and now >= self.deadline) or (
+        """Whether the watchdog fired (its deadline passed, or the process watchdog is gone):
+        the shell then fences the core, and the VMs' exits become the fence's."""
+        return (self.deadline is not None and now >= self.deadline) or (
             isinstance(self.watchdog, ProcessWatchdog) and not self.watchdog.alive()
         )
-        if fired:
-            # The watchdog killed (or will kill) the VMs: their exits are the fence's.
-            self.runner.fencing = True
-        return fired
 
     def pet(self, valid_for_s: float, now: float) -> None:
         try:
@@ -116,9 +142,9 @@ class GuardedVMs:
     async def kill_all(self, fire: bool) -> bool:
         """Kill every VM now; with `fire`, through the watchdog too, which kills them even
         when the driver is wedged. Whether the driver's kill returned in time (the caller
-        still checks that none runs before it counts them dead). Their exits are reported as
-        `fenced`, never as VMs lost on a healthy host."""
-        self.runner.fencing = True
+        still checks that none runs before it counts them dead). The caller has fenced the
+        core first, so their exits are reported as `fenced`, never as VMs lost on a healthy
+        host."""
         if fire:
             try:
                 await call_with_deadline(self.watchdog.fire, KILL_DEADLINE_S, "watchdog-fire")

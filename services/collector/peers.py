@@ -51,6 +51,7 @@ class PeerHeartbeats:
         self._drops: dict[str, tuple[int, int]] = {}
         self._warnings = WarnLimiter()
         self.dropped = 0
+        self.failed = 0  # heartbeats whose reading raised
 
     async def start(self) -> None:
         on_slow_consumer(self._nc, self._slow_consumer)
@@ -94,8 +95,21 @@ class PeerHeartbeats:
             self._ready.clear()
             while self._newest:
                 subject = next(iter(self._newest))
-                self._read(subject, self._newest.pop(subject))
+                self._read_one(subject, self._newest.pop(subject))
                 await asyncio.sleep(0)
+
+    def _read_one(self, subject: str, data: bytes) -> None:
+        try:
+            self._read(subject, data)
+        except Exception as exc:
+            # A bug, not the peer's fault: one heartbeat is lost, never the reader, whose
+            # death would leave this collector deaf to every peer while it still heartbeats.
+            self.failed += 1
+            admitted, left_out = self._warnings.admit(f"read {subject}", time.monotonic())
+            if admitted:
+                with log_context(subject=subject):
+                    log.error("reading a peer's heartbeat failed", error=repr(exc),
+                              left_out=left_out)  # fmt: skip
 
     def _slow_consumer(self, sub: Subscription, subject: str) -> bool:
         if self._subs.get(sub.subject) is not sub:

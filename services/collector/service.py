@@ -14,7 +14,6 @@ import signal
 from collections.abc import Callable
 from typing import TypeVar
 
-from services.arbiter.bounds import heartbeat_limit
 from services.collector.devices import DeviceError
 from services.collector.metrics import CollectorMetrics
 from services.collector.options import CollectorOptions
@@ -22,6 +21,7 @@ from services.collector.pool_watch import OnChange, PoolWatch
 from services.collector.shell import EXIT_FENCED, CollectorShell
 from services.common.bus import BusRefused, PingPolicy, connect, stop_when_closed, tune_pings
 from services.common.logging import configure_logging, get_logger
+from services.common.message_bounds import heartbeat_limit
 from services.common.metrics import MetricsUnavailable, serve_metrics
 from services.common.timers import Timers
 from services.state import PoolState

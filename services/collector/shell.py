@@ -59,15 +59,19 @@ class CollectorShell:
         self.host, self.timers, self.metrics = host, timers, metrics
         self.incarnation = str(uuid.uuid4())
         self.vms = GuardedVMs(
-            host, options.store, timers, options.vm_driver, options.watchdog_choice, now=clock()
-        )
+            host, options.store, timers, options.vm_driver, options.watchdog_choice, now=clock(),
+            fencing=lambda: self.core.phase is Phase.FENCED,
+        )  # fmt: skip
         root = options.store_root or StoreRoot(options.store)
         self.store = StoreWorker(HeartbeatStore(options.store, options.signer), root)
         self.lease = LeaseKeeper(
             nc, host, self.incarnation, timers, timeout_s=timers.interval_s,
             replicas=options.bus.stream_replicas,
         )  # fmt: skip
-        self.core = Collector(host, self.incarnation, pool_hosts, timers, booted_at=clock())
+        self.core = Collector(
+            host, self.incarnation, pool_hosts, timers, booted_at=clock(),
+            device_watchdog=options.watchdog_choice.kind == "linux",
+        )  # fmt: skip
         self.out = Outbound(nc, host, metrics)
         self.inbound = Inbound(nc, self, frozenset(pool_hosts))
         self._seen: tuple[object, ...] | None = None
@@ -145,8 +149,8 @@ class CollectorShell:
         """Before its first proof of life, and again every interval while any survives: a
         join (and a slot) of this incarnation promises that the earlier ones' VMs are dead."""
         alive = await self.vms.kill_leftovers(self.timers.interval_s)
-        self.core.earlier_vms_alive(len(alive))
-        self._leftovers = bool(alive)
+        self.core.earlier_vms_alive(None if alive is None else len(alive))
+        self._leftovers = alive is None or bool(alive)
         if alive:
             log.error("VMs of an earlier incarnation are still alive: not joining",
                       pids=alive)  # fmt: skip
@@ -162,7 +166,7 @@ class CollectorShell:
         elif self.lease.revoked:
             # Read back, not guessed: the key holds no value of this incarnation (a lost ack
             # of its own renewal reads back as its own value and is adopted).
-            self.core.lease_revoked(clock())
+            self.core.lease_revoked()
         self.core.slot_written(now, cycle.written)
         pool = self.inbound.pool
         self.core.slots_read(
@@ -214,14 +218,10 @@ class CollectorShell:
             log.info("asking the arbiter to join the liveset")
 
     def _pet(self, tick: Tick, now: float) -> None:
+        # Only the core decides (services.collector.core): while joining it gives no pet
+        # while VMs of an earlier incarnation live.
         if tick.pet_until is not None:
-            valid = max(0.0, tick.pet_until - now)
-        elif tick.phase is Phase.JOINING:
-            # No VM runs while joining; the pets only keep the watchdog from firing for nothing.
-            valid = self.timers.watchdog_deadline_s
-        else:
-            return
-        self.vms.pet(valid, now)
+            self.vms.pet(max(0.0, tick.pet_until - now), now)
 
     def report(self, tick: Tick) -> HostReport:
         now = clock()
@@ -281,7 +281,7 @@ class CollectorShell:
         down. A kill that is not confirmed leaves no mark and the watchdog armed: it fires,
         and the arbiter's slow path takes over (EXIT_FENCED)."""
         log.info("stopping: killing this host's VMs", vms=self.vms.running())
-        self.core.stopping(clock())
+        self.core.stopping()
         confirmed = await self._kill_vms(fire=False)
         mark = self.core.vms_dead(clock()) if confirmed else None
         if mark is None:

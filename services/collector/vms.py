@@ -4,8 +4,9 @@ Each start runs a fresh instance whose id is the order id (the arbiter matches t
 ordered with the one reported running). Exits and failed starts stay in the host reports for
 `keep_s` (about T) so that a lost report loses nothing.
 
-Once the host fences or stops (`fencing`), every exit is reported with cause `fenced`: the
-arbiter must not read a VM its own host killed as a VM lost on a healthy host.
+Once the host fences or stops (`fencing()`, the core's phase as the shell reads it), every exit
+is reported with cause `fenced`: the arbiter must not read a VM its own host killed as a VM lost
+on a healthy host.
 """
 
 from __future__ import annotations
@@ -33,14 +34,18 @@ class _Kept(Generic[T]):
 
 class VMRunner:
     def __init__(
-        self, driver: VMDriver, keep_s: float, prepare: Callable[[], object] | None = None
+        self,
+        driver: VMDriver,
+        keep_s: float,
+        fencing: Callable[[], bool],
+        prepare: Callable[[], object] | None = None,
     ) -> None:
         self.driver = driver
+        self._fencing = fencing
         self._prepare = prepare  # run before each start, e.g. create the disks directory
         self._keep_s = keep_s
         self._exits: deque[_Kept[VMExitReport]] = deque(maxlen=_MAX_KEPT)
         self._failed: deque[_Kept[StartFailure]] = deque(maxlen=_MAX_KEPT)
-        self.fencing = False
 
     def start(self, order: StartOrder, now: float) -> StartFailure | None:
         try:
@@ -57,7 +62,7 @@ class VMRunner:
         exits = self.driver.reap()
         for e in exits:
             cause: ExitCause = e.cause
-            if self.fencing and cause != "admin-shutdown":
+            if cause != "admin-shutdown" and self._fencing():
                 cause = "fenced"
             self._exits.append(_Kept(now, VMExitReport(vm=e.vm, instance=e.instance, cause=cause)))
         return exits

@@ -1,5 +1,5 @@
 """How much of the other hosts' slots a collector forwards (docs/protocol.md, Bounded inputs
-and Signed slots): the arbiter's size bound for store observations (services.arbiter.bounds)
+and Signed slots): the arbiter's size bound for store observations (services.common.message_bounds)
 counts exactly this. Pure, and light to import (the collector's slot book uses it).
 """
 

@@ -86,22 +86,28 @@ KERNEL: DeviceIO = KernelIO()
 class LinuxWatchdog:
     """An open, armed device with its timeout set; build with `LinuxWatchdog.open`."""
 
-    def __init__(self, fd: int, device: Path, timeout_s: int, io: DeviceIO) -> None:
+    def __init__(
+        self, fd: int, device: Path, timeout_s: int, interval_s: float, io: DeviceIO
+    ) -> None:
         self._fd: int | None = fd
         self.device, self.timeout_s, self._io = device, timeout_s, io
+        self.interval_s = interval_s  # the pet rule's slack (services.common.watchdog_timing)
         self._fired = False
         self.skipped_pets = 0
 
     @classmethod
-    def open(cls, device: Path, timeout_s: int, io: DeviceIO = KERNEL) -> LinuxWatchdog:
-        """Open and arm `device` with a timeout of `timeout_s`; the timeout it took is
-        `.timeout_s`. Raises WatchdogLost (cannot open) or WatchdogUnfit; on WatchdogUnfit
-        the device is left open and armed in `error.dog` for the caller to settle."""
+    def open(
+        cls, device: Path, timeout_s: int, interval_s: float, io: DeviceIO = KERNEL
+    ) -> LinuxWatchdog:
+        """Open and arm `device` with a timeout of `timeout_s`, for a pool whose heartbeat
+        interval is `interval_s`; the timeout it took is `.timeout_s`. Raises WatchdogLost
+        (cannot open) or WatchdogUnfit; on WatchdogUnfit the device is left open and armed in
+        `error.dog` for the caller to settle."""
         try:
             fd = io.open(device)
         except OSError as exc:
             raise WatchdogLost(f"cannot open {device}: {exc.strerror or exc}") from None
-        dog = cls(fd, device, timeout_s, io)
+        dog = cls(fd, device, timeout_s, interval_s, io)
         try:
             dog.timeout_s = dog._take_timeout(timeout_s)
         except WatchdogUnfit as exc:
@@ -139,12 +145,13 @@ class LinuxWatchdog:
         return self._fd
 
     def pet(self, valid_for_s: float | None = None) -> None:
-        """Restart the device's timer, but only if it then fires no later than `valid_for_s`
-        from now (services.common.watchdog_timing.may_pet); None: pet unconditionally."""
+        """Restart the device's timer, but only if it then fires no later than one interval
+        after `valid_for_s` from now (services.common.watchdog_timing.may_pet); None: pet
+        unconditionally."""
         fd = self._require_open()
         if self._fired:
             return
-        if valid_for_s is not None and not may_pet(valid_for_s, self.timeout_s):
+        if valid_for_s is not None and not may_pet(valid_for_s, self.timeout_s, self.interval_s):
             self.skipped_pets += 1
             return
         try:
@@ -170,9 +177,15 @@ class LinuxWatchdog:
             raise WatchdogLost(f"{self.device} fired: it is not disarmed")
         self._fd = None
         try:
-            self._io.write(fd, MAGIC_CLOSE)
-        finally:
-            self._io.close(fd)
+            try:
+                self._io.write(fd, MAGIC_CLOSE)
+            finally:
+                self._io.close(fd)
+        except OSError as exc:
+            # Like every other failure of the device, a WatchdogLost: the callers handle
+            # that one, and a raw OSError would crash a clean stop.
+            raise WatchdogLost(f"{self.device} may not stand down (it then resets the host): "
+                               f"{exc.strerror or exc}") from None  # fmt: skip
 
     def abandon(self) -> None:
         """Close without the magic character: the device stays armed and resets the host at

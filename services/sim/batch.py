@@ -36,22 +36,19 @@ class Variant:
     timers: Timers | None = None
     testimony: Testimony | None = None  # how the arbiter reads a host's signed slot
     collector: type[Collector] = Collector  # a module-level class, so that workers get it
-    premature_mark: bool = False  # a shell that marks fenced before its kills are confirmed
-    # A device watchdog driver that pets at every stay, whatever the core's deadline (the
-    # driver before it learnt the pet rule).
-    naive_device: bool = False
+    # The shells (collector, watchdog driver, arbiter) as simulated: a subclass breaks one
+    # of their rules (module level too).
+    sim: type[Sim] = Sim
 
     def run(self, schedule: Schedule, trace: bool = False) -> Outcome:
         table = MappingProxyType(self.table) if self.table is not None else FENCE_TABLE
-        return Sim(
+        return self.sim(
             schedule,
             table=table,
             timers=self.timers,
             trace=trace,
             testimony=self.testimony or own_word,
             collector=self.collector,
-            premature_mark=self.premature_mark,
-            naive_device=self.naive_device,
         ).run()
 
 

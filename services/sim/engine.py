@@ -76,6 +76,7 @@ class Sim(HostShells, ArbiterShells):
                 self.checker.vm_started(vm, h.name, 0.0)
                 self.checker.vm_up(vm, h.name, 0.0)
             self.slots[h.name] = c.slot(h.offset)
+            self._arm_device(h)
             self.log.append(Joined(h.name, c.incarnation))
             self.at(self.rng.uniform(0.1 * i, i), self._collector_tick, h.name, h.tick_version)
         if self.s.maintenance:

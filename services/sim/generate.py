@@ -7,6 +7,7 @@ again from what a report prints.
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from collections.abc import Iterator
 from importlib.resources import files
@@ -14,6 +15,7 @@ from importlib.resources import files
 from schemas.pool import VM, HAConfig, Host, Pool
 from schemas.pool_file import parse_pool
 from services.common.timers import Timers
+from services.common.watchdog_timing import highest_device_timeout_s, lowest_device_timeout_s
 from services.sim.faults import ALL, Arbiters, Fault, Kind, Schedule
 
 WITNESS = "witness"
@@ -195,7 +197,20 @@ def random_schedule(seed: int, hosts: int | None = None, timeout_s: float = 30.0
         end,
         timeout_s,
         reboot,
+        device_watchdog_s=_device_watchdog(seed, t),
     )
+
+
+def _device_watchdog(seed: int, t: Timers) -> float | None:
+    """A device watchdog (`--watchdog linux`) in one schedule of three, with a whole-second
+    timeout the collector accepts for this T; drawn from a generator of its own so that a
+    seed's faults stay what they were."""
+    rng = random.Random(f"watchdog-{seed}")
+    low = math.ceil(lowest_device_timeout_s(t))
+    high = math.floor(highest_device_timeout_s(t))
+    if rng.random() >= 1 / 3 or low > high:
+        return None
+    return float(rng.randint(max(1, low), high))
 
 
 HOSTILE_SHARE = 0.2  # of random schedules with a hostile host

@@ -6,7 +6,7 @@ lives)."""
 from __future__ import annotations
 
 from schemas.reports import HostReport
-from services.collector.core import WATCHDOG_FIRED, Collector, Phase, Tick
+from services.collector.core import WATCHDOG_FIRED, Collector, FenceMark, Phase, Tick
 from services.common.watchdog_timing import may_pet
 from services.sim.faults import Kind
 from services.sim.hostile import FLOOD
@@ -63,7 +63,7 @@ class HostShells(StoreShells):
         if c is None or c.incarnation != incarnation or not self.net.reaches_quorum(host):
             return
         self._trace(f"{host} ({incarnation}) learns its lease was revoked")
-        self._to_host(host, host, lambda col, now: col.lease_revoked(now))
+        self._to_host(host, host, lambda col, now: col.lease_revoked())
 
     # The collector shell -----------------------------------------------------------------------
 
@@ -129,8 +129,7 @@ class HostShells(StoreShells):
             self.checker.fenced(h.name, self.now, "fenced")
         self._trace(f"{h.name} ({c.incarnation}) fences: {out.reason}")
         self.milestones.append((self.now, "fence", h.name))
-        confirmed = self._fence_kill(h)
-        mark = c.vms_dead(self.now + h.offset) if confirmed or self.premature_mark else None
+        mark = self._fence_mark(h, c, self._fence_kill(h))
         if mark is not None:
             self._store_call(mark.slot, signed=True)
             self._to_leader(h.name, "fenced_notice", mark.notice)
@@ -138,6 +137,11 @@ class HostShells(StoreShells):
             self._trace(f"{h.name} ({c.incarnation}) cannot confirm the kill: no fenced mark")
         self._shutdown(h)
         self.at(self.reboot_s, self._boot, h.name, h.tick_version)
+
+    def _fence_mark(self, h: HostSim, c: Collector, confirmed: bool) -> FenceMark | None:
+        """The fenced mark, written only once every VM is confirmed dead (the shell's rule;
+        a mutation test's subclass breaks it)."""
+        return c.vms_dead(self.now + h.offset) if confirmed else None
 
     def _fence_kill(self, h: HostSim) -> bool:
         """Kill the host's VMs; whether the kill is confirmed within the shell's deadline.
@@ -183,10 +187,15 @@ class HostShells(StoreShells):
         h.boots += 1
         h.offset = self.rng.uniform(0, 1000)
         c = self.collector_cls(
-            host, self._incarnation(h), self.host_names, self.t, self.now + h.offset, self.table
-        )
+            host, self._incarnation(h), self.host_names, self.t, self.now + h.offset, self.table,
+            device_watchdog=self.s.device_watchdog_s is not None,
+        )  # fmt: skip
         h.collector = c
         h.wd_deadline = self.now + self.t.watchdog_deadline_s
+        if not h.vms:
+            # With VMs of an earlier incarnation alive the collector does not open the device
+            # (services.collector.devices): the earlier one's deadline stands for them.
+            self._arm_device(h)
         self._trace(f"{host} boots as {c.incarnation}")
         self.at(self.rng.uniform(0, self.t.interval_s), self._collector_tick, host, h.tick_version)
 
@@ -202,17 +211,31 @@ class HostShells(StoreShells):
 
     # Watchdog and VMs --------------------------------------------------------------------------
 
+    def _arm_device(self, h: HostSim) -> None:
+        """Opening a device watchdog arms it: it fires D later unless petted."""
+        device = self.s.device_watchdog_s
+        if device is None:
+            return
+        h.wd_version += 1
+        h.wd_deadline = self.now + device
+        self.at(device, self._watchdog, h.name, h.wd_version)
+
     def _pet(self, h: HostSim, deadline: float) -> None:
         device = self.s.device_watchdog_s
         if device is not None:
             # A device takes a timeout, not a deadline: it fires `device` after the last pet,
-            # so a pet is taken only while the deadline is that far away (the pet rule).
-            if not self.naive_device and not may_pet(deadline - self.now, device):
+            # so a pet is taken only while it then fires by the deadline plus one interval
+            # (the pet rule, services.common.watchdog_timing).
+            if not self._may_pet(deadline - self.now, device):
                 return  # skipped: the device runs down from the previous pet, which fitted
             deadline = self.now + device
         h.wd_version += 1
         h.wd_deadline = deadline
         self.at(max(0.0, deadline - self.now), self._watchdog, h.name, h.wd_version)
+
+    def _may_pet(self, valid_for_s: float, device_s: float) -> bool:
+        """The driver's pet rule (a mutation test's subclass breaks it)."""
+        return may_pet(valid_for_s, device_s, self.t.interval_s)
 
     def _watchdog(self, host: str, version: int) -> None:
         h = self.hosts[host]

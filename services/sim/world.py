@@ -87,18 +87,11 @@ class World:
         trace: bool = True,
         testimony: Testimony = own_word,
         collector: type[Collector] = Collector,
-        premature_mark: bool = False,
-        naive_device: bool = False,
     ) -> None:
         self.s = schedule
         self.testimony = testimony
         self.keyed_pool = with_keys(schedule.pool)  # what the arbiters load: hosts' keys too
         self.collector_cls = collector
-        # A broken collector shell for the mutation tests: it writes the fenced mark before
-        # its kills are confirmed.
-        self.premature_mark = premature_mark
-        # A broken device watchdog driver for the mutation tests: it ignores the pet rule.
-        self.naive_device = naive_device
         self.t = timers or Timers.from_timeout(schedule.timeout_s)
         self.table, self.rules = table, rules
         self.rng = random.Random(schedule.seed * 7919 + 17)

@@ -7,7 +7,7 @@ import dataclasses
 
 from schemas.messages import SlotReading
 from schemas.slot import Slot
-from services.collector.core import Collector
+from services.collector.core import Collector, FenceMark
 from services.collector.table import FENCE_TABLE, Row, StaysOnlyIf
 from services.common.timers import Timers
 from services.sim.batch import Variant, exhaustive_batch, random_batch, run_schedules
@@ -15,6 +15,7 @@ from services.sim.engine import Sim
 from services.sim.faults import Arbiters, Fault, Kind, Schedule
 from services.sim.generate import lab_pool, single_fault, uniform_pool
 from services.sim.shrink import shrink
+from services.sim.world import HostSim
 
 
 def _table(key: tuple[bool, bool], stays: StaysOnlyIf) -> dict[tuple[bool, bool], Row]:
@@ -52,8 +53,16 @@ class StillForTMinusIIsGone(Collector):
 LOOSE_OUTAGE = Variant(collector=StillForTMinusIIsGone)
 # The arbiter may declare a host dead before its watchdog has fired.
 EARLY_T_DEAD = Variant(timers=dataclasses.replace(Timers.from_timeout(30.0), t_dead_s=27.0))
-# A collector shell that writes the fenced mark before its kills are confirmed.
-PREMATURE_MARK = Variant(premature_mark=True)
+
+
+class PrematureMark(Sim):
+    """A collector shell that writes the fenced mark before its kills are confirmed."""
+
+    def _fence_mark(self, h: HostSim, c: Collector, confirmed: bool) -> FenceMark | None:
+        return c.vms_dead(self.now + h.offset)
+
+
+PREMATURE_MARK = Variant(sim=PrematureMark)
 
 
 def test_a_table_that_keeps_a_host_without_the_bus_is_caught_as_a_split_brain() -> None:

@@ -88,7 +88,7 @@ async def test_a_timeout_beyond_t_is_refused(lab: Lab, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("extra", "says"),
     [
-        (("--watchdog", "linux", "--watchdog-timeout", "0"), "0 is not a whole number"),
+        (("--watchdog", "linux", "--watchdog-timeout", "0"), "greater than or equal to 1"),
         (("--watchdog", "process", "--watchdog-timeout", "2"), "apply to --watchdog linux only"),
         (("--watchdog-device", "/dev/watchdog1"), "apply to --watchdog linux only"),
         (("--watchdog", "linux", "--watchdog-timeout", "x"), "--watchdog-timeout"),
@@ -105,8 +105,8 @@ async def test_bad_watchdog_options_are_one_line_and_exit_2(
 async def test_a_clean_stop_disarms_only_once_no_vm_runs(tmp_path: Path) -> None:
     """GuardedVMs.disarm with a VM still running leaves the (process) watchdog armed and alive;
     after the VMs are killed, disarm stands it down (it exits 0, having killed nothing)."""
-    vms = GuardedVMs("lab1", tmp_path, Timers.from_timeout(30.0), "sim",
-                     WatchdogChoice("process"), now=time.monotonic())  # fmt: skip
+    vms = GuardedVMs("lab1", tmp_path, Timers.from_timeout(30.0), "sim", WatchdogChoice("process"),
+                     now=time.monotonic(), fencing=lambda: False)  # fmt: skip
     dog = vms.watchdog
     assert isinstance(dog, ProcessWatchdog)
     try:

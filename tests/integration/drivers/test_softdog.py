@@ -156,7 +156,7 @@ def test_a_timeout_the_kernel_refuses_is_refused(softdog: tuple[Path, Path]) -> 
     device, sysfs = softdog
     try:
         with pytest.raises(WatchdogUnfit, match="refused a 0s timeout") as refused:
-            LinuxWatchdog.open(device, 0)
+            LinuxWatchdog.open(device, 0, 3.0)
         assert refused.value.dog is not None
         refused.value.dog.disarm()
         assert _state(sysfs) == "inactive"

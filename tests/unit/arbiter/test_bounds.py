@@ -1,21 +1,18 @@
-"""A collector's message is bounded by the pool (services.arbiter.bounds): the largest true
-heartbeat (every VM of the pool listed, with the longest names) fits its limit, and a heartbeat
-listing VMs the pool does not have, more VMs than the pool has, or one VM twice is refused; the
-largest true store observation, signed slot records and all, fits its limit."""
+"""A collector's message is bounded by the pool (services.common.message_bounds,
+services.arbiter.bounds): the largest true heartbeat (every VM of the pool listed, with the
+longest names) fits its limit, and a heartbeat listing VMs the pool does not have, more VMs
+than the pool has, or one VM twice is refused; the largest true store observation, signed
+slot records and all, fits its limit."""
 
 from __future__ import annotations
 
 from schemas.liveness import SignedRecord
 from schemas.messages import Beacon, NetworkHeartbeat, SlotReading, StoreObservation
 from schemas.slot import Slot
-from services.arbiter.bounds import (
-    REMEMBERED_INCARNATIONS,
-    heartbeat_limit,
-    heartbeat_problem,
-    input_limit,
-    record_limit,
-)
+from services.arbiter.bounds import heartbeat_problem
+from services.common.message_bounds import heartbeat_limit, input_limit
 from services.common.signing import HostSigner
+from services.common.slot_bounds import REMEMBERED_INCARNATIONS, record_limit
 
 HOSTS = ("lab1", "h" * 200)
 VMS = (*tuple(f"Minion {i} é\x01" for i in range(50)), "v" * 250)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from schemas.messages import Beacon, FencedNotice, NetworkHeartbeat
 from services.arbiter.view import RestartOrdered, VmRunning
-from services.common.echo import BEACONS_BEHIND, is_stale, newer
+from services.common.echo import beacons_behind, is_stale, newer
+from services.common.timers import Timers
 from tests.unit.arbiter.helpers import T_DEAD, TIMERS, Clock, leader
 
 
@@ -52,13 +53,25 @@ def test_a_heartbeat_without_a_beacon_of_this_term_is_taken() -> None:
 
 
 def test_a_peer_ignores_a_heartbeat_more_than_three_beacons_behind_its_own() -> None:
-    """Collectors cannot measure the age, but can count beacons of the same leader and term;
-    a late beacon never rolls the echo back."""
+    """Collectors cannot measure the age, but can count beacons of the same leader and term:
+    F = 3 intervals is 3 beacons, whatever T."""
+    for t in (1.0, 30.0, 90.0):
+        assert beacons_behind(Timers.from_timeout(t)) == 3
+    behind = beacons_behind(TIMERS)
     newest = Beacon(leader="arb", term=2, seq=10)
-    assert not is_stale(Beacon(leader="arb", term=2, seq=10 - BEACONS_BEHIND), newest)
-    assert is_stale(Beacon(leader="arb", term=2, seq=9 - BEACONS_BEHIND), newest)
-    assert not is_stale(Beacon(leader="arb", term=1, seq=1), newest)  # another term: unknown
-    assert not is_stale(None, newest) and not is_stale(newest, None)
+    assert not is_stale(Beacon(leader="arb", term=2, seq=10 - behind), newest, behind)
+    assert is_stale(Beacon(leader="arb", term=2, seq=9 - behind), newest, behind)
+    assert not is_stale(Beacon(leader="arb", term=1, seq=1), newest, behind)  # another term
+    assert not is_stale(None, newest, behind) and not is_stale(newest, None, behind)
+
+
+def test_a_late_beacon_never_rolls_the_echo_back() -> None:
+    """An older beacon of the same term, or any beacon of an earlier term (a deposed leader's,
+    delivered late), leaves the echo as it was; a later term's beacon replaces it."""
+    newest = Beacon(leader="arb", term=2, seq=10)
     assert newer(newest, Beacon(leader="arb", term=2, seq=3)) == newest
+    assert newer(newest, Beacon(leader="old", term=1, seq=500)) == newest
+    assert newer(newest, Beacon(leader="arb", term=1, seq=11)) == newest
     fresh = Beacon(leader="arb2", term=3, seq=1)
     assert newer(newest, fresh) == fresh
+    assert newer(None, newest) == newest

@@ -29,6 +29,7 @@ class FakeDevice:
     takes: dict[int, int] = field(default_factory=dict)
     refuse_open: bool = False
     refuse_set: bool = False
+    refuse_write: bool = False
     calls: list[tuple[str, object]] = field(default_factory=list)
     armed: bool = False
     _fd: int = 7
@@ -61,6 +62,9 @@ class FakeDevice:
 
     def write(self, fd: int, data: bytes) -> None:
         assert fd == self._fd
+        if self.refuse_write:
+            self.calls.append(("write refused", data))
+            raise OSError(5, "Input/output error")
         self.calls.append(("write", data))
 
     def close(self, fd: int) -> None:

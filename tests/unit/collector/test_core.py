@@ -190,7 +190,8 @@ def test_joining_asks_only_with_store_bus_and_a_beacon_then_becomes_a_member() -
     c.lease_renewed(1.0)
     c.slot_written(1.0, ok=True)
     first = c.tick(1.0)
-    assert first.join is None and first.pet_until is None
+    assert first.join is None
+    assert first.pet_until == 1.0 + TIMERS.watchdog_deadline_s  # no VM runs while joining
     c.beacon(BEACON)
     c.order(order("web", incarnation="a#2"))
     out = c.tick(2.0)

@@ -30,8 +30,8 @@ def _linux(timeout_s: int | None = None) -> WatchdogChoice:
     return WatchdogChoice("linux", DEVICE, timeout_s)
 
 
-def _open(fake: FakeDevice, timeout_s: int | None = None, vms_left: bool = False) -> LinuxWatchdog:
-    dog = make_watchdog(_linux(timeout_s), T30, "lab1", lambda: vms_left, io=fake)
+def _open(fake: FakeDevice, timeout_s: int | None = None) -> LinuxWatchdog:
+    dog = make_watchdog(_linux(timeout_s), T30, "lab1", io=fake)
     assert isinstance(dog, LinuxWatchdog)
     return dog
 
@@ -53,15 +53,16 @@ def test_set_up_asks_support_sets_and_reads_back_the_default_timeout() -> None:
     assert dog.timeout_s == 30 and fake.armed
 
 
-def test_pets_only_while_the_deadline_is_a_device_timeout_away() -> None:
-    """A pet whose validity is at least the device timeout writes one byte; a shorter one
-    writes nothing (the device would otherwise fire after the core's deadline)."""
+def test_pets_only_while_the_device_fires_by_the_deadline_plus_one_interval() -> None:
+    """T = 30 (I = 3), D = 20: a pet whose validity plus one interval is at least the device
+    timeout writes one byte (the device fires by pet_until + I, before T_dead); a shorter
+    one writes nothing."""
     fake = FakeDevice()
     dog = _open(fake, timeout_s=20)
     del fake.calls[:]
     dog.pet(33.0)
-    dog.pet(20.0)
-    dog.pet(19.9)
+    dog.pet(17.0)
+    dog.pet(16.9)
     dog.pet(0.0)
     assert fake.calls == [("write", b"\0"), ("write", b"\0")]
     assert dog.skipped_pets == 2
@@ -90,6 +91,26 @@ def test_disarm_is_the_magic_close() -> None:
     assert other.armed
 
 
+def test_a_magic_close_that_fails_is_a_lost_watchdog_and_leaves_it_armed() -> None:
+    """disarm() whose 'V' the device refuses (EIO): WatchdogLost, the error the callers
+    handle (a raw OSError crashed a clean stop), the file still closed, the device armed."""
+    fake = FakeDevice()
+    dog = _open(fake)
+    fake.refuse_write = True
+    with pytest.raises(WatchdogLost, match=r"may not stand down.*Input/output error"):
+        dog.disarm()
+    assert fake.calls[-2:] == [("write refused", b"V"), ("close", None)] and fake.armed
+
+
+def test_a_refused_device_whose_magic_close_fails_is_one_line() -> None:
+    """A device refused after opening whose stand-down fails: still the one-line DeviceError
+    of the refusal, saying the device may stay armed."""
+    fake = FakeDevice(takes={30: 45}, refuse_write=True)
+    with pytest.raises(DeviceError, match=r"took a 45s.*may stay armed") as refused:
+        _open(fake)
+    assert "\n" not in str(refused.value) and fake.armed
+
+
 @pytest.mark.parametrize(
     ("fake", "says"),
     [
@@ -114,14 +135,30 @@ def test_a_device_that_cannot_take_the_timeout_is_refused_and_stood_down(
         assert fake.calls[-2:] == [("write", b"V"), ("close", None)] and not fake.armed
 
 
-def test_a_refused_device_stays_armed_while_earlier_vms_run() -> None:
-    """Refused after opening while VMs of an earlier incarnation still run: closed without
-    the magic character, so it still resets the host, and the message says so."""
+def test_a_refused_device_stays_armed_while_earlier_vms_may_run() -> None:
+    """Refused after opening, and the second look finds VMs of an earlier incarnation that
+    may live (here: the check before opening found none, the one after the refusal cannot
+    tell): closed without the magic character, so it still resets the host, and the message
+    says so."""
     fake = FakeDevice(refuse_set=True)
+    answers = iter([None, "cannot check for VMs of an earlier incarnation"])
     with pytest.raises(DeviceError, match="stays armed"):
-        _open(fake, vms_left=True)
+        make_watchdog(_linux(), T30, "lab1", lambda: next(answers), io=fake)
     assert fake.calls[-1] == ("close", None) and ("write", b"V") not in fake.calls
     assert fake.armed
+
+
+def test_the_device_is_not_opened_while_earlier_vms_survive_their_kill() -> None:
+    """Opening the device pets it (WDIOC_SETTIMEOUT), postponing the reset a crashed
+    incarnation's device owes its unkillable VMs: while the leftovers' kill leaves any alive,
+    make_watchdog refuses in one line and never touches the device."""
+    fake = FakeDevice()
+    with pytest.raises(DeviceError, match=r"not opened: 1 VM.* survive") as refused:
+        make_watchdog(_linux(), T30, "lab1",
+                      lambda: "1 VM(s) of an earlier incarnation survive a kill",
+                      io=fake)  # fmt: skip
+    assert "\n" not in str(refused.value)
+    assert fake.calls == []
 
 
 @pytest.mark.parametrize(("timeout_s", "says"), [(31, "T_dead 42s"), (8, "healthy hosts")])

@@ -17,7 +17,7 @@ def _start(runner: VMRunner, vm: str, order: str) -> None:
 def test_a_guest_halt_is_reported_with_its_cause() -> None:
     """A VM that halts itself is reported with cause guest-halt, for about T."""
     driver = SimVMDriver()
-    runner = VMRunner(driver, keep_s=10.0)
+    runner = VMRunner(driver, keep_s=10.0, fencing=lambda: False)
     _start(runner, "web", "order-1")
     driver.guest_halt("web")
     runner.reap(1.0)
@@ -27,15 +27,17 @@ def test_a_guest_halt_is_reported_with_its_cause() -> None:
 
 
 def test_exits_after_the_host_fences_are_reported_as_fenced() -> None:
-    """A kill before fencing is `killed`; the kills of the fence itself are `fenced`."""
+    """A kill before fencing is `killed`; once `fencing()` says so (the shell reads the
+    core's phase), the kills of the fence itself are `fenced`."""
+    fenced = False
     driver = SimVMDriver()
-    runner = VMRunner(driver, keep_s=10.0)
+    runner = VMRunner(driver, keep_s=10.0, fencing=lambda: fenced)
     _start(runner, "web", "order-1")
     _start(runner, "db", "order-2")
     driver.kill_all()  # as the OOM killer would, host still healthy
     runner.reap(1.0)
     _start(runner, "web", "order-3")
-    runner.fencing = True
+    fenced = True
     driver.kill_all()
     runner.reap(2.0)
     causes = {(e.instance, e.cause) for e in runner.recent_exits(2.0)}

@@ -60,10 +60,11 @@ def test_a_timeout_too_long_or_too_short_is_refused_with_its_reason(t: float) ->
 @given(st.floats(min_value=0.1, max_value=10_000))
 def test_every_accepted_timeout_fires_before_t_dead(t: float) -> None:
     """For any T and any accepted device timeout D: a pet allowed by the pet rule at proof age
-    a (pet_until = p + T + margin) makes the device fire by pet_until, strictly before T_dead
-    after the proof; a healthy host (proof up to two intervals old) is allowed to pet; and D
-    outlasts two intervals between pets."""
+    a (pet_until = p + T + margin) makes the device fire by pet_until + I = p + T + 3 I, at
+    least one interval before T_dead after the proof; a healthy host (proof up to three
+    intervals old) is allowed to pet; and D outlasts two intervals between pets."""
     timers = Timers.from_timeout(t)
+    i = timers.interval_s
     default = default_device_timeout_s(timers)
     if default is None:
         assert highest_device_timeout_s(timers) < max(1.0, lowest_device_timeout_s(timers))
@@ -71,19 +72,56 @@ def test_every_accepted_timeout_fires_before_t_dead(t: float) -> None:
     for d in {default, math.ceil(max(1.0, lowest_device_timeout_s(timers)))}:
         assert device_timeout_problem(timers, d) is None
         pet_until = timers.watchdog_deadline_s  # the proof at time 0
-        for age in (0.0, timers.interval_s, 2 * timers.interval_s, t / 2, t):
-            if may_pet(pet_until - age, d):
-                assert age + d <= pet_until < timers.t_dead_s
-        assert may_pet(pet_until - 2 * timers.interval_s, d), "a healthy host must pet"
-        assert d > 2 * timers.interval_s
+        for age in (0.0, i, 2 * i, 3 * i, t / 2, t, t + i, t + 2 * i):
+            if may_pet(pet_until - age, d, i):
+                assert age + d <= pet_until + i + 1e-9 * t
+                assert age + d <= timers.t_dead_s - i + 1e-9 * t
+        # (just under 3 I: exactly at the bound, float rounding decides)
+        assert may_pet(pet_until - 3 * i * (1 - 1e-9), d, i), "a healthy host must pet"
+        assert d > 2 * i
 
 
-def test_the_pet_rule_is_at_least_one_device_timeout() -> None:
-    """may_pet: true exactly when the core's deadline is at least the device timeout away."""
-    assert may_pet(30.0, 30)
-    assert may_pet(30.5, 30)
-    assert not may_pet(29.999, 30)
-    assert not may_pet(0.0, 1)
+@given(st.floats(min_value=1.0, max_value=10_000))
+def test_a_healthy_host_outlives_the_tick_that_extends_its_deadline(t: float) -> None:
+    """The global bus outage case (simulator seeds 2591 and 9931): a host pets every interval
+    while the pet rule allows, and its core extends pet_until only at its first tick after the
+    proof is T old, as late as p + T + I. For every accepted D and every phase of the ticks,
+    the device, fired by the last pet taken before that tick, fires at least one interval
+    after it, so the extended deadline's pet comes in time."""
+    timers = Timers.from_timeout(t)
+    i = timers.interval_s
+    default = default_device_timeout_s(timers)
+    if default is None:
+        return
+    pet_until = timers.watchdog_deadline_s  # the proof at time 0
+    for d in {default, math.ceil(max(1.0, lowest_device_timeout_s(timers)))}:
+        for phase in (0.0, 0.25, 0.5, 0.75, 0.999):
+            ticks = [(k + phase) * i for k in range(int((t + 2 * i) / i) + 2)]
+            extending = next(now for now in ticks if now >= t)  # the first tick after T
+            last_pet = max(now for now in ticks if now < extending and
+                           may_pet(pet_until - now, d, i))  # fmt: skip
+            assert last_pet + d >= extending + i - 1e-9 * t
+
+
+@pytest.mark.parametrize("t", [29.0, 7.0, 11.0, 13.0, 17.0, 23.0, 0.7 * 10, 3.3])
+def test_the_highest_timeout_is_t_itself_whatever_the_rounding(t: float) -> None:
+    """T = 29 s accepts D = 29 s (the bound once came out as 28.999999999999996 and refused
+    it), and every whole T is its own default."""
+    timers = Timers.from_timeout(t)
+    assert highest_device_timeout_s(timers) == t
+    if t == int(t):
+        assert device_timeout_problem(timers, int(t)) is None
+        assert default_device_timeout_s(timers) == int(t)
+
+
+def test_the_pet_rule_lets_the_device_fire_one_interval_after_the_deadline() -> None:
+    """may_pet: true exactly when the core's deadline plus one interval is at least the device
+    timeout away (the device then fires by pet_until + I)."""
+    assert may_pet(30.0, 30, 3.0)
+    assert may_pet(27.0, 30, 3.0)
+    assert not may_pet(26.999, 30, 3.0)
+    assert not may_pet(0.0, 1, 0.3)
+    assert may_pet(0.7, 1, 0.3)
 
 
 def test_a_t_below_a_second_has_no_device_timeout() -> None:

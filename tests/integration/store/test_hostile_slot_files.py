@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from schemas.slot import REASON_MAX, Slot, clip_reason
-from services.arbiter.bounds import input_limit
 from services.collector.core import Collector
 from services.common.heartbeat_store import HeartbeatStore, encode_slot
+from services.common.message_bounds import input_limit
 from services.common.signing import HostSigner
 from services.common.timers import Timers
 

@@ -256,6 +256,7 @@ class FakePeer:
         self.store = HeartbeatStore(store)
         self.store_ok = True
         self.lease_ok = True
+        self.writes_slot = True  # off: its slot file is left as it is (a test replaced it)
         self.incarnation = str(uuid.uuid4())
         self._task: asyncio.Task[None] | None = None
 
@@ -269,8 +270,9 @@ class FakePeer:
             slot = Slot(host=self.host, incarnation=self.incarnation, seq=seq,
                         uptime_s=seq * INTERVAL, lease_ok=self.lease_ok,
                         store_ok=self.store_ok)  # fmt: skip
-            with contextlib.suppress(OSError):
-                self.store.write(slot)
+            if self.writes_slot:
+                with contextlib.suppress(OSError):
+                    self.store.write(slot)
             hb = NetworkHeartbeat(host=self.host, incarnation=self.incarnation, seq=seq,
                                   lease_ok=self.lease_ok, store_ok=self.store_ok)  # fmt: skip
             await self.nc.publish(f"ha.hb.{encode_token(self.host)}", hb.model_dump_json().encode())

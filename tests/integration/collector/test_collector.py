@@ -153,9 +153,14 @@ async def test_a_hung_store_fences_it_without_hanging_it(lab: Lab) -> None:
     """A store read that never returns (a FIFO where a slot should be, like a hung NFS mount)
     counts as a lost store: the collector keeps its interval (it reports the store lost while
     its store thread is stuck), fences since the peer still reaches the store, and exits 75
-    although that thread never returns."""
+    although that thread never returns. The FIFO takes the peer's slot: only the pool's hosts'
+    slot files are read."""
     run = await member_running_a_vm(lab)
-    os.mkfifo(lab.store / "ha" / "lab3.slot")
+    lab.peer.writes_slot = False
+    await asyncio.sleep(2 * INTERVAL)  # a write in progress lands before the FIFO replaces it
+    slot = lab.peer.store.slot_path("lab2")
+    slot.unlink()
+    os.mkfifo(slot)
     await run.collector.report(lambda r: not r.store_ok, FENCE_WITHIN, "the store lost")
     status = await run.collector.exit_status(FENCE_WITHIN)
     assert status == EXIT_FENCED, run.collector.tail()

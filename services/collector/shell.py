@@ -35,6 +35,7 @@ from services.collector.store_root import StoreRoot
 from services.collector.store_worker import StoreWorker
 from services.common.heartbeat_store import HeartbeatStore
 from services.common.logging import get_logger
+from services.common.servers import Mover
 from services.common.timers import Timers
 
 log = get_logger("haplan.collector")
@@ -68,6 +69,10 @@ class CollectorShell:
             replicas=options.bus.stream_replicas,
         )  # fmt: skip
         self.core = Collector(host, self.incarnation, pool_hosts, timers, booted_at=clock())
+        # Renewals unanswered through a server that is up but cut off from the lease bucket's
+        # leader move this collector to another server (docs/protocol.md, NATS cluster faults).
+        self.mover = Mover(nc)
+        self._renewed_once = False
         self.out = Outbound(nc, host, metrics)
         self.inbound = Inbound(nc, self, frozenset(pool_hosts))
         self._seen: tuple[object, ...] | None = None
@@ -185,6 +190,13 @@ class CollectorShell:
         except TimeoutError:
             ok = False
         self.metrics.lease_renewals.labels("ok" if ok else "failed").inc()
+        if ok:
+            self.mover.answered()
+            self._renewed_once = True
+        elif self._renewed_once and not self.lease.revoked:
+            # Not before a first renewal: until an arbiter creates the bucket, a renewal is
+            # refused, wherever this collector connects.
+            self.mover.unanswered()
         if ok != self._lease_ok:
             if ok:
                 log.info("host lease renewed", bucket=LEASE_BUCKET)

@@ -41,7 +41,11 @@ class LeaseWatch:
     After a reconnection the watch starts again at once: a server that restarted has lost
     the watch's consumer (an ordered consumer lives in memory), and the client would notice
     only after two missed idle heartbeats, 10 s, in which a new leader hears no renewal and
-    suspects every host."""
+    suspects every host. For the same reason a watch that hears nothing for `silence_s` starts
+    again too: the bucket's leader lost without a reconnection of this client (its node cut
+    off or isolated while ours stays up) takes the watch's consumer with it, and the watch
+    says nothing (docs/protocol.md, NATS cluster faults). Collectors renew every interval,
+    so a few intervals of silence means the watch, not every host, went quiet."""
 
     def __init__(
         self,
@@ -50,10 +54,14 @@ class LeaseWatch:
         core: Arbiter,
         metrics: ArbiterMetrics,
         clock: Callable[[], float],
+        silence_s: float = float("inf"),
     ) -> None:
         self._nc, self.kv, self._core, self._metrics, self._clock = nc, kv, core, metrics, clock
         self._current: dict[str, HostLease] = {}
         self._task: asyncio.Task[None] | None = None
+        self._silence_s = silence_s
+        self._heard = clock()  # the last entry of the watch, or its start
+        self._said_silent = False
 
     def current(self, host: str) -> HostLease | None:
         return self._current.get(host)
@@ -72,9 +80,12 @@ class LeaseWatch:
     async def _run(self, watcher: KeyValue.KeyWatcher) -> None:
         while True:
             reconnects = self._reconnects()
+            self._heard = self._clock()
             following = asyncio.create_task(self._follow(watcher), name="host lease watch")
             try:
-                while not following.done() and self._reconnects() == reconnects:
+                while (
+                    not following.done() and self._reconnects() == reconnects and not self._silent()
+                ):
                     await asyncio.wait({following}, timeout=RECONNECT_CHECK_S)
             finally:
                 following.cancel()
@@ -84,6 +95,11 @@ class LeaseWatch:
                     await watcher.stop()  # type: ignore[no-untyped-call]
             if self._reconnects() != reconnects:
                 log.info("reconnected: watching host leases again")
+            elif self._silent():
+                if not self._said_silent:  # once until the watch is heard again
+                    log.warning("the host lease watch went silent: watching again",
+                                silent_s=round(self._clock() - self._heard, 1))  # fmt: skip
+                    self._said_silent = True
             else:  # the watch ended by itself: a bug or a refusal, said and retried
                 failed = following.cancelled() or following.exception()
                 log.warning("the host lease watch ended; watching again", error=repr(failed))
@@ -100,12 +116,17 @@ class LeaseWatch:
                 log.debug("cannot watch host leases yet; retrying", error=repr(exc))
                 await asyncio.sleep(RECONNECT_CHECK_S)
 
+    def _silent(self) -> bool:
+        return self._clock() - self._heard > self._silence_s
+
     def _reconnects(self) -> int:
         return int(self._nc.stats.get("reconnects", 0))
 
     async def _follow(self, watcher: KeyValue.KeyWatcher) -> None:
         live = False
         async for entry in watcher:
+            self._heard = self._clock()
+            self._said_silent = False
             if entry is None:
                 live = True  # what follows was written after the watch started
                 continue

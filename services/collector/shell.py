@@ -71,7 +71,7 @@ class CollectorShell:
         self.core = Collector(host, self.incarnation, pool_hosts, timers, booted_at=clock())
         # Renewals unanswered through a server that is up but cut off from the lease bucket's
         # leader move this collector to another server (docs/protocol.md, NATS cluster faults).
-        self.mover = Mover(nc)
+        self.mover = Mover(nc, spacing_s=timers.interval_s)
         self._renewed_once = False
         self.out = Outbound(nc, host, metrics)
         self.inbound = Inbound(nc, self, frozenset(pool_hosts))
@@ -196,7 +196,7 @@ class CollectorShell:
         elif self._renewed_once and not self.lease.revoked:
             # Not before a first renewal: until an arbiter creates the bucket, a renewal is
             # refused, wherever this collector connects.
-            self.mover.unanswered()
+            self.mover.unanswered(clock())
         if ok != self._lease_ok:
             if ok:
                 log.info("host lease renewed", bucket=LEASE_BUCKET)

@@ -51,24 +51,30 @@ class NextServer:
 
 
 class Mover:
-    """Moves a connected client to another server after `after` requests in a row went
-    unanswered through the one it is on; any answered request resets the count."""
+    """Moves a connected client to another server once `after` requests in a row went
+    unanswered through the one it is on, at most once per `spacing_s` (while every server
+    is stalled, a cluster electing a leader, hopping faster gains nothing); any answered
+    request resets the count."""
 
-    def __init__(self, nc: Client, after: int = 2) -> None:
-        self._nc, self.after = nc, after
+    def __init__(self, nc: Client, spacing_s: float, after: int = 2) -> None:
+        self._nc, self.spacing_s, self.after = nc, spacing_s, after
         self._unanswered = 0
+        self._moved_at = float("-inf")
         self.moves = 0
         self._moving: asyncio.Future[None] | None = None  # kept: a task nobody holds may vanish
 
     def answered(self) -> None:
         self._unanswered = 0
 
-    def unanswered(self) -> None:
-        """A request went unanswered (timeout, no responders); moves once `after` did."""
+    def unanswered(self, now: float) -> None:
+        """A request went unanswered (timeout, no responders) at `now` (monotonic)."""
         self._unanswered += 1
-        if self._unanswered < self.after or not self._nc.is_connected:
+        if self._unanswered < self.after or now - self._moved_at < self.spacing_s:
+            return
+        if not self._nc.is_connected:  # reconnecting already
             return
         self._unanswered = 0
+        self._moved_at = now
         self.moves += 1
         url = self._nc.connected_url
         log.warning(

@@ -278,11 +278,14 @@ class Lab(Waiter):
         server.start()
         server.wait_healthy()
 
-    def stream_leader(self) -> str:
-        """The NATS server that leads the event stream's replicas now."""
+    def stream_leader(self, stream: str = "HA_EVENTS") -> str:
+        """The NATS server that leads `stream`'s replicas now (the event stream's unless
+        told; the lease bucket's is KV_ha_leases)."""
         return self.eventually(
-            lambda: next((lead for n in self.nats if n.proc and (lead := n.stream_leader())), None),
-            30, "the event stream's leader",
+            lambda: next(
+                (lead for n in self.nats if n.proc and (lead := n.stream_leader(stream))), None
+            ),
+            30, f"{stream}'s leader",
         )  # fmt: skip
 
     def leader(self) -> str | None:

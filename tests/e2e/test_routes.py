@@ -89,12 +89,16 @@ def test_an_isolated_node_fences_no_host_its_clients_fail_over(make_lab: MakeLab
 
 
 def test_a_cut_route_fences_no_host(make_lab: MakeLab) -> None:
-    """The route between the node leading the event stream and another node is cut for 3 T;
-    each keeps its route to the third node and its clients. No host is suspected, fenced or
-    declared dead; `haplan status` through the third node (which reaches both) is answered by
-    a leader throughout; mended, every event read before the cut is still in the log."""
+    """The route between the node leading the lease bucket and another node is cut for 3 T;
+    each keeps its route to the third node and its clients. While the bucket's leader stays
+    on its node, the host connected to the other node cannot renew its lease through that
+    node (core NATS takes one hop between servers) and must move to a server that answers;
+    a node cut from a group's leader also calls elections, which may stall every renewal for
+    a while (a global bus outage). No host is suspected, fenced or declared dead;
+    `haplan status` through the third node (which reaches both) is answered throughout, every
+    host live; mended, every event read before the cut is still in the log."""
     lab = _spread_lab(make_lab, operator="n3")
-    a = lab.stream_leader()
+    a = lab.stream_leader("KV_ha_leases")
     b, third = [n.name for n in lab.nats if n.name != a]
     lab.homes["operator"] = third
     before = lab.log()

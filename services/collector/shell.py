@@ -190,13 +190,16 @@ class CollectorShell:
         except TimeoutError:
             ok = False
         self.metrics.lease_renewals.labels("ok" if ok else "failed").inc()
+        now = clock()
         if ok:
             self.mover.answered()
             self._renewed_once = True
-        elif self._renewed_once and not self.lease.revoked:
-            # Not before a first renewal: until an arbiter creates the bucket, a renewal is
-            # refused, wherever this collector connects.
-            self.mover.unanswered(clock())
+        elif self._renewed_once and not self.lease.revoked and self.core.peer_renews_fresher(now):
+            # Only while a peer renews and this host does not: in a stall of the whole cluster
+            # a move gains nothing, and one caught mid-move when the stall ends renews after
+            # its peers, which ends the global bus outage for it (it would fence). Not before
+            # a first renewal: until an arbiter creates the bucket, every renewal is refused.
+            self.mover.unanswered(now)
         if ok != self._lease_ok:
             if ok:
                 log.info("host lease renewed", bucket=LEASE_BUCKET)

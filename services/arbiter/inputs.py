@@ -33,6 +33,8 @@ log = get_logger("haplan.arbiter")
 
 # The pause before watching again after a watch that ended by itself or a refused watch.
 RETRY_S = 0.25
+# How often a quiet watch checks whether it has been silent too long.
+SILENCE_CHECK_S = 0.25
 
 
 class LeaseWatch:
@@ -43,7 +45,12 @@ class LeaseWatch:
     After a reconnection (the client's reconnected hook, services.common.bus.on_reconnect)
     the watch starts again at once: a server that restarted has lost the watch's consumer
     (an ordered consumer lives in memory), and the client would notice only after two missed
-    idle heartbeats, 10 s, in which a new leader hears no renewal and suspects every host."""
+    idle heartbeats, 10 s, in which a new leader hears no renewal and suspects every host.
+    For the same reason a watch that hears nothing for `silence_s` starts again too: the
+    bucket's leader lost without a reconnection of this client (its node cut off or isolated
+    while ours stays up) takes the watch's consumer with it, and the watch says nothing
+    (docs/protocol.md, NATS cluster faults). Collectors renew every interval, so a few
+    intervals of silence means the watch, not every host, went quiet."""
 
     def __init__(
         self,
@@ -52,12 +59,16 @@ class LeaseWatch:
         core: Arbiter,
         metrics: ArbiterMetrics,
         clock: Callable[[], float],
+        silence_s: float = float("inf"),
     ) -> None:
         self._nc, self.kv, self._core, self._metrics, self._clock = nc, kv, core, metrics, clock
         self._current: dict[str, HostLease] = {}
         self._task: asyncio.Task[None] | None = None
         self._reconnected = asyncio.Event()
         self._unhook: Callable[[], None] | None = None
+        self._silence_s = silence_s
+        self._heard = clock()  # the last entry of the watch, or its start
+        self._said_silent = False
 
     def current(self, host: str) -> HostLease | None:
         return self._current.get(host)
@@ -79,10 +90,15 @@ class LeaseWatch:
 
     async def _run(self, watcher: KeyValue.KeyWatcher) -> None:
         while True:
+            self._heard = self._clock()
             following = asyncio.create_task(self._follow(watcher), name="host lease watch")
             reconnection = asyncio.create_task(self._reconnected.wait(), name="reconnected")
             try:
-                await asyncio.wait({following, reconnection}, return_when=FIRST_COMPLETED)
+                while not (following.done() or reconnection.done() or self._silent()):
+                    await asyncio.wait(
+                        {following, reconnection}, timeout=SILENCE_CHECK_S,
+                        return_when=FIRST_COMPLETED,
+                    )  # fmt: skip
             finally:
                 for task in (reconnection, following):
                     task.cancel()
@@ -92,6 +108,11 @@ class LeaseWatch:
                     await watcher.stop()  # type: ignore[no-untyped-call]
             if self._reconnected.is_set():
                 log.info("reconnected: watching host leases again")
+            elif self._silent():
+                if not self._said_silent:  # once until the watch is heard again
+                    log.warning("the host lease watch went silent: watching again",
+                                silent_s=round(self._clock() - self._heard, 1))  # fmt: skip
+                    self._said_silent = True
             else:  # the watch ended by itself: a bug or a refusal, said and retried
                 failed = following.cancelled() or following.exception()
                 log.warning("the host lease watch ended; watching again", error=repr(failed))
@@ -110,9 +131,14 @@ class LeaseWatch:
                 log.debug("cannot watch host leases yet; retrying", error=repr(exc))
                 await asyncio.sleep(RETRY_S)
 
+    def _silent(self) -> bool:
+        return self._clock() - self._heard > self._silence_s
+
     async def _follow(self, watcher: KeyValue.KeyWatcher) -> None:
         live = False
         async for entry in watcher:
+            self._heard = self._clock()
+            self._said_silent = False
             if entry is None:
                 live = True  # what follows was written after the watch started
                 continue

@@ -47,6 +47,9 @@ log = get_logger("haplan.arbiter")
 
 Clock = Callable[[], float]
 POOL_POLL_S = 1.0
+# A host lease watch that hears nothing for this many intervals starts again (LeaseWatch):
+# every member renews each interval, and a host is suspected only after T (10 intervals).
+SILENT_WATCH_INTERVALS = 3
 
 
 class ArbiterService:
@@ -116,7 +119,10 @@ class ArbiterService:
         js = self.nc.jetstream(timeout=max(0.5, self.timers.leader_lease_s / 2))
         kv = await open_bucket(js, self.timers, self.settings.stream_replicas)
         self.lease = LeaderLease(kv, self.ident, self.timers.leader_lease_s, self.clock)
-        self.leases = LeaseWatch(self.nc, kv, self.core, self.metrics, self.clock)
+        self.leases = LeaseWatch(
+            self.nc, kv, self.core, self.metrics, self.clock,
+            silence_s=SILENT_WATCH_INTERVALS * self.timers.interval_s,
+        )  # fmt: skip
         await self.leases.start()
         self.status = StatusReplies(self)
         self.ops = OperatorRequests(self)

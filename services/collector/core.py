@@ -270,6 +270,21 @@ class Collector:
                 return False
         return True
 
+    def peer_renews_fresher(self, now: float) -> bool:
+        """Some other host's advancing slot shows a lease proof fresher than this host's by
+        more than an interval (its age as written, aged by the time since it was first seen):
+        the bus answers that host's renewals and not this one's, as when this host's NATS
+        server is cut from the lease bucket's leader. In a stall of the whole cluster every
+        proof ages alike, and this says no (the shell then does not change servers)."""
+        mine = float("inf") if self.lease_at is None else now - self.lease_at
+        for host in self.others:
+            track = self._book.current(host)
+            if track is None or track.lease_age_s is None or self._advance(track, now) is None:
+                continue
+            if track.lease_age_s + (now - track.first_seen) + self.timers.interval_s < mine:
+                return True
+        return False
+
     def _alive_since(self, track: SlotTrack) -> bool:
         """The host was heard on the bus after its slot went still (one interval of slack for
         its last heartbeat): it lived on without the store, perhaps holding a lease, and the

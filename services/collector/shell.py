@@ -35,6 +35,7 @@ from services.collector.store_root import StoreRoot
 from services.collector.store_worker import StoreWorker
 from services.common.heartbeat_store import HeartbeatStore
 from services.common.logging import get_logger
+from services.common.servers import Mover
 from services.common.timers import Timers
 
 log = get_logger("haplan.collector")
@@ -72,6 +73,10 @@ class CollectorShell:
             host, self.incarnation, pool_hosts, timers, booted_at=clock(),
             device_watchdog=options.watchdog_choice.kind == "linux",
         )  # fmt: skip
+        # Renewals unanswered through a server that is up but cut off from the lease bucket's
+        # leader move this collector to another server (docs/protocol.md, NATS cluster faults).
+        self.mover = Mover(nc, spacing_s=timers.interval_s)
+        self._renewed_once = False
         self.out = Outbound(nc, host, metrics)
         self.inbound = Inbound(nc, self, frozenset(pool_hosts))
         self._seen: tuple[object, ...] | None = None
@@ -189,6 +194,16 @@ class CollectorShell:
         except TimeoutError:
             ok = False
         self.metrics.lease_renewals.labels("ok" if ok else "failed").inc()
+        now = clock()
+        if ok:
+            self.mover.answered()
+            self._renewed_once = True
+        elif self._renewed_once and not self.lease.revoked and self.core.peer_renews_fresher(now):
+            # Only while a peer renews and this host does not: in a stall of the whole cluster
+            # a move gains nothing, and one caught mid-move when the stall ends renews after
+            # its peers, which ends the global bus outage for it (it would fence). Not before
+            # a first renewal: until an arbiter creates the bucket, every renewal is refused.
+            self.mover.unanswered(now)
         if ok != self._lease_ok:
             if ok:
                 log.info("host lease renewed", bucket=LEASE_BUCKET)

@@ -25,6 +25,7 @@ from nats.aio.subscription import Subscription
 from services.common.identity import identity, permission_refused, refusal
 from services.common.logging import get_logger
 from services.common.ratelimit import WarnLimiter
+from services.common.servers import NextServer
 from services.common.settings import BusSettings
 
 log = get_logger("haplan.bus")
@@ -190,6 +191,7 @@ async def connect(
             log.warning("nats disconnected; reconnecting")
 
     async def reconnected_cb() -> None:
+        next_server.left = _netloc(nc)
         log.info(
             "nats reconnected", server=str(nc.connected_url.netloc if nc.connected_url else "")
         )
@@ -204,6 +206,9 @@ async def connect(
             await on_closed()
 
     nc = Client()
+    # Every reconnection tries the other servers before the one it left (a server that is up
+    # but cut off from the cluster's leaders would otherwise be picked again).
+    next_server = NextServer()
     attempt = asyncio.ensure_future(
         nc.connect(
             servers=settings.servers,
@@ -222,6 +227,7 @@ async def connect(
             disconnected_cb=disconnected_cb,
             reconnected_cb=reconnected_cb,
             closed_cb=closed_cb,
+            reconnect_to_server_handler=next_server,
             **identity(settings),
         )
     )
@@ -235,6 +241,7 @@ async def connect(
         raise
     if attempt in done and attempt.exception() is None:
         connected_once.set()
+        next_server.left = _netloc(nc)
         return nc
     if refusing.done():
         await _give_up(attempt, nc)
@@ -250,6 +257,10 @@ async def connect(
         raise BusUnavailable(f"cannot reach NATS at {settings.nats_url}") from None
     assert exc is not None
     raise exc
+
+
+def _netloc(nc: Client) -> str | None:
+    return nc.connected_url.netloc if nc.connected_url else None
 
 
 def _slow_consumer(nc: Client, sub: Subscription, subject: str) -> None:

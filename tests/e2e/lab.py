@@ -68,6 +68,11 @@ class Lab(Waiter):
     # NATS with the shipped permission model (deploy/nats: one user per role and per host),
     # every process connecting as its own user; False: no authentication.
     secured: bool = False
+    # Which NATS node each process connects to (process: arbN, planner, operator, or a host
+    # -> node name n1..n3); a process not named here is given every node. A process given
+    # one node learns the others from the cluster (the servers advertise their client URLs)
+    # and reconnects to one of them when it loses its own.
+    homes: dict[str, str] = field(default_factory=dict)
     fabric: Fabric = field(default_factory=Fabric)
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="hpe-", dir="/tmp")))
     nats: list[NatsNode] = field(default_factory=list)
@@ -99,13 +104,14 @@ class Lab(Waiter):
     def nats_url(self) -> str:
         return ",".join(n.url for n in self.nats)
 
-    def env(self, user: str = "operator") -> dict[str, str]:
-        """The environment of a process of the lab that connects to NATS as `user`."""
+    def env(self, user: str = "operator", home: str | None = None) -> dict[str, str]:
+        """The environment of a process of the lab that connects to NATS as `user`, to the
+        NATS node `home` only if given (see `homes`)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NATS_", "HAPLAN_"))}
         if self.secured:
             env.update(HAPLAN_NATS_USER=user, HAPLAN_NATS_PASSWORD=f"pw-{user}")
         env.update(
-            NATS_URL=self.nats_url,
+            NATS_URL=self.nats_url if home is None else self.nats_server(home).url,
             HAPLAN_STREAM_REPLICAS="3" if self.nats_nodes == 3 else "1",
             PYTHONPATH=str(ROOT),
             PYTHONUNBUFFERED="1",
@@ -154,7 +160,8 @@ class Lab(Waiter):
 
     def _service(self, name: str, *argv: str, user: str) -> Supervised:
         log = self.logs / f"{name}.log"
-        proc = Supervised(name, self.ctl, [*ENTRY, *argv], self.env(user), log)
+        env = self.env(user, self.homes.get(name))
+        proc = Supervised(name, self.ctl, [*ENTRY, *argv], env, log)
         proc.start()
         return proc
 
@@ -170,7 +177,7 @@ class Lab(Waiter):
                 "--vm-driver", "process", "--watchdog", "process",
                 "--key", str(self.key_path(host))]  # fmt: skip
         log = self.logs / f"collector-{host}.log"
-        env = self.env(f"collector-{host}")
+        env = self.env(f"collector-{host}", self.homes.get(host))
         collector = Supervised(host, node, argv, env, log, is_host=True)
         self.collectors[host] = collector
         collector.start()
@@ -183,7 +190,8 @@ class Lab(Waiter):
         """`haplan ARGS` from the control namespace, as an operator's shell runs it."""
         return subprocess.run(
             [*self.ctl.enter(), *ENTRY, *args],
-            cwd=ROOT, env=self.env(user), capture_output=True, text=True, timeout=timeout,
+            cwd=ROOT, env=self.env(user, self.homes.get("operator")), capture_output=True,
+            text=True, timeout=timeout,
         )  # fmt: skip
 
     def status(self) -> dict[str, Any] | None:
@@ -238,20 +246,37 @@ class Lab(Waiter):
         else:
             self.collectors[host].thaw()
 
+    def nats_server(self, name: str) -> NatsNode:
+        return next(n for n in self.nats if n.name == name)
+
     def kill_nats(self, name: str) -> None:
         """A NATS server crashes (SIGKILL); its JetStream directory stays."""
-        next(n for n in self.nats if n.name == name).kill()
+        self.nats_server(name).kill()
+
+    def isolate_nats(self, name: str, isolated: bool = True) -> None:
+        """A NATS node's cable pulled (True) or plugged back: it loses its routes and its
+        clients at once, without a reset; every other node and client keeps its links."""
+        self.nats_server(name).node.link(not isolated)
+
+    def cut_route(self, a: str, b: str, cut: bool = True) -> None:
+        """The cluster route between NATS nodes `a` and `b` cut (True) or mended: inside
+        `a`'s namespace a blackhole route for `b`'s address, so nothing passes between the
+        two either way (TCP needs both), while each keeps its other route and its clients."""
+        self.nats_server(a).node.blackhole(self.nats_server(b).node.address, cut)
 
     def start_nats(self, name: str) -> None:
-        server = next(n for n in self.nats if n.name == name)
+        server = self.nats_server(name)
         server.start()
         server.wait_healthy()
 
-    def stream_leader(self) -> str:
-        """The NATS server that leads the event stream's replicas now."""
+    def stream_leader(self, stream: str = "HA_EVENTS") -> str:
+        """The NATS server that leads `stream`'s replicas now (the event stream's unless
+        told; the lease bucket's is KV_ha_leases)."""
         return self.eventually(
-            lambda: next((lead for n in self.nats if n.proc and (lead := n.stream_leader())), None),
-            30, "the event stream's leader",
+            lambda: next(
+                (lead for n in self.nats if n.proc and (lead := n.stream_leader(stream))), None
+            ),
+            30, f"{stream}'s leader",
         )  # fmt: skip
 
     def leader(self) -> str | None:

@@ -112,6 +112,12 @@ class NatsNode:
         group's leader) are up."""
         return self.monitor("/healthz") is not None
 
+    def users(self) -> list[str]:
+        """The users of the clients connected to this server now (none if it does not
+        answer)."""
+        page = json.loads(self.monitor("/connz?auth=true&limit=1024") or "{}")
+        return sorted(str(c.get("authorized_user")) for c in page.get("connections") or [])
+
     def stream_leader(self, stream: str = "HA_EVENTS") -> str | None:
         """The server name that leads `stream`'s replicas, as this server sees it."""
         page = self.monitor("/jsz?accounts=true&streams=true")

@@ -68,6 +68,12 @@ class Node:
         """Plug (up) or pull (down) this node's network cable."""
         _ip("-n", self.name, "link", "set", IFACE, "up" if up else "down")
 
+    def blackhole(self, address: str, on: bool) -> None:
+        """Drop (on) or stop dropping every packet this node sends to `address`: a cut
+        between the two that leaves both their other links up. The route lives in this
+        node's namespace and goes with it."""
+        _ip("-n", self.name, "route", "add" if on else "del", "blackhole", f"{address}/32")
+
     def pids(self) -> list[int]:
         """Every process whose network namespace is this node's."""
         done = subprocess.run(

@@ -38,6 +38,10 @@ class Kind(StrEnum):
     VM_CRASH = "vm_crash"
     # The host publishes forged readings about the others (services.sim.hostile)
     HOSTILE = "hostile"
+    # The leader's lease watch misses these hosts' renewals (a stalled or flooded consumer):
+    # the hosts renew and are healthy, only the arbiter's input broke. Scenario tests only
+    # (the random and exhaustive generators do not draw it, so their seeds stay as they were).
+    LEASE_WATCH = "lease_watch"
 
 
 # Faults whose targets are hosts (the others name arbiters, or nothing: the whole pool).
@@ -52,6 +56,7 @@ HOST_KINDS = frozenset(
         Kind.LATE_REVOCATION,
         Kind.VM_CRASH,
         Kind.HOSTILE,
+        Kind.LEASE_WATCH,
     }
 )
 ALL = "*"  # target of link-quality faults that hit every endpoint

@@ -9,12 +9,14 @@ is fenced by it, and the restarts it opens go ahead too.
 
 | guard | condition (members: joined hosts not declared dead nor in maintenance) | step |
 |---|---|---|
-| released | more than share x members became suspect within the last T | engage |
-| engaged | the hosts suspected and not dead are no longer more than share x members | release |
+| released | 2 or more, and more than share x members, became suspect within the last T | engage |
+| engaged | the suspects not dead are fewer than 2, or no more than share x members | release |
 | otherwise | | stay |
 
 "More than": 1 suspect of 2 members is not more than half (a 2-host pool's single failure is
-never held); 2 of 3 are. A share of 1.0 never engages (no count exceeds every member).
+never held); 2 of 3 are. A single suspect never engages it, even as the last member left (1 of
+1): one silent host is the ordinary failure. A share of 1.0 never engages (no count exceeds
+every member).
 """
 
 from __future__ import annotations
@@ -52,8 +54,14 @@ class Suspicions:
         }
 
 
+# One silent host is the ordinary failure the timeout rule is made for, even when it is the
+# last member standing (the others dead): only two or more at once make a mass suspicion.
+MIN_SUSPECTS = 2
+
+
 def more_than_share(count: int, members: int, share: float) -> bool:
-    return count > share * members
+    """A mass suspicion: at least MIN_SUSPECTS hosts, and more than share x members."""
+    return count >= MIN_SUSPECTS and count > share * members
 
 
 def guard_step(

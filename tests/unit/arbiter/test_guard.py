@@ -41,13 +41,16 @@ def _at(now: float, **ago: float) -> Suspicions:
         (4, 2, 0.5, False),  # exactly half is not more than half
         (4, 3, 0.5, True),
         (3, 3, 1.0, False),  # a share of 1.0 switches the guard off
-        (3, 1, 0.3, True),
+        (3, 1, 0.3, False),  # one silent host is never a mass suspicion...
+        (1, 1, 0.5, False),  # ... even as the last member left
+        (5, 2, 0.3, True),
     ],
 )
 def test_the_guard_engages_on_more_than_the_share(
     members: int, suspects: int, share: float, engages: bool
 ) -> None:
-    """Engage exactly when the hosts suspected within T are more than share x members."""
+    """Engage exactly when two or more hosts, and more than share x members, became
+    suspect within T."""
     hosts = sorted(_hosts(members))
     s = Suspicions(frozenset(hosts), frozenset(hosts[:suspects]), dict.fromkeys(hosts, 100.0))
     assert (guard_step(s, False, 100.0 + T / 2, T, share) == "engage") is engages
@@ -73,6 +76,8 @@ def test_the_guard_releases_when_the_suspects_are_no_more_than_the_share() -> No
     assert guard_step(one_left, True, now, T, 0.5) == "release"
     one_dead = Suspicions(frozenset({"h2", "h3"}), frozenset({"h2"}), {})  # h1 declared dead
     assert guard_step(one_dead, True, now, T, 0.5) == "release"
+    last = Suspicions(frozenset({"h2"}), frozenset({"h2"}), {})  # a 2-host pool, h1 dead
+    assert guard_step(last, True, now, T, 0.5) == "release"
 
 
 def test_recorded_evidence_is_rechecked_from_itself() -> None:

@@ -97,3 +97,33 @@ class SuspectEvidence(_Frozen):
     incarnation: str
     lease_silent_for_s: Seconds
     timeout_s: Seconds
+
+
+Share = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+
+
+class RecentSuspicion(_Frozen):
+    """A host the leader suspected `suspected_for_s` ago (on its own clock)."""
+
+    host: str
+    suspected_for_s: Seconds
+
+
+class GuardEvidence(_Frozen):
+    """Why the guard against mass suspicion engaged (docs/protocol.md, Guard rail against mass
+    suspicion): more than `share` of the `members` (joined hosts not declared dead, counting
+    the suspects) became suspect within one T (`timeout_s`): the hosts of `recent`."""
+
+    recent: tuple[RecentSuspicion, ...]
+    members: Annotated[int, Field(ge=0)]
+    share: Share
+    timeout_s: Seconds
+
+
+class GuardReleaseEvidence(_Frozen):
+    """Why the guard released: the hosts still suspected and not declared dead (`suspects`)
+    are no longer more than `share` of the `members`."""
+
+    suspects: tuple[str, ...]
+    members: Annotated[int, Field(ge=0)]
+    share: Share

@@ -44,6 +44,10 @@ class HAConfig(_Model):
     # XenServer's ha-allow-overcommit: operator actions that leave the plan below
     # host_failures_to_tolerate are carried out (and reported) instead of refused.
     allow_overcommit: bool = False
+    # The guard against mass suspicion (docs/protocol.md): when more than this share of the
+    # members becomes suspect within one T, nobody is declared dead on silence until the
+    # suspects are no more than this share again. 1.0 switches the guard off.
+    mass_suspicion_share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 0.5
 
 
 class Host(_Model):

@@ -22,7 +22,14 @@ from schemas.events.config import (
     VMProtectionSet,
 )
 from schemas.events.leadership import LeaderElected
-from schemas.events.liveness import HostDeclaredDead, HostFenced, HostRejoined, HostSuspected
+from schemas.events.liveness import (
+    GuardEngaged,
+    GuardReleased,
+    HostDeclaredDead,
+    HostFenced,
+    HostRejoined,
+    HostSuspected,
+)
 from schemas.events.plans import PlanComputed, PlanRestored, PoolOvercommitted
 from schemas.events.union import (
     CURRENT_VERSIONS,
@@ -53,6 +60,8 @@ __all__ = [
     "Event",
     "EventBase",
     "EventDecodeError",
+    "GuardEngaged",
+    "GuardReleased",
     "HADisabled",
     "HAEnabled",
     "HostAdded",

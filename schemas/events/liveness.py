@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from schemas.events.base import HostEvent, Name
-from schemas.liveness import DeadEvidence, FencedMark, SuspectEvidence
+from schemas.events.base import EventBase, HostEvent, Name
+from schemas.liveness import (
+    DeadEvidence,
+    FencedMark,
+    GuardEvidence,
+    GuardReleaseEvidence,
+    SuspectEvidence,
+)
 
 
 class HostSuspected(HostEvent):
@@ -60,4 +66,43 @@ class HostDeclaredDead(HostEvent):
         return f"host {self.host} declared dead (rule {self.evidence.rule})"
 
 
-__all__ = ["HostDeclaredDead", "HostFenced", "HostRejoined", "HostSuspected"]
+class GuardEngaged(EventBase):
+    """More than the pool's share of its members became suspect within one T: the arbiter's
+    own inputs (its bus, the lease watch) are more likely broken than that many hosts dead. It
+    declares no host dead on silence (the timeout rule) until the guard releases; a host's own
+    word that it fenced still counts (docs/protocol.md, Guard rail against mass suspicion)."""
+
+    type: Literal["guard_engaged"] = "guard_engaged"
+    schema_version: Literal[1] = 1
+    evidence: GuardEvidence
+
+    def summary(self) -> str:
+        hosts = ", ".join(r.host for r in self.evidence.recent)
+        return (
+            f"guard engaged: {len(self.evidence.recent)} of {self.evidence.members} hosts "
+            f"suspected within {self.evidence.timeout_s:g} s ({hosts}); no declaration on "
+            "silence until it releases"
+        )
+
+
+class GuardReleased(EventBase):
+    """The suspected hosts are no longer more than the share (they rejoined, or were declared
+    dead on their own word): declarations on silence resume."""
+
+    type: Literal["guard_released"] = "guard_released"
+    schema_version: Literal[1] = 1
+    evidence: GuardReleaseEvidence
+
+    def summary(self) -> str:
+        e = self.evidence
+        return f"guard released: {len(e.suspects)} of {e.members} hosts still suspected"
+
+
+__all__ = [
+    "GuardEngaged",
+    "GuardReleased",
+    "HostDeclaredDead",
+    "HostFenced",
+    "HostRejoined",
+    "HostSuspected",
+]

@@ -28,6 +28,7 @@ from schemas.messages import (
 from schemas.pool import Pool
 from schemas.reports import HostReport, StopOrder
 from services.arbiter.evidence import NEVER, Evidence, Mark
+from services.arbiter.guard import Suspicions, engage_evidence, guard_step, release_evidence
 from services.arbiter.operator import OpRefused, shutdown, start_order
 from services.arbiter.orchestrate import Orchestrator
 from services.arbiter.rules import DEAD_RULES, SUSPICION, DeadRule, HostEvidence, declare_dead
@@ -43,6 +44,8 @@ from services.arbiter.view import (
     Decision,
     DeclaredDead,
     Fenced,
+    GuardOff,
+    GuardOn,
     HostRecord,
     Joined,
     LivenessView,
@@ -111,6 +114,8 @@ class Arbiter:
         self._unclaimed: dict[str, tuple[str, str]] = {}
         self._heard: dict[tuple[str, str], frozenset[str] | None] = {}
         self.forgeries: list[Forgery] = []
+        # When this leader first found each host suspect (the guard's window, on its clock).
+        self._suspect_since: dict[str, float] = {}
 
     # Leadership -----------------------------------------------------------------------------
 
@@ -130,6 +135,7 @@ class Arbiter:
         self._reports, self._stops, self._moving = {}, {}, set()
         self._unclaimed, self._heard = {}, {}
         self.reported, self._running_since = {}, {}
+        self._suspect_since = {}
         self.orchestra = Orchestrator(self.timers, self.max_in_flight)
 
     def lose_leadership(self) -> None:
@@ -262,10 +268,15 @@ class Arbiter:
         accepted = self._vouch_and_join(ev, now, decide)
         if self.view.ha_enabled:  # HA off: nobody is suspected, declared dead or restarted
             fresh = ev.fresh_observations(now, self.timers.fresh_s)
-            for name in sorted(self.view.hosts):
+            for name in self._members():
                 host = self.view.hosts[name]
-                if host.incarnation is not None and not host.dead:
-                    self._judge(ev, host, host.incarnation, now, fresh, decide)
+                assert host.incarnation is not None
+                self._suspect(ev, host, host.incarnation, now, decide)
+            self._guard(now, decide)  # weighs every suspicion of this tick
+            for name in self._members():
+                host = self.view.hosts[name]
+                assert host.incarnation is not None
+                self._declare(ev, host, host.incarnation, now, fresh, decide)
             accepted += self._vouch_and_join(ev, now, decide)
         # With HA off only the VMs moved off a host in maintenance are placed.
         only = None if self.view.ha_enabled else frozenset(self._moving)
@@ -354,14 +365,16 @@ class Arbiter:
         self.view = fold(self.view, decision)
         return [decision]
 
-    def _judge(
-        self,
-        ev: Evidence,
-        host: HostRecord,
-        inc: str,
-        now: float,
-        fresh: list[StoreObservation],
-        decide: _Decide,
+    def _members(self) -> list[str]:
+        """Joined hosts whose current incarnation is not declared dead: the hosts judged."""
+        return [
+            name
+            for name, host in sorted(self.view.hosts.items())
+            if host.incarnation is not None and not host.dead
+        ]
+
+    def _suspect(
+        self, ev: Evidence, host: HostRecord, inc: str, now: float, decide: _Decide
     ) -> None:
         t = self.timers
         mark = ev.marks.get(host.name)
@@ -377,6 +390,41 @@ class Arbiter:
             decide(Suspected(host.name, evidence))
         elif step == "rejoin":
             decide(Rejoined(host.name, inc))
+        if step == "rejoin":
+            self._suspect_since.pop(host.name, None)
+        elif silent > t.timeout_s and (step == "suspect" or host.suspected):
+            # A suspicion replayed from the log counts from when this leader finds the host
+            # silent for T: a new leader weighs the hosts that went silent together too.
+            self._suspect_since.setdefault(host.name, now)
+
+    def _guard(self, now: float, decide: _Decide) -> None:
+        """Engage or release the guard against mass suspicion (services.arbiter.guard)."""
+        # A host in maintenance takes no VMs and its silence is no failure: not weighed.
+        members = frozenset(h for h in self._members() if not self.view.hosts[h].excluded)
+        suspects = frozenset(h for h in members if self.view.hosts[h].suspected)
+        for gone in set(self._suspect_since) - suspects:
+            del self._suspect_since[gone]
+        s = Suspicions(members, suspects, dict(self._suspect_since))
+        share, window = self.pool.ha.mass_suspicion_share, self.timers.timeout_s
+        step = guard_step(s, self.view.guarded, now, window, share)
+        if step == "engage":
+            decide(GuardOn(engage_evidence(s, now, window, share)))
+        elif step == "release":
+            decide(GuardOff(release_evidence(s, share)))
+
+    def _declare(
+        self,
+        ev: Evidence,
+        host: HostRecord,
+        inc: str,
+        now: float,
+        fresh: list[StoreObservation],
+        decide: _Decide,
+    ) -> None:
+        t = self.timers
+        mark = ev.marks.get(host.name)
+        silent = ev.silent_for(host.name, inc, now)
+        last = ev.last_renewal(host.name, inc)
         if now - ev.since < t.t_dead_s or (mark is None and silent < t.t_dead_s):
             return  # cheap early exit: no rule can hold
         facts = HostEvidence(
@@ -390,6 +438,8 @@ class Arbiter:
             store_outage=ev.store_outage(host.name, now, t.timeout_s, fresh),
         )
         dead = declare_dead(facts, t, self._rules)
+        if dead is not None and dead.rule == "timeout" and self.view.guarded:
+            return  # on silence alone: held while the guard is engaged (its own word is not)
         if dead is not None:
             decide(DeclaredDead(host.name, dead))
             ev.marks.pop(host.name, None)

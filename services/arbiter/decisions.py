@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from schemas.liveness import DeadEvidence, FencedMark, SuspectEvidence
+from schemas.liveness import (
+    DeadEvidence,
+    FencedMark,
+    GuardEvidence,
+    GuardReleaseEvidence,
+    SuspectEvidence,
+)
 from schemas.pool import VM, Host
 
 
@@ -37,6 +43,18 @@ class Fenced:
 class DeclaredDead:
     host: str
     evidence: DeadEvidence
+
+
+@dataclass(frozen=True, slots=True)
+class GuardOn:
+    """The guard against mass suspicion engaged (services.arbiter.guard)."""
+
+    evidence: GuardEvidence
+
+
+@dataclass(frozen=True, slots=True)
+class GuardOff:
+    evidence: GuardReleaseEvidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +149,8 @@ Decision = (
     | Rejoined
     | Fenced
     | DeclaredDead
+    | GuardOn
+    | GuardOff
     | RestartOrdered
     | VmRunning
     | VmUnplaceable

@@ -21,6 +21,8 @@ from typing import Any
 
 from schemas.events import (
     Event,
+    GuardEngaged,
+    GuardReleased,
     HADisabled,
     HAEnabled,
     HostAdded,
@@ -49,6 +51,8 @@ from services.arbiter.view import (
     Decision,
     DeclaredDead,
     Fenced,
+    GuardOff,
+    GuardOn,
     Joined,
     PoolConfig,
     Rejoined,
@@ -91,6 +95,10 @@ def to_event(
         return HostFenced(host=d.host, mark=d.mark, **env)
     if isinstance(d, DeclaredDead):
         return HostDeclaredDead(host=d.host, evidence=d.evidence, **env)
+    if isinstance(d, GuardOn):
+        return GuardEngaged(evidence=d.evidence, **env)
+    if isinstance(d, GuardOff):
+        return GuardReleased(evidence=d.evidence, **env)
     if isinstance(d, RestartOrdered):
         return VMRestartOrdered(
             vm=d.vm,
@@ -140,6 +148,10 @@ def to_decision(event: Event) -> Decision | None:
         return Fenced(event.host, event.mark)
     if isinstance(event, HostDeclaredDead):
         return DeclaredDead(event.host, event.evidence)
+    if isinstance(event, GuardEngaged):
+        return GuardOn(event.evidence)
+    if isinstance(event, GuardReleased):
+        return GuardOff(event.evidence)
     if isinstance(event, VMRestartOrdered):
         order_id = event.event_id
         for prefix in (RESTART_PLAN, FIRST_FIT, OPERATOR_START):

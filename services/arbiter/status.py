@@ -37,6 +37,8 @@ def status_of(
         "max_host_failures_to_tolerate": plan.max_host_failures_to_tolerate if plan else None,
         "host_failures_to_tolerate": state.ha.host_failures_to_tolerate,
         "overcommitted": state.overcommitted,
+        # The guard against mass suspicion (docs/protocol.md): null while released.
+        "guard": _guard(state),
         "hosts": [
             {
                 "name": h.name,
@@ -48,6 +50,19 @@ def status_of(
             for h in state.hosts.values()
         ],
         "vms": [_vm(state, v, reports or {}, fenced) for v in state.vms.values()],
+    }
+
+
+def _guard(state: PoolState) -> dict[str, Any] | None:
+    guard = state.guard
+    if guard is None:
+        return None
+    return {
+        "engaged_at": guard.since.isoformat(),
+        "suspected": list(guard.hosts),
+        "members": guard.members,
+        "share": guard.share,
+        "holds": "declarations on silence (the timeout rule)",
     }
 
 

@@ -19,6 +19,8 @@ from services.arbiter.decisions import (
     Decision,
     DeclaredDead,
     Fenced,
+    GuardOff,
+    GuardOn,
     Joined,
     PoolConfig,
     Rejoined,
@@ -125,6 +127,8 @@ class LivenessView:
     vms: Mapping[str, VmRecord]
     orders_issued: int = 0
     ha_enabled: bool = True
+    # The guard against mass suspicion holds: no declaration on silence (services.arbiter.guard).
+    guarded: bool = False
 
     @classmethod
     def of_pool(cls, pool: Pool) -> LivenessView:
@@ -178,6 +182,8 @@ def fold(view: LivenessView, d: Decision) -> LivenessView:
         return _configured(view, d.config)
     if isinstance(d, (Joined, Suspected, Rejoined, Fenced, DeclaredDead)):
         return _host_decision(view, d)
+    if isinstance(d, (GuardOn, GuardOff)):
+        return replace(view, guarded=isinstance(d, GuardOn))
     vm = view.vms.get(d.vm)
     if vm is None:
         return view
@@ -334,6 +340,8 @@ __all__ = [
     "Decision",
     "DeclaredDead",
     "Fenced",
+    "GuardOff",
+    "GuardOn",
     "HostRecord",
     "Joined",
     "LivenessView",

@@ -9,6 +9,7 @@ from schemas.liveness import DeadEvidence, FencedMark, SuspectEvidence
 from services.arbiter.testimony import mark_problem
 from services.audit.context import Context, incarnation_problem
 from services.audit.findings import Notes
+from services.audit.guard_checks import check_declared_while_guarded
 from services.audit.rules import recheck
 from services.common.timers import Timers
 from services.state import HostState
@@ -85,6 +86,7 @@ def check_declared_dead(ctx: Context, e: HostDeclaredDead, notes: Notes) -> None
         notes.differ(problem)
     if e.evidence.rule == "fenced" and e.evidence.fenced_mark is not None:
         _signed(ctx, host, e.evidence.fenced_mark, notes)
+    check_declared_while_guarded(ctx, e, notes)
     _rule(ctx, e.evidence, notes)
 
 

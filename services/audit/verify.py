@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from schemas.events import (
+    GuardEngaged,
+    GuardReleased,
     HostDeclaredDead,
     HostFenced,
     HostRejoined,
@@ -29,6 +31,7 @@ from schemas.events import (
 from services.audit.context import Context
 from services.audit.entries import Logged
 from services.audit.findings import Finding, Notes, VerifyReport, subject_of
+from services.audit.guard_checks import check_guard_engaged, check_guard_released
 from services.audit.history import StateHistory, states_at
 from services.audit.liveness_checks import (
     check_declared_dead,
@@ -50,6 +53,8 @@ ARBITER_CHECKS: dict[type, Check] = {
     HostRejoined: check_rejoined,
     HostFenced: check_fenced,
     HostDeclaredDead: check_declared_dead,
+    GuardEngaged: check_guard_engaged,
+    GuardReleased: check_guard_released,
     VMRestartOrdered: check_restart_ordered,
     VMUnplaceable: check_unplaceable,
 }

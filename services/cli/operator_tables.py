@@ -81,8 +81,24 @@ def vms_table(status: dict[str, Any]) -> Table | str:
     return table
 
 
+def guard_line(status: dict[str, Any]) -> str | None:
+    """The guard against mass suspicion, when it holds (docs/protocol.md)."""
+    guard = status.get("guard")
+    if not guard:
+        return None
+    hosts = ", ".join(str(h) for h in guard.get("suspected", []))
+    return (
+        f"[bold yellow]Guard engaged[/bold yellow] since {escape(str(guard.get('engaged_at')))}: "
+        f"{len(guard.get('suspected', []))} of {guard.get('members')} hosts suspected at once "
+        f"({escape(hosts)}; share {guard.get('share')}); no host is declared dead on silence "
+        "until they rejoin or say they fenced"
+    )
+
+
 def status_view(status: dict[str, Any]) -> list[Renderable]:
-    return [pool_line(status), hosts_table(status), vms_table(status)]
+    guard = guard_line(status)
+    head: list[Renderable] = [pool_line(status)] if guard is None else [pool_line(status), guard]
+    return [*head, hosts_table(status), vms_table(status)]
 
 
 # haplan host status ------------------------------------------------------------------------------

@@ -49,6 +49,10 @@ class Kind(StrEnum):
     # longer than an interval misses the shell's deadline, and its write lands late
     # (services.sim.store).
     STORE_DELAY = "store_delay"
+    # The leader's lease watch misses these hosts' renewals (a stalled or flooded consumer):
+    # the hosts renew and are healthy, only the arbiter's input broke. Scenario tests only
+    # (the random and exhaustive generators do not draw it, so their seeds stay as they were).
+    LEASE_WATCH = "lease_watch"
 
 
 # Faults whose targets are hosts (the others name arbiters, or nothing: the whole pool).
@@ -66,6 +70,7 @@ HOST_KINDS = frozenset(
         Kind.HOSTILE,
         Kind.STORE_READ_ONLY,
         Kind.STORE_DELAY,
+        Kind.LEASE_WATCH,
     }
 )
 ALL = "*"  # target of link-quality faults that hit every endpoint

@@ -34,7 +34,8 @@ class HostShells(StoreShells):
             self._refused(host, incarnation)
             return
         leader = self._leader()
-        if leader is not None and self.net.reaches_quorum(leader.endpoint):
+        watched = self._latent(Kind.LEASE_WATCH, host) is None
+        if leader is not None and watched and self.net.reaches_quorum(leader.endpoint):
             leader.core.lease_renewed(host, incarnation, self.now + leader.offset)
         delays = self.net.delays(host, host)
         if delays:

@@ -2,6 +2,7 @@
 
 from services.state.fold import HANDLERS, apply, fold
 from services.state.model import (
+    GuardState,
     HaltedBy,
     HostLiveness,
     HostState,
@@ -15,6 +16,7 @@ from services.state.projection import plan_pool, to_pool
 
 __all__ = [
     "HANDLERS",
+    "GuardState",
     "HaltedBy",
     "HostLiveness",
     "HostState",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from schemas.events import (
+    GuardEngaged,
+    GuardReleased,
     HostDeclaredDead,
     HostFenced,
     HostRejoined,
@@ -21,6 +23,7 @@ from services.state.evolve import (
     with_host,
 )
 from services.state.model import (
+    GuardState,
     PlanSummary,
     PoolState,
 )
@@ -57,6 +60,18 @@ def host_declared_dead(state: PoolState, e: HostDeclaredDead) -> PoolState:
     vms = state.vms.copy()
     lose_host(vms, e.host, failed=True)
     return advance(state, hosts=MappingProxyType(hosts), vms=MappingProxyType(vms))
+
+
+def guard_engaged(state: PoolState, e: GuardEngaged) -> PoolState:
+    if not state.exists:
+        return skip(state)
+    hosts = tuple(r.host for r in e.evidence.recent)
+    guard = GuardState(hosts, e.evidence.members, e.evidence.share, e.at)
+    return advance(state, guard=guard)
+
+
+def guard_released(state: PoolState, e: GuardReleased) -> PoolState:
+    return advance(state, guard=None) if state.exists else skip(state)
 
 
 def plan_computed(state: PoolState, e: PlanComputed) -> PoolState:

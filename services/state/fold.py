@@ -14,6 +14,8 @@ from typing import Any
 from schemas.events import (
     Event,
     EventBase,
+    GuardEngaged,
+    GuardReleased,
     HADisabled,
     HAEnabled,
     HostAdded,
@@ -59,6 +61,8 @@ from services.state.config_handlers import (
     vm_protection_set,
 )
 from services.state.decision_handlers import (
+    guard_engaged,
+    guard_released,
     host_declared_dead,
     host_fenced,
     host_rejoined,
@@ -114,6 +118,8 @@ HANDLERS: dict[type[EventBase], Handler] = {
     HostRejoined: host_rejoined,
     HostFenced: host_fenced,
     HostDeclaredDead: host_declared_dead,
+    GuardEngaged: guard_engaged,
+    GuardReleased: guard_released,
     PlanComputed: plan_computed,
     PoolOvercommitted: pool_overcommitted,
     PlanRestored: plan_restored,

@@ -8,6 +8,7 @@ event and `_replace` on a tuple costs a third of `dataclasses.replace`.
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import MappingProxyType
 from typing import Literal, NamedTuple
 
@@ -75,6 +76,16 @@ class PlanSummary(NamedTuple):
     worst_failure_set: tuple[str, ...] | None
 
 
+class GuardState(NamedTuple):
+    """The guard against mass suspicion, engaged (docs/protocol.md): nobody is declared dead
+    on silence. `hosts`: the hosts suspected within one T when it engaged; `since`: when."""
+
+    hosts: tuple[str, ...]
+    members: int
+    share: float
+    since: datetime
+
+
 class PoolState(NamedTuple):
     """Everything the log says about the pool. `name` is None until a pool is created.
 
@@ -89,6 +100,7 @@ class PoolState(NamedTuple):
     vms: MappingProxyType[str, VMState] = MappingProxyType({})
     plan: PlanSummary | None = None
     overcommitted: bool = False
+    guard: GuardState | None = None  # None: the guard is released
     origin: Pool | None = None
     applied: int = 0
     ignored: int = 0

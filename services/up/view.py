@@ -68,6 +68,10 @@ def pool_line(p: Picture) -> Text:
     line.append("   overcommitted ")
     line.append(_yes_no(over), style="bold red" if over else "")
     line.append(f"   leader {s.get('leader') or '-'}")
+    guard = s.get("guard")
+    if guard:  # docs/protocol.md, Guard rail against mass suspicion
+        hosts = ", ".join(str(h) for h in guard.get("suspected", []))
+        line.append(f"   guard engaged ({hosts}): no declaration on silence", style="bold yellow")
     if not p.answering and p.answered_at is not None:
         line.append(f"   no leader answers: as of {p.answered_at:%H:%M:%S}", style="yellow")
     return line

@@ -6,7 +6,13 @@ from __future__ import annotations
 import uuid
 
 from schemas.events import Event, LeaderElected, PoolCreated, VMRestartOrdered, VMStarted
-from schemas.liveness import FencedMark, SuspectEvidence
+from schemas.liveness import (
+    FencedMark,
+    GuardEvidence,
+    GuardReleaseEvidence,
+    RecentSuspicion,
+    SuspectEvidence,
+)
 from schemas.messages import FencedNotice, JoinRequest, NetworkHeartbeat
 from services.arbiter import Arbiter, replay
 from services.arbiter.record import decisions_of, to_decision, to_event
@@ -14,6 +20,8 @@ from services.arbiter.view import (
     Decision,
     DeclaredDead,
     Fenced,
+    GuardOff,
+    GuardOn,
     Joined,
     Rejoined,
     RestartOrdered,
@@ -39,6 +47,10 @@ def test_every_kind_of_decision_comes_back_from_its_event() -> None:
         Rejoined("lab1", "i-1"),
         Fenced("lab1", FencedMark(source="slot", observer="lab2", incarnation="i-1")),
         DeclaredDead("lab1", dead_evidence("i-1")),
+        GuardOn(GuardEvidence(recent=(RecentSuspicion(host="lab1", suspected_for_s=0.5),
+                                      RecentSuspicion(host="lab2", suspected_for_s=1.0)),
+                              members=2, share=0.5, timeout_s=2.0)),
+        GuardOff(GuardReleaseEvidence(suspects=("lab2",), members=2, share=0.5)),
         RestartOrdered("Minion 1", "lab2", "i-7", "order-3"),
         VmRunning("Minion 1", "lab2", "i-7"),
         VmUnplaceable("Minion 1", "the liveset is empty"),

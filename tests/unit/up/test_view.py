@@ -86,3 +86,14 @@ def test_when_the_leader_goes_quiet_the_last_answer_stays_marked_with_its_time()
     assert rows(text)["lab2"][:2] == ["live", "yes"]
     picture.answering = True
     assert "no leader answers" not in text_of(picture)
+
+
+def test_the_pool_line_shows_the_guard_while_it_holds() -> None:
+    """With the status's `guard` set, the pool line names the hosts suspected at once and
+    says nobody is declared dead on silence; with it null, it says nothing of a guard."""
+    guard = {"engaged_at": "2026-01-01T12:00:00+00:00", "suspected": ["lab1", "lab2"],
+             "members": 2, "share": 0.5}  # fmt: skip
+    held = text_of(Picture("Lab pool", 3.0, "/run/haplan", status={**STATUS, "guard": guard}))
+    assert "guard engaged (lab1, lab2): no declaration on silence" in held.splitlines()[0]
+    calm = text_of(Picture("Lab pool", 3.0, "/run/haplan", status={**STATUS, "guard": None}))
+    assert "guard" not in calm.splitlines()[0]

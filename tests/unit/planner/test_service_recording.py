@@ -14,6 +14,8 @@ from schemas.events import (
     EVENT_CLASSES,
     Event,
     EventBase,
+    GuardEngaged,
+    GuardReleased,
     HADisabled,
     HAEnabled,
     HostKeyTrusted,
@@ -98,6 +100,8 @@ IRRELEVANT_EXTRA = [
     make(PoolOvercommitted, plan="p", max_host_failures_to_tolerate=0,
          host_failures_to_tolerate=1),
     make(PlanRestored, plan="p", max_host_failures_to_tolerate=1, host_failures_to_tolerate=1),
+    # The mass-suspicion guard holds declarations; only the declarations change the plan.
+    *(e for e in sample_events() if isinstance(e, GuardEngaged | GuardReleased)),
 ]  # fmt: skip
 FROM_LOGS = {HostSuspected, VMStartFailed, VMUnplaceable}
 extra_irrelevant = st.sampled_from(IRRELEVANT_EXTRA)

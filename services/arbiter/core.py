@@ -384,6 +384,11 @@ class Arbiter:
         silent = ev.silent_for(host.name, inc, now)
         last = ev.last_renewal(host.name, inc)
         step = SUSPICION[(host.suspected, silent > t.timeout_s, last > ev.since)]
+        if step == "rejoin" and self.view.hosts[host.name].fenced:
+            # A fenced host rejoins nothing: a renewal that was in flight when it fenced
+            # brings back none of its killed VMs; it comes back by joining anew (and the
+            # log's fold and the audit know no rejoin of a fenced host either).
+            step = None
         if step == "suspect":
             evidence = SuspectEvidence(
                 incarnation=inc, lease_silent_for_s=silent, timeout_s=t.timeout_s

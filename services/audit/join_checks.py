@@ -28,7 +28,9 @@ def check_joined(ctx: Context, e: HostJoined, notes: Notes) -> None:
         )
     if e.record is None and e.before_signed_slots:
         if host.spec.key is not None:
-            notes.unsure("the host joined before slots were signed: no record to check")
+            notes.unsure(
+                "the join was recorded before joins carried a signed record: nothing to check"
+            )
         return
     problem = join_problem(host.spec.key, e.host, e.incarnation, e.record)
     if problem:

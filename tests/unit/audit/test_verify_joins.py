@@ -109,7 +109,7 @@ def test_a_log_written_before_signed_joins_verifies_with_its_joins_unconfirmed()
         entries[seq - 1] = Entry(seq, decode_event(_as_v1(entries[seq - 1].event)))
     report = verify(entries)
     assert report.ok, report.differences
-    why = "the host joined before slots were signed: no record to check"
+    why = "the join was recorded before joins carried a signed record: nothing to check"
     assert {(f.seq, f.problem) for f in report.unconfirmed} == {(2, why), (3, why)}
     claim = json.loads(_as_v1(entries[1].event))
     claim.update(schema_version=2, before_signed_slots=True)

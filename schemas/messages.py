@@ -99,6 +99,9 @@ class JoinRequest(_Message):
     host: Name
     incarnation: Name
     beacon: Beacon | None = None
+    # The incarnation's own slot as it wrote and signed it (docs/protocol.md, Signed slots):
+    # for a host with a registered key the leader takes the join only on it, and records it.
+    record: SignedRecord | None = None
 
 
 class JoinAccepted(_Message):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from schemas.events.base import Aggregate, EventBase, HostEvent, Name, VMEvent
 from schemas.host_key import check_host_key
+from schemas.liveness import UPCAST_CONTEXT, SignedRecord
 from schemas.pool import VM, Host, Pool, Priority
 
 
@@ -65,11 +67,28 @@ class HostRemoved(HostEvent):
 
 class HostJoined(HostEvent):
     """A collector incarnation of the host reached both the store and the bus: the host is a
-    liveset member and may receive VMs."""
+    liveset member and may receive VMs.
+
+    `record` is the incarnation's own signed slot its join request carried (docs/protocol.md,
+    Signed slots), for a host with a registered key: `haplan audit verify` re-checks it. None
+    for a host without a key, and for the leader's re-join of the current incarnation when the
+    host leaves maintenance (its join was recorded before). Events of schema version 1 had no
+    record: their upcaster sets `before_signed_slots`, never written and refused outside
+    upcasting (as FencedMark's)."""
 
     type: Literal["host_joined"] = "host_joined"
-    schema_version: Literal[1] = 1
+    # 2: the join's signed slot record (1: before signed slots).
+    schema_version: Literal[2] = 2
     incarnation: Name
+    record: SignedRecord | None = None
+    before_signed_slots: SkipJsonSchema[bool] = Field(default=False, exclude=True)
+
+    @field_validator("before_signed_slots")
+    @classmethod
+    def _only_when_upcast(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and not (info.context or {}).get(UPCAST_CONTEXT):
+            raise ValueError("before_signed_slots is only set by upcasting a version 1 event")
+        return value
 
     def summary(self) -> str:
         return f"host {self.host} joined the liveset (incarnation {self.incarnation})"

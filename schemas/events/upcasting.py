@@ -82,3 +82,10 @@ def _host_declared_dead_signed_marks(payload: Payload) -> Payload:
     if isinstance(evidence, dict):
         _unsigned_if_bare(evidence.get("fenced_mark"))
     return payload
+
+
+@upcaster("host_joined", 1)
+def _host_joined_signed_record(payload: Payload) -> Payload:
+    """v2 carries the join's signed slot record; v1 had none (before signed slots)."""
+    payload["before_signed_slots"] = True
+    return payload

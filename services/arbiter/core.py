@@ -37,6 +37,7 @@ from services.arbiter.testimony import (
     Testimony,
     backs_mark,
     claims_death,
+    join_problem,
     own_word,
 )
 from services.arbiter.view import (
@@ -383,6 +384,11 @@ class Arbiter:
         silent = ev.silent_for(host.name, inc, now)
         last = ev.last_renewal(host.name, inc)
         step = SUSPICION[(host.suspected, silent > t.timeout_s, last > ev.since)]
+        if step == "rejoin" and self.view.hosts[host.name].fenced:
+            # A fenced host rejoins nothing: a renewal that was in flight when it fenced
+            # brings back none of its killed VMs; it comes back by joining anew (and the
+            # log's fold and the audit know no rejoin of a fenced host either).
+            step = None
         if step == "suspect":
             evidence = SuspectEvidence(
                 incarnation=inc, lease_silent_for_s=silent, timeout_s=t.timeout_s
@@ -456,9 +462,17 @@ class Arbiter:
             if req.incarnation in host.buried:
                 del self._joins[name]  # sent before it fenced: a dead incarnation stays dead
                 continue
+            forged = join_problem(host.key, name, req.incarnation, req.record)
+            if forged is not None:
+                # Only the host's credential publishes its join requests: one its own key
+                # does not back is a forgery (or a broken collector); the collector asks again.
+                if len(self.forgeries) < MAX_FORGERIES:
+                    self.forgeries.append(Forgery(name, name, f"join request: {forged}"))
+                del self._joins[name]
+                continue
             if host.incarnation is None or host.dead:
                 first = host.incarnation is None
-                decide(Joined(name, req.incarnation))
+                decide(Joined(name, req.incarnation, req.record))
                 self._joined_at[name] = now
                 if first:
                     self._claim(name, req.incarnation)

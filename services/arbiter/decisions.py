@@ -10,6 +10,7 @@ from schemas.liveness import (
     FencedMark,
     GuardEvidence,
     GuardReleaseEvidence,
+    SignedRecord,
     SuspectEvidence,
 )
 from schemas.pool import VM, Host
@@ -19,6 +20,9 @@ from schemas.pool import VM, Host
 class Joined:
     host: str
     incarnation: str
+    # The incarnation's signed slot its join request carried (None: the host has no key, or
+    # it leaves maintenance with the incarnation that joined before).
+    record: SignedRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)

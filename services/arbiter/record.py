@@ -86,7 +86,7 @@ def to_event(
     instance of a VmRunning (the order it started under)."""
     env: dict[str, Any] = {"epoch": epoch, "at": at, "event_id": event_id}
     if isinstance(d, Joined):
-        return HostJoined(host=d.host, incarnation=d.incarnation, **env)
+        return HostJoined(host=d.host, incarnation=d.incarnation, record=d.record, **env)
     if isinstance(d, Suspected):
         return HostSuspected(host=d.host, evidence=d.evidence, **env)
     if isinstance(d, Rejoined):
@@ -139,7 +139,7 @@ def to_decision(event: Event) -> Decision | None:
     """The decision `event` records; None for events that are not the arbiter's decisions
     (configuration, plans, operator actions, elections)."""
     if isinstance(event, HostJoined):
-        return Joined(event.host, event.incarnation)
+        return Joined(event.host, event.incarnation, event.record)
     if isinstance(event, HostSuspected):
         return Suspected(event.host, event.evidence)
     if isinstance(event, HostRejoined):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from schemas.liveness import FencedMark
+from schemas.liveness import FencedMark, SignedRecord
 from schemas.messages import SlotReading
 from schemas.slot import Slot
 from services.common.signing import verified_slot
@@ -100,3 +100,26 @@ def backs_mark(slot: Slot, incarnation: str, buried: frozenset[str]) -> bool:
     """Whether the host's own (verified) `slot` backs a fenced mark of `incarnation`
     (`unbacked` says why not)."""
     return unbacked(slot, incarnation, buried) is None
+
+
+def join_problem(
+    key: str | None, host: str, incarnation: str, record: SignedRecord | None
+) -> str | None:
+    """Why a join of `incarnation` is not backed by the host's own signed slot, or None if it
+    is: a slot of that very incarnation, not fenced, signed by the host's registered key. A
+    host with no key joins on its request alone (only its credential publishes on its join
+    subject). Whether the incarnation is already dead is for the caller (it knows `buried`)."""
+    if key is None:
+        return None
+    if record is None:
+        return "the join carries no signed record of the incarnation's slot"
+    if not record_fits(host, record.body, record.sig):
+        return TOO_LARGE
+    slot = verified_slot(key, host, record)
+    if slot is None:
+        return f"the join's record is not signed by {host}'s registered key"
+    if slot.incarnation != incarnation:
+        return f"the join's record is of incarnation {slot.incarnation}, not {incarnation}"
+    if slot.fenced:
+        return "the join's record says fenced"
+    return None

@@ -18,6 +18,7 @@ from schemas.events import (
     GuardReleased,
     HostDeclaredDead,
     HostFenced,
+    HostJoined,
     HostRejoined,
     HostSuspected,
     LeaderElected,
@@ -33,6 +34,7 @@ from services.audit.entries import Logged
 from services.audit.findings import Finding, Notes, VerifyReport, subject_of
 from services.audit.guard_checks import check_guard_engaged, check_guard_released
 from services.audit.history import StateHistory, states_at
+from services.audit.join_checks import check_joined
 from services.audit.liveness_checks import (
     check_declared_dead,
     check_fenced,
@@ -49,6 +51,7 @@ Check = Callable[[Context, Any, Notes], None]
 
 # Decisions of the leader: their epochs never go back (a lower one is a deposed leader's).
 ARBITER_CHECKS: dict[type, Check] = {
+    HostJoined: check_joined,
     HostSuspected: check_suspected,
     HostRejoined: check_rejoined,
     HostFenced: check_fenced,

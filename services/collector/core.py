@@ -121,6 +121,7 @@ class Collector:
         self._asked = False  # a join request went out
         self._earlier_alive = 0  # VMs of earlier incarnations still alive on this host
         self._earlier_unchecked = False  # the shell could not check for them
+        self._own_record: SignedRecord | None = None  # this incarnation's slot, signed, read back
 
     @classmethod
     def resumed(
@@ -161,7 +162,12 @@ class Collector:
         the signed slot files by host, forwarded as read (docs/protocol.md, Signed slots)."""
         self._read_ok = slots is not None
         if slots is not None:
+            slots = list(slots)
             self._book.read(now, slots, records)
+            own = (records or {}).get(self.host)
+            mine = [s for s in slots if s.host == self.host]
+            if own is not None and mine and mine[0].incarnation == self.incarnation:
+                self._own_record = own  # what the join request carries as this host's word
 
     def heard(self, now: float, heartbeat: NetworkHeartbeat) -> None:
         """Take a peer's heartbeat, unless its echoed beacon shows it is stale: a heartbeat
@@ -428,7 +434,12 @@ class Collector:
         no_pet = self._earlier_alive and self._device_watchdog
         pet_until = None if no_pet else now + self.timers.watchdog_deadline_s
         if ready and self._beacon is not None:
-            join = JoinRequest(host=self.host, incarnation=self.incarnation, beacon=self._beacon)
+            join = JoinRequest(
+                host=self.host,
+                incarnation=self.incarnation,
+                beacon=self._beacon,
+                record=self._own_record,
+            )
             self._asked = True
         return Tick(
             Phase.JOINING,

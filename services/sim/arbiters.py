@@ -86,5 +86,7 @@ class ArbiterShells(World):
 
 def _describe(d: Decision) -> str:
     name = type(d).__name__
-    fields = ", ".join(f"{k}={getattr(d, k)}" for k in d.__dataclass_fields__ if k != "evidence")
+    # Evidence and a join's signed record are long and say nothing a trace reader needs.
+    shown = (k for k in d.__dataclass_fields__ if k not in ("evidence", "record"))
+    fields = ", ".join(f"{k}={getattr(d, k)}" for k in shown)
     return f"{name}({fields})"

@@ -20,6 +20,7 @@ from services.arbiter.view import Joined
 from services.collector.core import Phase
 from services.sim.arbiters import ArbiterShells
 from services.sim.faults import ALL, Kind, Schedule
+from services.sim.hostile import sign
 from services.sim.hosts import HostShells
 from services.sim.invariants import POOL
 from services.sim.net import QUORUM, Quality, quality
@@ -77,7 +78,8 @@ class Sim(HostShells, ArbiterShells):
                 self.checker.vm_up(vm, h.name, 0.0)
             self.slots[h.name] = c.slot(h.offset)
             self._arm_device(h)
-            self.log.append(Joined(h.name, c.incarnation))
+            # The join as if recorded earlier: with its signed slot, as a real one carries.
+            self.log.append(Joined(h.name, c.incarnation, sign(self.slots[h.name])))
             self.at(self.rng.uniform(0.1 * i, i), self._collector_tick, h.name, h.tick_version)
         if self.s.maintenance:
             pool = self.keyed_pool  # the hosts' keys too: else the fold forgets them

@@ -10,6 +10,7 @@ import itertools
 import math
 import random
 from collections.abc import Iterator
+from dataclasses import replace
 from importlib.resources import files
 
 from schemas.pool import VM, HAConfig, Host, Pool
@@ -116,6 +117,30 @@ def exhaustive(
 
 def exhaustive_count(hosts: int, kills: tuple[str, ...] = EXHAUSTIVE_KILLS) -> int:
     combos: int = len(EXHAUSTIVE_FAULTS) ** hosts
+    return combos * 4 * 3 * 2 * len(kills)
+
+
+def exhaustive_hostile(
+    hosts: int, timeout_s: float, kills: tuple[str, ...] = EXHAUSTIVE_KILLS
+) -> Iterator[Schedule]:
+    """The exhaustive grid with a hostile host (any one host may be): each host in turn,
+    hostile from the first leader's judging to the end and otherwise unfaulted, with every
+    row of `exhaustive` that leaves it unfaulted (so every combination of faults on the other
+    hosts, at every timing, duration, layout and kind of kill)."""
+    t, _, _ = _span(timeout_s)
+    start = t.t_dead_s + 0.37 * t.interval_s
+    seed = 0
+    for hostile in (f"h{k}" for k in range(1, hosts + 1)):
+        for s in exhaustive(hosts, timeout_s, kills):
+            if any(hostile in f.targets for f in s.faults):
+                continue
+            seed += 1
+            forger = Fault(Kind.HOSTILE, start, None, (hostile,))
+            yield replace(s, seed=seed, faults=(forger, *s.faults))
+
+
+def exhaustive_hostile_count(hosts: int, kills: tuple[str, ...] = EXHAUSTIVE_KILLS) -> int:
+    combos: int = hosts * len(EXHAUSTIVE_FAULTS) ** (hosts - 1)
     return combos * 4 * 3 * 2 * len(kills)
 
 

@@ -282,9 +282,11 @@ class Host:
                 await self.nc.publish(f"ha.hb.{token}", _json(hb))
                 await self.nc.publish(f"ha.sto.{token}", _json(obs))
                 if not self.joined and self.beacon is not None:
+                    own = signed_record(self.name, self.store.slots[self.name])
                     req = JoinRequest(
-                        host=self.name, incarnation=self.incarnation, beacon=self.beacon
-                    )
+                        host=self.name, incarnation=self.incarnation, beacon=self.beacon,
+                        record=own,
+                    )  # fmt: skip
                     await self.nc.publish(f"ha.join.{token}", _json(req))
             await asyncio.sleep(TIMERS.interval_s)
 

@@ -30,7 +30,7 @@ from services.arbiter.view import (
     VmUnplaceable,
 )
 from tests.fixtures.events import T0, dead_evidence, make
-from tests.integration.arbiter.players import TIMERS, lab_pool_created
+from tests.integration.arbiter.players import TIMERS, Slot, lab_pool_created, signed_record
 
 
 def stamp(d: Decision, epoch: int = 7, instance: str | None = None) -> Event:
@@ -89,7 +89,10 @@ def test_a_new_leader_rebuilds_exactly_the_view_the_old_one_decided() -> None:
     decided: list[Decision] = []
     beacon = core.tick(0.0).beacon
     for host in ("lab1", "lab2"):
-        core.join_request(JoinRequest(host=host, incarnation=f"{host}-i", beacon=beacon), 0.1)
+        own = signed_record(host, Slot(f"{host}-i", 1, False))
+        core.join_request(
+            JoinRequest(host=host, incarnation=f"{host}-i", beacon=beacon, record=own), 0.1
+        )
     now = 0.2
     while now < TIMERS.t_dead_s + 0.5:
         for host in ("lab1", "lab2"):

@@ -7,7 +7,7 @@ forwards the host's signed record as a collector does (docs/protocol.md, Signed 
 from __future__ import annotations
 
 from schemas.liveness import SignedRecord
-from schemas.messages import Beacon, SlotReading, StoreObservation
+from schemas.messages import Beacon, JoinRequest, SlotReading, StoreObservation
 from schemas.pool import VM, HAConfig, Host, Pool
 from schemas.slot import Slot
 from services.arbiter.core import Arbiter, ArbiterTick
@@ -124,3 +124,16 @@ class Clock:
 
     def dead(self) -> list[DeclaredDead]:
         return [d for d in self.decisions if isinstance(d, DeclaredDead)]
+
+
+def join(
+    host: str, inc: str, beacon: Beacon | None, *, signer: HostSigner | None = None
+) -> JoinRequest:
+    """`inc`'s join request, carrying its slot signed by `signer` (by default the host's own
+    key), as a collector sends it (docs/protocol.md, Signed slots)."""
+    slot = Slot(
+        host=host, incarnation=inc, seq=1, uptime_s=0.0, lease_ok=True, store_ok=True,
+        fenced=False, beacon=beacon,
+    )  # fmt: skip
+    record = (signer or SIGNERS[host]).sign(slot.model_dump_json())
+    return JoinRequest(host=host, incarnation=inc, beacon=beacon, record=record)

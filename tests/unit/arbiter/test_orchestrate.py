@@ -3,7 +3,7 @@ halts and admin shutdowns, capacity waits, HA off, starts in place, evacuation."
 
 from __future__ import annotations
 
-from schemas.messages import FencedNotice, JoinRequest, NetworkHeartbeat
+from schemas.messages import FencedNotice, NetworkHeartbeat
 from schemas.pool import VM, HAConfig, Host, Pool
 from schemas.reports import HostReport, RunningVM, StartFailure, VMExitReport
 from services.arbiter.core import Arbiter
@@ -17,7 +17,7 @@ from services.arbiter.view import (
     VmStartFailed,
     VmUnplaceable,
 )
-from tests.unit.arbiter.helpers import HOSTS, T_DEAD, TIMERS, Clock, T
+from tests.unit.arbiter.helpers import HOSTS, T_DEAD, TIMERS, Clock, T, join
 
 JOINED = [Joined(h, f"{h}#1") for h in HOSTS]
 
@@ -240,9 +240,10 @@ def test_a_first_join_starts_in_place_the_vms_its_host_does_not_run() -> None:
     arb.gain_leadership(0.0, 1, [Joined("b", "b#1"), Joined("c", "c#1")])
     clock = Clock(arb)
     clock.step()
-    arb.join_request(JoinRequest(host="a", incarnation="a#1", beacon=clock.beacon), 1.5)
+    arb.join_request(join("a", "a#1", clock.beacon), 1.5)
     clock.step()
-    assert clock.of(Joined) == [Joined("a", "a#1")] and _orders(clock) == []
+    assert [(d.host, d.incarnation) for d in clock.of(Joined)] == [("a", "a#1")]
+    assert _orders(clock) == []
     hb = NetworkHeartbeat(
         host="a", incarnation="a#1", seq=1, lease_ok=True, store_ok=True, vms=("db",)
     )

@@ -5,10 +5,20 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schemas.messages import FencedNotice, JoinRequest
+from schemas.messages import FencedNotice
 from services.arbiter.rules import rule_holds
 from services.arbiter.view import DeclaredDead, Joined, RestartOrdered
-from tests.unit.arbiter.helpers import HOSTS, T_DEAD, TIMERS, Clock, T, leader, observation, reading
+from tests.unit.arbiter.helpers import (
+    HOSTS,
+    T_DEAD,
+    TIMERS,
+    Clock,
+    T,
+    join,
+    leader,
+    observation,
+    reading,
+)
 
 host = st.sampled_from(HOSTS)
 incarnation = st.sampled_from(("#1", "#2", "#0"))
@@ -60,7 +70,7 @@ def _play(steps: list[tuple[set[str], list[tuple[object, ...]]]]) -> tuple[Clock
                 observations.append(observation(h, beacon, unreachable=float(e[2])))
             else:
                 beacon = clock.beacon if e[3] else old_beacon
-                arb.join_request(JoinRequest(host=h, incarnation=f"{h}{e[2]}", beacon=beacon), now)
+                arb.join_request(join(h, f"{h}{e[2]}", beacon), now)
         old_beacon = old_beacon or clock.beacon
         out = clock.step(*observations)
         renewed.update({h: clock.now for h in alive})

@@ -19,6 +19,7 @@ from tests.unit.arbiter.helpers import (
     T_DEAD,
     TIMERS,
     Clock,
+    join,
     leader,
     observation,
     reading,
@@ -84,7 +85,7 @@ def test_a_replayed_record_of_an_older_incarnation_changes_nothing() -> None:
     before_join = clock.beacon
     clock.step()
     while not clock.of(Joined):
-        arb.join_request(JoinRequest(host="a", incarnation="a#1", beacon=clock.beacon), clock.now)
+        arb.join_request(join("a", "a#1", clock.beacon), clock.now)
         clock.step()
     old = reading("a", 0.0, inc="a#0", beacon=before_join)
     unbeaconed = reading("a", 0.0, inc="a#0")
@@ -192,3 +193,30 @@ def test_backs_mark_is_one_rule_for_the_arbiter_and_the_audit() -> None:
     assert unbacked(slot("a#0", True), "a#1", buried) == (
         "the mark's record is of incarnation a#0, already declared dead"
     )
+
+
+def test_a_join_not_signed_by_the_host_is_a_forgery_and_changes_nothing() -> None:
+    """A join request of a new incarnation a#2 whose slot is signed by b's key, or carries no
+    record, while a#1 lives: a#1 is neither marked fenced nor declared dead, a#2 never joins,
+    and each request counts as a forgery. a's own signed request then joins a#2 (after a#1
+    is declared dead on it), and the Joined decision carries that record for the audit."""
+    clock = Clock(leader(0.0))
+    bare = JoinRequest(host="a", incarnation="a#2", beacon=None)
+    for _ in range(int(T_DEAD) + 3):
+        clock.arb.join_request(join("a", "a#2", clock.beacon, signer=SIGNERS["b"]), clock.now)
+        clock.step()
+        clock.arb.join_request(bare.model_copy(update={"beacon": clock.beacon}), clock.now)
+        clock.step()
+    assert clock.of(Fenced) == [] and clock.dead() == [] and clock.of(Joined) == []
+    whys = {f.why for f in clock.arb.take_forgeries()}
+    assert whys == {
+        "join request: the join's record is not signed by a's registered key",
+        "join request: the join carries no signed record of the incarnation's slot",
+    }
+    clock.alive.discard("a")
+    while not clock.of(Joined):
+        genuine = join("a", "a#2", clock.beacon)
+        clock.arb.join_request(genuine, clock.now)
+        clock.step()
+    assert [d.evidence.incarnation for d in clock.dead()] == ["a#1"]
+    assert [(d.incarnation, d.record) for d in clock.of(Joined)] == [("a#2", genuine.record)]

@@ -21,7 +21,7 @@ from schemas.liveness import DeadEvidence, FencedMark, SlotStale, SuspectEvidenc
 from schemas.pool import VM, HAConfig, Host, Pool
 from services.audit import Entry
 from services.common.timers import Timers
-from tests.fixtures.events import T0, lab_pool, make, slot_mark
+from tests.fixtures.events import T0, join_record, lab_pool, make, slot_mark
 
 E = TypeVar("E", bound=EventBase)
 
@@ -99,8 +99,8 @@ def failover_log(*, fenced: bool = False) -> LogBuilder:
     """
     log = LogBuilder()
     log.add(PoolCreated, epoch=0, pool=lab_pool())
-    log.add(HostJoined, host="lab1", incarnation="boot-1")
-    log.add(HostJoined, host="lab2", incarnation="boot-7")
+    log.add(HostJoined, host="lab1", incarnation="boot-1", record=join_record("lab1", "boot-1"))
+    log.add(HostJoined, host="lab2", incarnation="boot-7", record=join_record("lab2", "boot-7"))
     plan = log.add(PlanComputed, based_on_seq=3, max_host_failures_to_tolerate=1, upper_bound=1,
                    exact=True, worst_failure_set=None, host_failures_to_tolerate=1)  # fmt: skip
     log.add(HostSuspected, host="lab1", evidence=suspect_evidence())

@@ -67,7 +67,7 @@ def test_verify_of_a_faithful_export_exits_0(haplan: Any, tmp_path: Path) -> Non
     shown = haplan("audit", "verify", "--file", log)
     assert shown.code == 0, shown.err
     assert "Decisions re-checked" in shown.out
-    assert "All 6 decision(s) would be made again (9 event(s) replayed)." in shown.out
+    assert "All 8 decision(s) would be made again (9 event(s) replayed)." in shown.out
     data = haplan("audit", "verify", "--file", log, "--json").json()
     assert data["ok"] is True and data["events"] == 9 and data["differences"] == []
 

@@ -14,6 +14,7 @@ from schemas.events import (
     VMUnplaceable,
 )
 from services.audit import Explanation, explain
+from tests.fixtures.events import join_record
 from tests.unit.audit.logs import (
     LogBuilder,
     failover_log,
@@ -126,7 +127,7 @@ def test_only_the_last_stop_is_told_earlier_ones_are_counted() -> None:
     """A VM that stopped twice is explained from its last stop; the earlier one is counted."""
     log = failover_log()
     log.add(VMHaltedByGuest, vm="Minion 1", host="lab2")
-    log.add(HostJoined, host="lab1", incarnation="boot-2")
+    log.add(HostJoined, host="lab1", incarnation="boot-2", record=join_record("lab1", "boot-2"))
     log.add(VMRestartOrdered, vm="Minion 1", host="lab1", incarnation="boot-2", plan="p")
     log.add(VMStarted, vm="Minion 1", host="lab1", incarnation="boot-2", instance="i-2")
     x = explained(log, "Minion 1")

@@ -12,7 +12,7 @@ import pytest
 from schemas.events import EventDecodeError, HostDeclaredDead, HostJoined, decode_event
 from schemas.liveness import FencedMark, SignedRecord
 from services.audit import Entry, verify
-from tests.fixtures.events import LAB_SIGNERS, slot_mark
+from tests.fixtures.events import LAB_SIGNERS, join_record, slot_mark
 from tests.unit.audit.logs import failover_log, fenced_evidence, tampered
 
 # failover_log(fenced=True): 6 lab1 fenced (its slot, read by lab2), 7 lab1 declared dead.
@@ -124,7 +124,7 @@ def test_a_mark_resting_on_an_incarnation_already_declared_dead_differs() -> Non
     """lab1's boot-1 is declared dead, lab1 rejoins as boot-2, and boot-2 is then declared
     dead on boot-1's genuine signed slot: a buried incarnation's record backs no mark."""
     log = failover_log()  # 6: lab1 (boot-1) declared dead by timeout
-    log.add(HostJoined, host="lab1", incarnation="boot-2")
+    log.add(HostJoined, host="lab1", incarnation="boot-2", record=join_record("lab1", "boot-2"))
     stale = slot_mark(incarnation="boot-1").model_copy(update={"incarnation": "boot-2"})
     log.add(HostDeclaredDead, host="lab1", evidence=fenced_evidence("boot-2", mark=stale))
     problems = _problems(log.entries, log.seq)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from schemas.messages import JoinAccepted
 from services.collector.core import WATCHDOG_FIRED, Collector, Phase
+from services.common.signing import HostSigner
 from tests.unit.collector.helpers import (
     BEACON,
     HOSTS,
@@ -254,3 +255,23 @@ def test_the_watchdog_never_outlives_the_proofs_and_stale_hosts_fence(
     elif not out.fence:
         assert out.pet_until is not None
         assert now <= out.pet_until <= max(proofs) + T + MARGIN
+
+
+def test_the_join_request_carries_the_incarnations_own_signed_slot() -> None:
+    """The request carries this incarnation's slot exactly as the store read it back, signed
+    (the arbiter takes a keyed host's join only on it); a record of an earlier incarnation of
+    the host, still in the store, is never sent as this one's."""
+    signer = HostSigner.generate()
+    c = Collector("a", "a#2", HOSTS, TIMERS, booted_at=0.0)
+    c.lease_renewed(1.0)
+    c.slot_written(1.0, ok=True)
+    c.beacon(BEACON)
+    old = c.slot(1.0).model_copy(update={"incarnation": "a#1"})
+    c.slots_read(1.0, [old], {"a": signer.sign(old.model_dump_json())})
+    request = c.tick(1.0).join
+    assert request is not None and request.record is None
+    mine = c.slot(1.5)
+    record = signer.sign(mine.model_dump_json())
+    c.slots_read(1.5, [mine], {"a": record})
+    request = c.tick(2.0).join
+    assert request is not None and request.record == record

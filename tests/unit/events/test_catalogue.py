@@ -68,7 +68,7 @@ def test_every_event_has_a_one_line_summary(event: EventBase) -> None:
 def test_envelope_comes_first_in_payloads() -> None:
     """Stored payloads start with type and schema_version, then id, time and epoch."""
     payload = encode_event(make(HostJoined, host="lab1", incarnation="b1"))
-    assert payload.startswith(b'{"type":"host_joined","schema_version":1,"event_id":')
+    assert payload.startswith(b'{"type":"host_joined","schema_version":2,"event_id":')
 
 
 def test_events_are_immutable() -> None:

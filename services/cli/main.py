@@ -8,14 +8,14 @@ import typer
 from typer.exceptions import TyperException
 
 from schemas import PoolError
-
-# Command modules register themselves on `app` when imported.
-from services.cli import commands  # noqa: F401
 from services.cli.app import app
+from services.cli.commands import attach_for
 from services.cli.output import UserError, report_error
 
 
 def main() -> None:
+    # Only the command this start runs is imported and attached (the root help attaches all).
+    attach_for(sys.argv[1:])
     try:
         # Not standalone: usage errors come back to us, so that they are one line like every
         # other bad input instead of Click's multi-line box.

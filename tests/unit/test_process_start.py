@@ -9,14 +9,15 @@ from __future__ import annotations
 import subprocess
 import sys
 
-# Imports each module in turn and names the first one after which `ortools` (or the pandas it
-# pulls in) is loaded, or prints "none".
+# Imports each module in turn and names the first one after which one of the libraries listed
+# (comma-separated) in its first argument is loaded, or prints "none".
 _FIRST_HEAVY = (
     "import importlib, sys\n"
     "culprit = 'none'\n"
-    "for name in sys.argv[1:]:\n"
+    "heavy = set(sys.argv[1].split(','))\n"
+    "for name in sys.argv[2:]:\n"
     "    importlib.import_module(name)\n"
-    "    if {m.split('.')[0] for m in sys.modules} & {'ortools', 'pandas'}:\n"
+    "    if {m.split('.')[0] for m in sys.modules} & heavy:\n"
     "        culprit = name\n"
     "        break\n"
     "print(culprit)\n"
@@ -58,7 +59,18 @@ def test_starting_a_process_that_does_not_plan_imports_no_ortools() -> None:
     """Importing the entry modules of the CLI, a collector, `haplan status`, an arbiter and
     the planner service in a fresh interpreter leaves OR-Tools (and the pandas it pulls in)
     out of sys.modules."""
-    assert _heavy_after(_FIRST_HEAVY, *NON_PLANNING_STARTS) == "none"
+    assert _heavy_after(_FIRST_HEAVY, "ortools,pandas", *NON_PLANNING_STARTS) == "none"
+
+
+def test_an_arbiter_loads_the_capacity_search_only_when_it_checks_a_plan() -> None:
+    """An arbiter's start (and `haplan status`) leaves numpy, which only the planner's capacity
+    search uses, unloaded; importing that search (as admission control's first check does)
+    loads it."""
+    starts = ("services.cli.main", "services.cli.status", "services.arbiter.service")
+    assert _heavy_after(_FIRST_HEAVY, "numpy", *starts) == "none"
+    assert _heavy_after(_FIRST_HEAVY, "numpy", *starts, "services.planner.capacity") == (
+        "services.planner.capacity"
+    )
 
 
 def test_computing_a_placement_imports_ortools_when_it_solves() -> None:

@@ -6,18 +6,21 @@ measured by bench/process_start.py, not asserted here."""
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
-# Imports each module in turn and names the first one after which one of the libraries listed
-# (comma-separated) in its first argument is loaded, or prints "none".
+import pytest
+
+# Imports each module in turn and names the first one after which one of the packages or
+# modules listed (comma-separated) in its first argument is loaded, or prints "none".
 _FIRST_HEAVY = (
     "import importlib, sys\n"
     "culprit = 'none'\n"
     "heavy = set(sys.argv[1].split(','))\n"
     "for name in sys.argv[2:]:\n"
     "    importlib.import_module(name)\n"
-    "    if {m.split('.')[0] for m in sys.modules} & heavy:\n"
+    "    if any(m.split('.')[0] in heavy or m in heavy for m in sys.modules):\n"
     "        culprit = name\n"
     "        break\n"
     "print(culprit)\n"
@@ -77,3 +80,24 @@ def test_computing_a_placement_imports_ortools_when_it_solves() -> None:
     """The probe sees OR-Tools when it is imported: a CP-SAT placement in a fresh interpreter
     leaves `ortools` in sys.modules (so the test above can tell the difference)."""
     assert _heavy_after(_PLANS) == "['ortools']"
+
+
+def test_status_reads_the_arbiter_view_without_building_the_decision_core() -> None:
+    """`haplan status` imports `services.arbiter.status`, which leaves the arbiter's decision
+    core (core, operator, orchestrate) unloaded: the package resolves its names on first use."""
+    starts = ("services.cli.main", "services.cli.status", "services.arbiter.status")
+    core = "services.arbiter.core,services.arbiter.operator,services.arbiter.orchestrate"
+    assert _heavy_after(_FIRST_HEAVY, core, *starts) == "none"
+
+
+@pytest.mark.parametrize("package", ["schemas", "services.planner", "services.arbiter"])
+def test_every_name_a_lazy_package_exports_resolves(package: str) -> None:
+    """Each name in the `__all__` of a package that loads its names on first use resolves to
+    the object of the submodule it names, and a name it does not export is an AttributeError."""
+    module = importlib.import_module(package)
+    homes: dict[str, str] = module._HOME
+    assert sorted(homes) == sorted(module.__all__)
+    for name, home in homes.items():
+        assert getattr(module, name) is getattr(importlib.import_module(home), name)
+    with pytest.raises(AttributeError):
+        _ = module.no_such_name

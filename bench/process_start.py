@@ -20,6 +20,7 @@ HAPLAN = str(VENV_BIN / "haplan")
 
 # The CLI starts: what a test or an operator pays per command, before the command does anything.
 COMMANDS: dict[str, list[str]] = {
+    "haplan version": [HAPLAN, "version"],
     "haplan --help": [HAPLAN, "--help"],
     "haplan status --help": [HAPLAN, "status", "--help"],
     "haplan collector --help": [HAPLAN, "collector", "--help"],

@@ -1,8 +1,53 @@
-"""Public data contracts of haplan: the pool description and the events of the log."""
+"""Public data contracts of haplan: the pool description and the events of the log.
 
-from schemas.events import Event, EventBase, EventDecodeError, decode_event, encode_event
-from schemas.pool import BEST_EFFORT, RESTART, UNPROTECTED, VM, HAConfig, Host, Pool, Priority
-from schemas.pool_file import PoolError, dump_pool, load_pool, parse_pool, pool_to_data
+The names below are loaded from their submodule on first use (PEP 562), not when `schemas` is
+imported: importing the package is what `from schemas.ops import ...` does too, and building
+the ~60 event models would cost every CLI start a few tenths of a CPU second (issue 15).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from schemas.events import Event, EventBase, EventDecodeError, decode_event, encode_event
+    from schemas.pool import (
+        BEST_EFFORT,
+        RESTART,
+        UNPROTECTED,
+        VM,
+        HAConfig,
+        Host,
+        Pool,
+        Priority,
+    )
+    from schemas.pool_file import PoolError, dump_pool, load_pool, parse_pool, pool_to_data
+
+_HOME = {
+    **dict.fromkeys(
+        ("Event", "EventBase", "EventDecodeError", "decode_event", "encode_event"),
+        "schemas.events",
+    ),
+    **dict.fromkeys(
+        ("BEST_EFFORT", "RESTART", "UNPROTECTED", "VM", "HAConfig", "Host", "Pool", "Priority"),
+        "schemas.pool",
+    ),
+    **dict.fromkeys(
+        ("PoolError", "dump_pool", "load_pool", "parse_pool", "pool_to_data"),
+        "schemas.pool_file",
+    ),
+}
+
+
+def __getattr__(name: str) -> object:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'schemas' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # later lookups do not come back here
+    return value
+
 
 __all__ = [
     "BEST_EFFORT",

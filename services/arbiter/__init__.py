@@ -2,35 +2,71 @@
 
 `Arbiter` is the pure decision core (no IO, no clock); its rules are `DEAD_RULES` and
 `SUSPICION`, and `rule_holds` re-checks a recorded declaration from its evidence.
+
+The names below are loaded from their submodule on first use (PEP 562): `haplan status` reads
+`services.arbiter.status` and need not build the decision core to start (issue 15).
 """
 
-from services.arbiter.core import Arbiter, ArbiterTick
-from services.arbiter.operator import OpRefused
-from services.arbiter.orchestrate import Orchestrator, waiting
-from services.arbiter.rules import (
-    DEAD_RULES,
-    SUSPICION,
-    DeadRule,
-    HostEvidence,
-    declare_dead,
-    rule_holds,
-)
-from services.arbiter.view import (
-    Decision,
-    DeclaredDead,
-    Fenced,
-    HostRecord,
-    Joined,
-    LivenessView,
-    Rejoined,
-    RestartOrdered,
-    Suspected,
-    VmRecord,
-    VmRunning,
-    VmUnplaceable,
-    fold,
-    replay,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from services.arbiter.core import Arbiter, ArbiterTick
+    from services.arbiter.operator import OpRefused
+    from services.arbiter.orchestrate import Orchestrator, waiting
+    from services.arbiter.rules import (
+        DEAD_RULES,
+        SUSPICION,
+        DeadRule,
+        HostEvidence,
+        declare_dead,
+        rule_holds,
+    )
+    from services.arbiter.view import (
+        Decision,
+        DeclaredDead,
+        Fenced,
+        HostRecord,
+        Joined,
+        LivenessView,
+        Rejoined,
+        RestartOrdered,
+        Suspected,
+        VmRecord,
+        VmRunning,
+        VmUnplaceable,
+        fold,
+        replay,
+    )
+
+_VIEW = (
+    "Decision", "DeclaredDead", "Fenced", "HostRecord", "Joined", "LivenessView", "Rejoined",
+    "RestartOrdered", "Suspected", "VmRecord", "VmRunning", "VmUnplaceable", "fold", "replay",
+)  # fmt: skip
+_HOME = {
+    "Arbiter": "services.arbiter.core",
+    "ArbiterTick": "services.arbiter.core",
+    "OpRefused": "services.arbiter.operator",
+    "Orchestrator": "services.arbiter.orchestrate",
+    "waiting": "services.arbiter.orchestrate",
+    **dict.fromkeys(
+        ("DEAD_RULES", "SUSPICION", "DeadRule", "HostEvidence", "declare_dead", "rule_holds"),
+        "services.arbiter.rules",
+    ),
+    **dict.fromkeys(_VIEW, "services.arbiter.view"),
+}
+
+
+def __getattr__(name: str) -> object:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'services.arbiter' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # later lookups do not come back here
+    return value
+
 
 __all__ = [
     "DEAD_RULES",

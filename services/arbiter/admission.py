@@ -10,9 +10,13 @@ refused and the reply says so.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from schemas.pool import Pool
 from services.arbiter.operator import OpRefused
-from services.planner import EvacuationPlan, max_failures
+
+if TYPE_CHECKING:
+    from services.planner.results import EvacuationPlan
 
 # Deterministic seconds for one check: it runs in a worker thread, off the leader's loop.
 ADMISSION_WORK_LIMIT = 8.0
@@ -32,6 +36,10 @@ def check_capacity(
     ha = after.ha
     if not ha.enabled or ha.allow_overcommit or ntol == 0:
         return
+    # Imported here: the capacity search (numpy) is loaded by an arbiter's first check, not by
+    # every arbiter start (issue 15).
+    from services.planner.capacity import max_failures
+
     capacity = max_failures(after, work_limit=work_limit)
     k = capacity.max_host_failures_to_tolerate
     if k >= ntol:

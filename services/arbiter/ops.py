@@ -52,7 +52,6 @@ from services.arbiter.office import Deposed
 from services.arbiter.operator import OpRefused, known_host, known_vm
 from services.arbiter.view import Decision
 from services.common.logging import get_logger
-from services.planner import evacuation_plan
 from services.state import PoolState, plan_pool
 
 if TYPE_CHECKING:
@@ -237,6 +236,9 @@ class OperatorRequests:
             raise OpRefused(
                 f"host {host} has nothing to evacuate: it is {liveness}", "see `haplan status`"
             )
+        # Imported here, like admission's search: a start does not pay for the planner.
+        from services.planner.evacuate import evacuation_plan
+
         plan = await asyncio.to_thread(evacuation_plan, pool, host)
         check_evacuation(plan, pool)
         running = [v.name for v in svc.core.view.on(host) if v.state == "running"]

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from services.planner.bounds import Rows, Vector
 from services.planner.budget import Budget
 from services.planner.fit import fill, fit
 from services.planner.instance import Instance, Vm
+from services.planner.solver import exact_solver
 
 GREEDY_PLACEMENTS_PER_UNIT = 50
 """Host scans of a greedy packing that make one work unit (budget.py)."""
@@ -121,6 +121,8 @@ def cpsat_packs(
     limit = min(budget.cpsat_seconds, CPSAT_CALL_CAP)
     if limit <= 0:
         return Verdict.UNKNOWN
+    from ortools.sat.python import cp_model  # deferred: see services/planner/solver.py
+
     types = sorted(Counter(items).items(), key=lambda t: (-t[0][0], t[0][1] or ""))
     model = cp_model.CpModel()
     y: dict[tuple[int, int], cp_model.IntVar] = {}
@@ -158,10 +160,7 @@ def cpsat_packs(
         if key in previous:
             model.add(loads[previous[key]] >= loads[j])
         previous[key] = j
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.random_seed = 0
-    solver.parameters.max_deterministic_time = limit
+    solver = exact_solver(limit)
     status = solver.solve(model)
     budget.cpsat_seconds -= min(float(solver.deterministic_time), limit)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ortools.sat.python import cp_model
+from services.planner.solver import exact_solver
 
 Fit = Literal["worst", "best"]
 Assignment = tuple[int | None, ...]
@@ -123,6 +123,8 @@ def best_placement(
     the model counts how many of a type go to each host, so a failure of many hosts with
     hundreds of VMs stays a small model; VMs of a type are handed out by name.
     """
+    from ortools.sat.python import cp_model  # deferred: see services/planner/solver.py
+
     ranks = order_ranks(items)
     types: dict[tuple[object, ...], list[int]] = {}
     for i, it in enumerate(items):
@@ -166,10 +168,7 @@ def best_placement(
     if hint is not None:
         for (t, j), v in y.items():
             model.add_hint(v, sum(1 for i in kinds[t] if hint[i] == j))
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.random_seed = 0
-    solver.parameters.max_deterministic_time = max(work_limit, 0.0)
+    solver = exact_solver(work_limit)
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         # Nothing found within the limit: the hint (or leaving everything out) is still valid.

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 import typer.main
 
-import services.cli.main  # noqa: F401  (registers every command on the app)
 from services.cli.app import app
+from services.cli.commands import attach_all
+
+attach_all()  # every command on the app, as `haplan --help` shows them
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ("README.md", "docs/protocol.md", "docs/operations.md")

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import services.cli.main  # noqa: F401  (attaches every command to the app)
 from bench.pools import random_pool
 from schemas import Pool, dump_pool, pool_to_data
 from schemas.events import PoolCreated
 from services.cli.app import app
+from services.cli.commands import attach_all
 from services.planner.service import endpoints
 from tests.fixtures.events import lab_pool, make, rich_pool
 from tests.integration.planner.conftest import (
@@ -28,6 +28,8 @@ from tests.integration.planner.conftest import (
     raise_service_error,
     request_to,
 )
+
+attach_all()  # every command on the app, as `haplan` attaches the one it runs
 
 QUESTIONS: list[tuple[str, dict[str, Any], list[str]]] = [
     ("plan", {}, ["plan"]),

@@ -8,14 +8,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
 
-import services.cli.main  # noqa: F401  (attaches every command to the app, as `haplan` does)
 from services.cli.app import app
+from services.cli.commands import COMMAND_MODULES, attach_all
 
 ROOT = Path(__file__).resolve().parents[3]
+attach_all()  # every command on the app, as `haplan --help` attaches them
 
 # What only some commands need, and every start would otherwise pay for.
 SOLVER_AND_CORES = ("ortools", "services.planner", "services.audit", "services.sim")
@@ -113,10 +115,7 @@ def test_command_modules_load_neither_the_bus_nor_the_cores(module: str) -> None
 
 def test_the_check_sees_a_heavy_import() -> None:
     """The subprocess check does report a module that does load the planner."""
-    assert _loaded_after_importing(("services.planner",), SOLVER_AND_CORES) == [
-        "ortools",
-        "services.planner",
-    ]
+    assert _loaded_after_importing(("services.planner",), SOLVER_AND_CORES) == ["services.planner"]
 
 
 def test_help_lists_every_command() -> None:
@@ -130,3 +129,55 @@ def test_help_lists_every_command() -> None:
         assert group.name is not None and group.typer_instance is not None
         missing = _names(group.typer_instance) - _first_words(_help(group.name))
         assert not missing, (group.name, missing)
+
+
+def test_every_attached_command_is_named_in_the_command_map() -> None:
+    """`COMMAND_MODULES` names exactly the commands and groups the modules attach, so a start
+    can import the one it runs (a command missing from the map could only run via the root)."""
+    assert set(COMMAND_MODULES) == _names(app)
+
+
+# Run in a fresh interpreter: which commands are attached after the calls in `steps`.
+_ATTACHED = (
+    "import json, sys\n"
+    "from services.cli.app import app\n"
+    "from services.cli.commands import COMMAND_MODULES, attach_for\n"
+    "def names():\n"
+    "    return sorted([c.name or c.callback.__name__ for c in app.registered_commands]\n"
+    "                  + [g.name for g in app.registered_groups if g.name])\n"
+)
+
+
+def _attached_after(steps: str) -> Any:
+    result = subprocess.run(
+        [sys.executable, "-c", _ATTACHED + steps],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_start_attaches_only_the_command_it_runs() -> None:
+    """In a fresh interpreter, `attach_for` with a command line attaches that command and no
+    other (`version`: its module imports no other command module; `status` also attaches
+    `events`, whose bus helpers it uses), and each command of the map is attached by the
+    modules the map gives it."""
+    steps = (
+        "attach_for(['version', '--json'])\n"
+        "alone = names()\n"
+        "missing = []\n"
+        "for name in COMMAND_MODULES:\n"
+        "    attach_for([name, '--help'])\n"
+        "    if name not in names():\n"
+        "        missing.append(name)\n"
+        "print(json.dumps([alone, missing]))\n"
+    )
+    assert _attached_after(steps) == [["version"], []]
+
+
+@pytest.mark.parametrize("args", [[], ["--help"], ["no-such-command"]])
+def test_a_start_that_names_no_command_attaches_them_all(args: list[str]) -> None:
+    """The root help, and a name that is no command (whose usage error lists the commands),
+    attach every command."""
+    steps = f"attach_for({args!r})\nprint(json.dumps(names()))\n"
+    assert _attached_after(steps) == sorted(COMMAND_MODULES)

@@ -110,8 +110,9 @@ class SlotBook:
         out = []
         for host, tracks in self._tracks.items():
             last = len(tracks) - 1
-            tracks[:last] = [t for t in tracks[:last] if now - t.first_seen <= forget_after_s]
-            last = len(tracks) - 1
+            if last:  # the current incarnation is never dropped: nothing to do without others
+                tracks[:last] = [t for t in tracks[:last] if now - t.first_seen <= forget_after_s]
+                last = len(tracks) - 1
             for i, t in enumerate(tracks):
                 out.append(
                     SlotReading(

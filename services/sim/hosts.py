@@ -95,9 +95,11 @@ class HostShells(StoreShells):
 
     def _publish(self, h: HostSim, c: Collector, out: Tick) -> None:
         hb = out.heartbeat
+        heard = heard_by(hb)  # one delivery for every peer: it holds no state
+        hosts, me = self.hosts, h.name
         for peer in self.host_names:
-            if peer != h.name and self.hosts[peer].collector is not None:
-                self._send(h.name, peer, self._to_host, heard_by(hb))
+            if peer != me and hosts[peer].collector is not None:
+                self._send(me, peer, self._to_host, heard)
         self._to_leader(h.name, "heartbeat", hb)
         self._to_leader(h.name, "store_observation", out.observation)
         if out.join is not None:

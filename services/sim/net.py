@@ -37,7 +37,7 @@ class Network:
         return self.quorum_ok and self.side.get(a) == QUORUM
 
     def _q(self, a: str) -> Quality:
-        return self.quality.get(a) or _PERFECT
+        return self.quality.get(a, PERFECT)
 
     def lost(self, a: str, b: str) -> bool:
         p = max(self._q(a).loss, self._q(b).loss)
@@ -46,7 +46,7 @@ class Network:
     def delays(self, a: str, b: str) -> list[float]:
         """Delivery delays of one message: empty if lost, two entries if duplicated."""
         qa, qb = self._q(a), self._q(b)
-        if qa is _PERFECT and qb is _PERFECT:
+        if qa is PERFECT and qb is PERFECT:
             return _AT_ONCE
         if (qa.loss or qb.loss) and self.rng.random() < max(qa.loss, qb.loss):
             return []
@@ -58,14 +58,14 @@ class Network:
         return [first]
 
 
-_PERFECT = Quality()
+PERFECT = Quality()  # the one perfect link: `is PERFECT` is the fast path's test
 _AT_ONCE = [0.0]
 
 
 def quality(delay_s: float, loss: float, duplication: float) -> Quality:
     """The link quality; the shared perfect one when nothing is wrong (a fast path)."""
     if not (delay_s or loss or duplication):
-        return _PERFECT
+        return PERFECT
     return Quality(delay_s, loss, duplication)
 
 

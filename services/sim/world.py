@@ -26,7 +26,7 @@ from services.common.timers import Timers
 from services.sim.faults import Kind, Schedule
 from services.sim.hostile import Forger, with_keys
 from services.sim.invariants import Checker, Obligation, Violation
-from services.sim.net import Leases, Network
+from services.sim.net import PERFECT, Leases, Network
 from services.sim.trace import Trace
 
 Deliver = Callable[[Collector, float], None]
@@ -155,9 +155,16 @@ class World:
     # Messages ----------------------------------------------------------------------------------
 
     def _send(self, src: str, dst: str, action: Callable[..., None], *args: Any) -> None:
-        if not self.net.can_talk(src, dst):
+        # The hottest path of a run: Network.can_talk and delays, inlined for the common case.
+        net = self.net
+        side = net.side.get(src)
+        if side is None or side != net.side.get(dst):
             return
-        for d in self.net.delays(src, dst):
+        quality = net.quality
+        if quality.get(src, PERFECT) is PERFECT and quality.get(dst, PERFECT) is PERFECT:
+            action(src, dst, *args)
+            return
+        for d in net.delays(src, dst):
             if d == 0.0:
                 action(src, dst, *args)
             else:
@@ -179,7 +186,8 @@ class World:
             deliver(h.collector, self.now + h.offset)
 
     def _leader(self) -> NodeSim | None:
-        node = self.nodes.get(self.kv.leader) if self.kv.leader else None
+        leader = self.kv.leader
+        node = self.nodes.get(leader) if leader else None
         if node is None or not node.alive or not node.core.is_leader:
             return None
         return node

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from services.arbiter.view import DeclaredDead, Fenced
@@ -43,3 +44,13 @@ class Ran:
 def simulate(schedule: Schedule) -> Ran:
     sim = Sim(schedule)
     return Ran(sim, sim.run())
+
+
+def sim_workers() -> int:
+    """Worker processes for a batch test: HAPLAN_SIM_WORKERS if set; else one under
+    pytest-xdist (which already runs a test per core: the batches are split in parts for it to
+    balance), two otherwise (the machine the README targets has two cores)."""
+    configured = os.environ.get("HAPLAN_SIM_WORKERS")
+    if configured:
+        return max(1, int(configured))
+    return 1 if os.environ.get("PYTEST_XDIST_WORKER") else 2

@@ -9,7 +9,7 @@ with the planner's reason and wait for capacity.
 When: one `order` group at a time, as XenServer does. The lowest group of the plan is ordered;
 the next group goes once every start of this one is reported (or failed, or after T, so that a
 host slow to report cannot hold the pool hostage), plus the longest `start_delay_s` of the
-group. The plan is made again for each group, so a VM that failed, a host that died or one that
+group's VMs reported running or still starting. The plan is made again for each group, so a VM that failed, a host that died or one that
 joined in between is taken into account.
 
 Retries: a VM that failed (stopped without an admin shutdown, or did not start) waits a
@@ -167,8 +167,11 @@ class Orchestrator:
         pending = any(v.state == "ordered" for v in states)
         if pending and now - group.ordered_at < self.timers.timeout_s:
             return False
-        started = [v.spec.start_delay_s for v in states if v.state == "running"]
-        self.next_group_at = now + max(started, default=0.0)
+        # A VM still ordered after T is starting on a host slow to report (a loaded machine)
+        # as much as one reported running: the next group waits its start delay too. Only a
+        # VM that failed or was lost needs no time to boot.
+        starting = [v.spec.start_delay_s for v in states if v.state in ("running", "ordered")]
+        self.next_group_at = now + max(starting, default=0.0)
         self.group = None
         return True
 

@@ -9,8 +9,8 @@ with the planner's reason and wait for capacity.
 When: one `order` group at a time, as XenServer does. The lowest group of the plan is ordered;
 the next group goes once every start of this one is reported (or failed, or after T, so that a
 host slow to report cannot hold the pool hostage), plus the longest `start_delay_s` of the
-group's VMs reported running or still starting. The plan is made again for each group, so a VM that failed, a host that died or one that
-joined in between is taken into account.
+group's VMs reported running or still starting. The plan is made again for each group, so a
+VM that failed, a host that died or one that joined in between is taken into account.
 
 Retries: a VM that failed (stopped without an admin shutdown, or did not start) waits a
 backoff that doubles per try (the first restart goes at once; capped at 4 T), then is started

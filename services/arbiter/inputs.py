@@ -74,8 +74,10 @@ class LeaseWatch:
         return self._current.get(host)
 
     async def start(self) -> None:
-        """Watch from now on; the first watch is open when this returns."""
-        self._unhook = on_reconnect(self._nc, self._reconnected.set)
+        """Watch from now on; the first watch is open when this returns. May be called
+        again after it raised (the bus did not answer): the hook is set once."""
+        if self._unhook is None:
+            self._unhook = on_reconnect(self._nc, self._reconnected.set)
         watcher = await self.kv.watch(HOST_PREFIX + "*")
         self._task = asyncio.create_task(self._run(watcher), name="host leases")
 

@@ -9,7 +9,9 @@ with the planner's reason and wait for capacity.
 When: one `order` group at a time, as XenServer does. The lowest group of the plan is ordered;
 the next group goes once every start of this one is reported (or failed, or after T, so that a
 host slow to report cannot hold the pool hostage), plus the longest `start_delay_s` of the
-group. The plan is made again for each group, so a VM that failed, a host that died or one that
+group's VMs; a VM still starting when the group closes after T holds the next group for its
+delay from then, and again from its start when that is reported before the next group goes.
+The plan is made again for each group, so a VM that failed, a host that died or one that
 joined in between is taken into account.
 
 Retries: a VM that failed (stopped without an admin shutdown, or did not start) waits a
@@ -72,6 +74,8 @@ class Orchestrator:
     group: Group | None = None
     next_group_at: float = NEVER
     retry_at: dict[str, float] = field(default_factory=dict)
+    # VMs of the last group still ordered when it closed after T, with their start delays.
+    late: dict[str, float] = field(default_factory=dict)
     # The last placement that ordered nothing: made again only when its input changes, as
     # VMs waiting for capacity would otherwise be re-planned every interval.
     _idle: tuple[object, ...] | None = None
@@ -101,7 +105,10 @@ class Orchestrator:
             if reason is not None and (only is None or vm.name in only):
                 out.append(VmFailed(vm.name, reason))
                 self.retry_at.pop(vm.name, None)
-        if not self._group_done(view, now) or now < self.next_group_at:
+        if not self._group_done(view, now):
+            return out
+        self._late_reports(view, now)
+        if now < self.next_group_at:
             return out
         # Checked before any placement work: with the in-flight budget spent, no VM can be
         # ordered this tick, and a placement made now would be thrown away (orders that never
@@ -147,6 +154,7 @@ class Orchestrator:
                 group.append(vm.name)
                 self.retry_at.pop(vm.name, None)
             self.group = Group(first, frozenset(group), now)
+            self.late.clear()  # the next group is on its way: late reports hold nothing
         later = len(group_now) < len(placed)
         for i, j in enumerate(assignment):
             # Left out only once no later group holds room in the plan: until then the room
@@ -169,8 +177,24 @@ class Orchestrator:
             return False
         started = [v.spec.start_delay_s for v in states if v.state == "running"]
         self.next_group_at = now + max(started, default=0.0)
+        # A VM still ordered after T is starting on a host slow to report (a loaded machine):
+        # the next group waits its start delay too, from now and again from its report.
+        self.late = {v.spec.name: v.spec.start_delay_s for v in states if v.state == "ordered"}
+        self.next_group_at = max([self.next_group_at, *(now + d for d in self.late.values())])
         self.group = None
         return True
+
+    def _late_reports(self, view: LivenessView, now: float) -> None:
+        """A VM of the last group reported running only after the group closed: the next
+        group, not ordered yet, waits its start delay from now, as for a start reported in
+        time. A VM that failed or vanished meanwhile needs no time to boot."""
+        for name, delay in list(self.late.items()):
+            vm = view.vms.get(name)
+            if vm is not None and vm.state == "ordered":
+                continue
+            del self.late[name]
+            if vm is not None and vm.state == "running":
+                self.next_group_at = max(self.next_group_at, now + delay)
 
 
 def _given_up(view: LivenessView, vm: VmRecord) -> str | None:

@@ -18,8 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 import nats.errors
 from nats.aio.client import Client
@@ -47,6 +47,7 @@ log = get_logger("haplan.arbiter")
 
 Clock = Callable[[], float]
 POOL_POLL_S = 1.0
+_T = TypeVar("_T")
 # A host lease watch that hears nothing for this many intervals starts again (LeaseWatch):
 # every member renews each interval, and a host is suspected only after T (10 intervals).
 SILENT_WATCH_INTERVALS = 3
@@ -102,7 +103,8 @@ class ArbiterService:
         self.store = store
         said = False
         while not stop.is_set():
-            await catch_up(self.view, store)
+            if await _answered(lambda: catch_up(self.view, store), "the event log", stop) is None:
+                return False
             if self.view.state.origin is not None:
                 break
             if not said:
@@ -117,19 +119,29 @@ class ArbiterService:
         tune_pings(self.nc, PingPolicy.for_timeout(self.timers.timeout_s))
         self.core = Arbiter(self.ident, pool, self.timers, max_in_flight=self.max_in_flight)
         js = self.nc.jetstream(timeout=max(0.5, self.timers.leader_lease_s / 2))
-        kv = await open_bucket(js, self.timers, self.settings.stream_replicas)
+        replicas = self.settings.stream_replicas
+        kv = await _answered(
+            lambda: open_bucket(js, self.timers, replicas), "the lease bucket", stop
+        )  # fmt: skip
+        if kv is None:
+            return False
         self.lease = LeaderLease(kv, self.ident, self.timers.leader_lease_s, self.clock)
         self.leases = LeaseWatch(
             self.nc, kv, self.core, self.metrics, self.clock,
             silence_s=SILENT_WATCH_INTERVALS * self.timers.interval_s,
         )  # fmt: skip
-        await self.leases.start()
+        if await _answered(self._watch_leases, "the host lease watch", stop) is None:
+            return False
         self.status = StatusReplies(self)
         self.ops = OperatorRequests(self)
         self.feeds = BusFeeds(self.nc, self.core, self.metrics, self.clock)
         await self.feeds.subscribe()
         self._opened = True
         log.info("arbiter ready", pool=pool.name, timeout_s=self.timers.timeout_s)
+        return True
+
+    async def _watch_leases(self) -> bool:
+        await self.leases.start()
         return True
 
     async def _open_store(self, stop: asyncio.Event) -> JetStreamEventStore | None:
@@ -326,6 +338,26 @@ class ArbiterService:
         self.metrics.step_downs.labels(reason=kind).inc()
         await self.status.stop()
         await self.ops.stop()
+
+
+async def _answered(
+    request: Callable[[], Awaitable[_T]], what: str, stop: asyncio.Event
+) -> _T | None:
+    """`request()`'s result, asked again while the bus does not answer (a cluster still
+    electing its JetStream leaders, a loaded machine answering after the client's deadline):
+    a service starting beside its NATS servers waits for them rather than exits. None when
+    `stop` is set first."""
+    said = False
+    while not stop.is_set():
+        try:
+            return await request()
+        except (EventStoreError, nats.errors.Error, TimeoutError, OSError) as exc:
+            if not said:  # once, not every try
+                log.warning("the bus does not answer yet; retrying", what=what,
+                            error=str(exc) or repr(exc))  # fmt: skip
+                said = True
+        await _sleep_or_stop(stop, POOL_POLL_S)
+    return None
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -17,9 +17,12 @@ def at(event: dict[str, object]) -> float:
     return datetime.fromisoformat(str(event["at"]).replace("Z", "+00:00")).timestamp()
 
 
-def restarted_elsewhere(lab: Lab, lab1_state: str, since_ns: int, vm: str = VM) -> str:
+def restarted_elsewhere(
+    lab: Lab, lab1_state: str, since_ns: int, vm: str = VM, within_s: float = FAILOVER_S
+) -> str:
     """`vm` runs on a host other than lab1, every other host live and lab1 in
-    `lab1_state`, per `haplan status` and per the VM's own disk; that host."""
+    `lab1_state`, per `haplan status` and per the VM's own disk, within `within_s` (a pool
+    with a longer T than `T` needs more); that host."""
 
     def moved() -> str | None:
         now = lab.state()
@@ -31,8 +34,8 @@ def restarted_elsewhere(lab: Lab, lab1_state: str, since_ns: int, vm: str = VM) 
         ok = hosts["lab1"] == lab1_state and others_live and power == "running"
         return on if ok and on != "lab1" else None
 
-    host = lab.eventually(moved, FAILOVER_S, f"{vm} restarted on a survivor")
-    lab.wait_writing(vm, host, FAILOVER_S, since_ns=since_ns)
+    host = lab.eventually(moved, within_s, f"{vm} restarted on a survivor")
+    lab.wait_writing(vm, host, within_s, since_ns=since_ns)
     return host
 
 

@@ -9,6 +9,7 @@ busy. Every test leaves the device stood down (magic close), even on failure.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import gzip
 import os
 import shutil
@@ -82,9 +83,29 @@ def _stand_down(device: Path) -> None:
             os.close(fd)
 
 
+# softdog is one device per machine: test runs in parallel (pytest-xdist workers, other
+# checkouts) take turns on it, or one would unload the module under another's open device.
+# The lock is the machine's, like the device it guards.
+DEVICE_LOCK = Path("/run/lock/haplan-softdog-tests.lock")
+
+
+@contextlib.contextmanager
+def _device_to_ourselves() -> Iterator[None]:
+    DEVICE_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with DEVICE_LOCK.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # released when the file closes, even on a crash
+        yield
+
+
 @pytest.fixture(scope="module")
 def softdog() -> Iterator[tuple[Path, Path]]:
-    """(/dev/watchdogN, its sysfs directory) of a softdog that cannot reboot this machine."""
+    """(/dev/watchdogN, its sysfs directory) of a softdog that cannot reboot this machine,
+    this run's alone while the module's tests run."""
+    with _device_to_ourselves():
+        yield from _softdog()
+
+
+def _softdog() -> Iterator[tuple[Path, Path]]:
     loaded = _load_softdog()
     if _param("nowayout") in ("1", "Y"):
         pytest.skip("softdog has nowayout set: a test could not stand it down")

@@ -114,6 +114,35 @@ def test_a_group_that_never_reports_holds_the_next_one_for_T_only() -> None:
     assert _orders(clock)[1].vm == "second" and clock.now - ordered_at == T
 
 
+def test_a_group_slow_to_report_still_holds_the_next_one_for_its_start_delay() -> None:
+    """A host that reports its start only after T (a loaded machine) does not cut the start
+    delay short: the next group goes the group's start delay after the start is seen."""
+    clock = _leader(_pool(_vm("first", order=1, start_delay_s=20.0), _vm("second", order=2)))
+    _kill_a(clock)
+    ordered_at = clock.now
+    assert [o.vm for o in _orders(clock)] == ["first"]
+    clock.run_until(ordered_at + T + 5.0)
+    assert [o.vm for o in _orders(clock)] == ["first"]
+    _started(clock, _orders(clock)[0])  # reported late, past T
+    clock.step()
+    seen_at = clock.now
+    assert clock.arb.view.vms["first"].state == "running"
+    while len(_orders(clock)) == 1:
+        clock.step()
+    assert _orders(clock)[1].vm == "second" and clock.now - seen_at == 20.0
+
+
+def test_a_group_that_never_reports_holds_the_next_one_for_T_and_its_start_delay() -> None:
+    """A start never reported (a host slow or gone) holds the next group for T, then for the
+    start delay: it may be booting all the same."""
+    clock = _leader(_pool(_vm("first", order=1, start_delay_s=5.0), _vm("second", order=2)))
+    _kill_a(clock)
+    ordered_at = clock.now
+    while len(_orders(clock)) == 1:
+        clock.step()
+    assert _orders(clock)[1].vm == "second" and clock.now - ordered_at == T + 5.0
+
+
 def test_a_failed_start_is_retried_after_a_backoff_within_its_limits() -> None:
     """A protected VM whose start fails goes back to waiting and is ordered again later: the
     first order after its host died does not count, then max_restart + max_relocate more."""

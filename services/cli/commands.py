@@ -1,7 +1,6 @@
-"""Which module attaches each `haplan` command to the app, so that a start can import only the
+"""Which module attaches each `haplan` command to the app, so that a start imports only the
 command it runs (issue 15: the suite starts hundreds of `haplan` processes, and importing every
-command module costs each of them a few tenths of a CPU second for nothing; main() does not
-use it yet, see there).
+command module costs each of them a few tenths of a CPU second for nothing).
 
 Each area of the CLI lives in its own module, which attaches its commands when imported; add a
 new area here (tests/unit/cli/test_startup.py checks that every attached command is named).

@@ -9,18 +9,13 @@ from typer.exceptions import TyperException
 
 from schemas import PoolError
 from services.cli.app import app
-from services.cli.commands import attach_all
+from services.cli.commands import attach_for
 from services.cli.output import UserError, report_error
 
 
 def main() -> None:
-    # Every command is attached, although attach_for(sys.argv[1:]) would import only the one
-    # this start runs: with that smaller import set, a `haplan` whose NATS is down hung in 7 of
-    # 10 starts (tests/integration/cli/test_verbs.py::test_without_nats_the_commands_exit_69):
-    # services.common.bus._give_up's `await attempt` on the cancelled nats-py connect never
-    # returns, and only when the cyclic GC runs at a particular moment (gc.disable() cures it).
-    # Switch to attach_for once that hang is fixed.
-    attach_all()
+    # Only the command this start runs is imported and attached (the root help attaches all).
+    attach_for(sys.argv[1:])
     try:
         # Not standalone: usage errors come back to us, so that they are one line like every
         # other bad input instead of Click's multi-line box.

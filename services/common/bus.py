@@ -274,11 +274,39 @@ def _slow_consumer(nc: Client, sub: Subscription, subject: str) -> None:
                     subject=subject, left_out=left_out)  # fmt: skip
 
 
+# A cancelled connect attempt is cancelled again this often until it ends (see _give_up), and
+# left behind, its client closed, if it has not ended within GIVE_UP_WITHIN_S.
+RECANCEL_EVERY_S = 0.2
+GIVE_UP_WITHIN_S = 5.0
+
+
 async def _give_up(attempt: asyncio.Future[None], nc: Client) -> None:
-    attempt.cancel()
-    with contextlib.suppress(BaseException):
-        await attempt
-    await _abandon(nc)
+    """End the nats-py connect attempt and close its client, in bounded time.
+
+    One cancel() does not always end the attempt, so it is repeated. On Python 3.11,
+    asyncio.wait_for loses a cancellation that arrives in the loop iteration in which the
+    future it waits for completed (asyncio/tasks.py, wait_for: `except CancelledError: if
+    fut.done(): return fut.result()`, fixed in 3.12). nats-py 2.16 awaits each TCP connect in
+    such a wait_for (nats/aio/transport.py, TcpTransport.connect); against a closed port that
+    connect fails at once, so the attempt gets the ECONNREFUSED instead of the CancelledError,
+    Client._select_next_server's `except Exception: ... continue` takes it as one more failed
+    try, and with max_reconnect_attempts=-1 the attempt retries forever: a single
+    `await attempt` then never returned (the CLI hung when NATS was down, in the starts
+    whose timing, GC pauses included, put the cancel in that iteration)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + GIVE_UP_WITHIN_S
+    try:
+        while not attempt.done():
+            left = deadline - loop.time()
+            if left <= 0:
+                log.warning("a cancelled nats connect attempt did not end; left behind")
+                break
+            attempt.cancel()
+            await asyncio.wait({attempt}, timeout=min(RECANCEL_EVERY_S, left))
+        if attempt.done() and not attempt.cancelled():
+            attempt.exception()  # retrieved: its failure is the caller's error already
+    finally:
+        await _abandon(nc)
 
 
 async def _abandon(nc: Client) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from services.audit import Entry, encode_line
+from services.cli import output
 from services.cli.main import main
 from tests.unit.audit.logs import failover_log, tampered, timeout_evidence
 
@@ -37,7 +38,10 @@ def haplan(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) 
     """Run `haplan ARGS` in process through main(), as the installed command does, with a
     NATS URL nobody listens on: an offline audit must not need it."""
     monkeypatch.setenv("NATS_URL", "nats://127.0.0.1:9")
+    # The console is made when services.cli.output is first imported, by whichever test of
+    # this worker came first: set its width itself, not only the COLUMNS it read back then.
     monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(output.console, "width", 200)
 
     def run(*args: str | Path) -> Run:
         monkeypatch.setattr(sys, "argv", ["haplan", *map(str, args)])

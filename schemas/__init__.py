@@ -7,8 +7,9 @@ the ~60 event models would cost every CLI start a few tenths of a CPU second (is
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from schemas.lazy_names import lazy_names
 
 if TYPE_CHECKING:
     from schemas.events import Event, EventBase, EventDecodeError, decode_event, encode_event
@@ -40,13 +41,7 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> object:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module 'schemas' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value  # later lookups do not come back here
-    return value
+__getattr__ = lazy_names("schemas", _HOME, globals())
 
 
 __all__ = [

@@ -9,8 +9,9 @@ The names below are loaded from their submodule on first use (PEP 562): `haplan 
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from schemas.lazy_names import lazy_names
 
 if TYPE_CHECKING:
     from services.arbiter.core import Arbiter, ArbiterTick
@@ -59,13 +60,7 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> object:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module 'services.arbiter' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value  # later lookups do not come back here
-    return value
+__getattr__ = lazy_names("services.arbiter", _HOME, globals())
 
 
 __all__ = [

@@ -8,8 +8,9 @@ only when it first checks a plan (issue 15).
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from schemas.lazy_names import lazy_names
 
 if TYPE_CHECKING:
     from services.planner.capacity import max_failures
@@ -41,13 +42,7 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> object:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module 'services.planner' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value  # later lookups do not come back here
-    return value
+__getattr__ = lazy_names("services.planner", _HOME, globals())
 
 
 __all__ = [

@@ -18,8 +18,9 @@ from services.collector.devices import DeviceError
 from services.collector.metrics import CollectorMetrics
 from services.collector.options import CollectorOptions
 from services.collector.pool_watch import OnChange, PoolWatch
-from services.collector.shell import EXIT_FENCED, CollectorShell
+from services.collector.shell import CollectorShell
 from services.common.bus import BusRefused, PingPolicy, connect, stop_when_closed, tune_pings
+from services.common.exit_codes import EXIT_FENCED
 from services.common.logging import configure_logging, get_logger
 from services.common.message_bounds import heartbeat_limit
 from services.common.metrics import MetricsUnavailable, serve_metrics

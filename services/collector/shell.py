@@ -33,15 +33,13 @@ from services.collector.options import CollectorOptions
 from services.collector.outbound import Outbound
 from services.collector.store_root import StoreRoot
 from services.collector.store_worker import StoreWorker
+from services.common.exit_codes import EXIT_FENCED
 from services.common.heartbeat_store import HeartbeatStore
 from services.common.logging import get_logger
 from services.common.servers import Mover
 from services.common.timers import Timers
 
 log = get_logger("haplan.collector")
-
-# sysexits EX_TEMPFAIL: the host fenced; its supervisor starts a new incarnation (spec/cli.md).
-EXIT_FENCED = 75
 
 clock = time.monotonic
 

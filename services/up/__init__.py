@@ -5,8 +5,9 @@ commands need (services.cli.discovery, `haplan fault`). The running side
 (services.up.session and what it uses) loads NATS and is imported by `haplan up` itself.
 """
 
+from services.common.exit_codes import EXIT_FENCED
 from services.up.faults import FAULT_KINDS, FaultKind, FaultRequestError, Heal, Pull, parse_kind
-from services.up.policy import EXIT_FENCED, Hold, Restart, after_exit
+from services.up.policy import Hold, Restart, after_exit
 from services.up.runtime import (
     HostControls,
     RuntimeFileError,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-EXIT_FENCED = 75  # services.collector.shell.EXIT_FENCED (not imported: it pulls in NATS)
+from services.common.exit_codes import EXIT_FENCED
 
 # Long enough to read as a reboot in the view, short enough to keep the demo moving.
 REBOOT_S = 1.0

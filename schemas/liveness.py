@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 from pydantic.json_schema import SkipJsonSchema
 
 Seconds = Annotated[float, Field(ge=0)]
@@ -32,6 +32,19 @@ class SignedRecord(_Frozen):
     sig: str
 
 
+def _only_when_upcast(value: bool, info: ValidationInfo) -> bool:
+    if value and not (info.context or {}).get(UPCAST_CONTEXT):
+        raise ValueError("before_signed_slots is only set by upcasting a version 1 event")
+    return value
+
+
+# The flag an upcaster of a version 1 event sets on evidence recorded before signed slots:
+# never written (exclude; not in the published JSON Schema) and refused outside upcasting.
+BeforeSignedSlots = Annotated[
+    SkipJsonSchema[bool], AfterValidator(_only_when_upcast), Field(exclude=True)
+]
+
+
 class FencedMark(_Frozen):
     """A host said it fenced itself, in its heartbeat-store slot or on the bus. A mark read in
     a slot carries the host's signed record it rests on (`record`): its own fenced slot, or the
@@ -46,14 +59,7 @@ class FencedMark(_Frozen):
     # then only say it cannot check such a mark, not that it differs. Never written (exclude;
     # not in the published JSON Schema) and refused outside upcasting (the codec's validation
     # context): otherwise a new event could pass an unsigned mark off as an old one.
-    before_signed_slots: SkipJsonSchema[bool] = Field(default=False, exclude=True)
-
-    @field_validator("before_signed_slots")
-    @classmethod
-    def _only_when_upcast(cls, value: bool, info: ValidationInfo) -> bool:
-        if value and not (info.context or {}).get(UPCAST_CONTEXT):
-            raise ValueError("before_signed_slots is only set by upcasting a version 1 event")
-        return value
+    before_signed_slots: BeforeSignedSlots = False
 
 
 class SlotStale(_Frozen):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator
-from pydantic.json_schema import SkipJsonSchema
+from pydantic import AfterValidator, Field
 
 from schemas.events.base import Aggregate, EventBase, HostEvent, Name, VMEvent
 from schemas.host_key import check_host_key
-from schemas.liveness import UPCAST_CONTEXT, SignedRecord
+from schemas.liveness import BeforeSignedSlots, SignedRecord
 from schemas.pool import VM, Host, Pool, Priority
 
 
@@ -81,14 +80,7 @@ class HostJoined(HostEvent):
     schema_version: Literal[2] = 2
     incarnation: Name
     record: SignedRecord | None = None
-    before_signed_slots: SkipJsonSchema[bool] = Field(default=False, exclude=True)
-
-    @field_validator("before_signed_slots")
-    @classmethod
-    def _only_when_upcast(cls, value: bool, info: ValidationInfo) -> bool:
-        if value and not (info.context or {}).get(UPCAST_CONTEXT):
-            raise ValueError("before_signed_slots is only set by upcasting a version 1 event")
-        return value
+    before_signed_slots: BeforeSignedSlots = False
 
     def summary(self) -> str:
         return f"host {self.host} joined the liveset (incarnation {self.incarnation})"

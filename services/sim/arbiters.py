@@ -21,6 +21,7 @@ class ArbiterShells(World):
             out = node.core.tick(now)
             for d in out.decisions:
                 self._append(node, d)
+            self.forgeries.update(f.why for f in node.core.take_forgeries())
             for order in out.orders:
                 self._send(node.endpoint, order.host, self._to_host, ordered_to(order))
             for acc in out.accepted:

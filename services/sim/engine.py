@@ -113,6 +113,7 @@ class Sim(HostShells, ArbiterShells):
 
         self.net.quorum_ok = not any(f.kind is Kind.QUORUM for f in active)
         self.hostile = {h for f in active if f.kind is Kind.HOSTILE for h in f.targets}
+        self.join_forgers = {h for f in active if f.kind is Kind.JOIN_FORGER for h in f.targets}
         for ep in self.endpoints:
             side: str | None = QUORUM
             for n, f in enumerate(active):

@@ -42,6 +42,10 @@ class Kind(StrEnum):
     STORAGE_LOST = "storage_lost"
     # The host publishes forged readings about the others (services.sim.hostile)
     HOSTILE = "hostile"
+    # The host publishes join requests on the other hosts' join subjects, which no host's
+    # credential allows (services.sim.hostile): what signed joins guard against. Scenario
+    # tests only (the generators do not draw it, so their seeds stay as they were).
+    JOIN_FORGER = "join_forger"
     # The store takes these hosts' reads but fails their writes (a read-only remount): their
     # slots freeze while they go on reading the others' (services.sim.store).
     STORE_READ_ONLY = "store_read_only"
@@ -68,6 +72,7 @@ HOST_KINDS = frozenset(
         Kind.VM_CRASH,
         Kind.STORAGE_LOST,
         Kind.HOSTILE,
+        Kind.JOIN_FORGER,
         Kind.STORE_READ_ONLY,
         Kind.STORE_DELAY,
         Kind.LEASE_WATCH,

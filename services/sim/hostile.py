@@ -12,6 +12,12 @@ store-observation subject (all its credential allows), forged readings about eve
 their fenced marks and new incarnations signed with its own key, their genuine old records
 replayed (earlier incarnations, old fenced marks), genuine records under readings rewritten to
 say fenced; several times an interval (a flood).
+
+A join forger (fault `join_forger`) goes further than any host's credential allows: it also
+publishes join requests on every other host's join subject (a leaked, shared or misissued
+credential), for a new incarnation of each, with no record, a record signed with its own key,
+or the victim's genuine records replayed. Only the victim's own signature on a slot of that
+very incarnation (docs/protocol.md, Joins are signed too) keeps them from fencing it.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from functools import lru_cache
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from schemas.liveness import SignedRecord
-from schemas.messages import Beacon, SlotReading, StoreObservation
+from schemas.messages import Beacon, JoinRequest, SlotReading, StoreObservation
 from schemas.pool import Pool
 from schemas.slot import Slot
 from services.common.signing import HostSigner
@@ -114,4 +120,32 @@ def forgeries(
     ]
     if genuine is not None:
         out.append(_reading(slot, genuine, fenced=True))
+    return tuple(out)
+
+
+def forged_joins(
+    forger: str,
+    slots: Mapping[str, Slot],
+    replays: Mapping[str, list[tuple[Slot, SignedRecord]]],
+    beacon: Beacon | None,
+) -> tuple[JoinRequest, ...]:
+    """The join requests a join forger publishes for every host but itself whose slot is in
+    `slots`, each for a new incarnation and echoing `beacon` (fresh): with no record, with a
+    record of that incarnation signed with the forger's own key, and with each of the host's
+    genuine records the forger kept (`replays`: another incarnation's slot, or a fenced one)."""
+    key = fixed_signer(forger)
+    out: list[JoinRequest] = []
+    for host, slot in sorted(slots.items()):
+        if host == forger:
+            continue
+        incarnation = f"{slot.incarnation}~joined"
+        later = slot.model_copy(
+            update={"incarnation": incarnation, "seq": 1, "fenced": False, "beacon": beacon}
+        )
+        records = [None, key.sign(later.model_dump_json())]
+        records += [record for _, record in replays.get(host, ())]
+        out += [
+            JoinRequest(host=host, incarnation=incarnation, beacon=beacon, record=r)
+            for r in records
+        ]
     return tuple(out)

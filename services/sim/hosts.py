@@ -9,7 +9,7 @@ from schemas.reports import HostReport
 from services.collector.core import WATCHDOG_FIRED, Collector, FenceMark, Phase, Tick
 from services.common.watchdog_timing import may_pet
 from services.sim.faults import Kind
-from services.sim.hostile import FLOOD
+from services.sim.hostile import FLOOD, forged_joins
 from services.sim.store import StoreShells
 from services.sim.world import HostSim, heard_by
 
@@ -111,6 +111,17 @@ class HostShells(StoreShells):
             for _ in range(FLOOD):
                 step = self.rng.uniform(0, self.t.interval_s)
                 self.at(step, self._to_leader, h.name, "store_observation", forged)
+        if h.name in self.join_forgers:
+            self._forge_joins(h, out)
+
+    def _forge_joins(self, h: HostSim, out: Tick) -> None:
+        """A join forger's requests, each at its own random instant of the interval: the
+        leader keeps one pending request per host, so every kind gets its turn to be the one
+        the leader's tick weighs."""
+        beacon = out.heartbeat.beacon
+        for join in forged_joins(h.name, self.slots, self.forger.replays, beacon):
+            step = self.rng.uniform(0, self.t.interval_s)
+            self.at(step, self._to_leader, h.name, "join_request", join)
 
     def _report_exits(self, h: HostSim, c: Collector, out: Tick) -> None:
         """The collector's report, sent while it has exits to tell (for about T, as the real

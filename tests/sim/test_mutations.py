@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from schemas.messages import SlotReading
 from schemas.slot import Slot
 from services.collector.core import Collector, FenceMark
@@ -16,6 +18,7 @@ from services.sim.faults import Arbiters, Fault, Kind, Schedule
 from services.sim.generate import lab_pool, single_fault, uniform_pool
 from services.sim.shrink import shrink
 from services.sim.world import HostSim
+from tests.sim.test_forged_joins import forged_join_schedule
 
 
 def _table(key: tuple[bool, bool], stays: StaysOnlyIf) -> dict[tuple[bool, bool], Row]:
@@ -203,3 +206,22 @@ def test_a_fenced_mark_before_the_kill_is_confirmed_is_caught_as_a_split_brain()
     assert first.shrunk_violation.invariant == 1
     assert any("the kill of" in line and "is stuck" in line for line in first.trace)
     assert Variant().run(first.shrunk).ok
+
+
+def test_an_arbiter_that_takes_any_join_request_is_caught_as_a_split_brain(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The join rule before signed joins: the leader takes any join request on a host's join
+    subject. h1, a join forger, asks a new incarnation of h2 and h3 in: the leader marks their
+    live incarnations fenced, declares them dead in the same tick and restarts vm2 and vm3 on
+    h1 while they still run (invariant 1). The shrunk schedule is the forger alone; the real
+    rule holds on the same schedule (tests/sim/test_forged_joins.py)."""
+    schedule = forged_join_schedule()
+    monkeypatch.setattr("services.arbiter.core.join_problem", lambda *_: None)
+    summary = run_schedules([schedule], mode="random", seed=11, workers=1)
+    assert summary.violations == 1
+    assert summary.first is not None and summary.first.violation.invariant == 1
+    assert "started on h1 while it runs on" in summary.first.violation.what
+    assert [f.kind for f in summary.first.shrunk.faults] == [Kind.JOIN_FORGER]
+    monkeypatch.undo()
+    assert Variant().run(schedule).ok

@@ -160,6 +160,8 @@ class Sim(HostShells, ArbiterShells):
             host = self.hosts.get(ep)
             if host is not None:
                 healthy = healthy and host.powered and not host.hung and self._store_works(ep)
+                # A host slow to take its orders cannot be held to the restart deadline.
+                healthy = healthy and not hit(Kind.ORDER_DELAY, ep)
             self.checker.set_health(ep, healthy, now)
 
     def _watch_outage(self, now: float) -> None:

@@ -57,6 +57,10 @@ class Kind(StrEnum):
     # the hosts renew and are healthy, only the arbiter's input broke. Scenario tests only
     # (the random and exhaustive generators do not draw it, so their seeds stay as they were).
     LEASE_WATCH = "lease_watch"
+    # The leader's start orders reach these hosts' collectors `amount` seconds late, or (amount
+    # 0) not while the fault holds: a loaded host slow to take and report its starts, healthy
+    # otherwise. Scenario tests only, as LEASE_WATCH.
+    ORDER_DELAY = "order_delay"
 
 
 # Faults whose targets are hosts (the others name arbiters, or nothing: the whole pool).
@@ -76,6 +80,7 @@ HOST_KINDS = frozenset(
         Kind.STORE_READ_ONLY,
         Kind.STORE_DELAY,
         Kind.LEASE_WATCH,
+        Kind.ORDER_DELAY,
     }
 )
 ALL = "*"  # target of link-quality faults that hit every endpoint

@@ -9,6 +9,8 @@ import pytest
 
 from schemas.messages import SlotReading
 from schemas.slot import Slot
+from services.arbiter.orchestrate import Orchestrator
+from services.arbiter.view import LivenessView
 from services.collector.core import Collector, FenceMark
 from services.collector.table import FENCE_TABLE, Row, StaysOnlyIf
 from services.common.timers import Timers
@@ -18,7 +20,10 @@ from services.sim.faults import Arbiters, Fault, Kind, Schedule
 from services.sim.generate import lab_pool, single_fault, uniform_pool
 from services.sim.shrink import shrink
 from services.sim.world import HostSim
+from tests.sim.helpers import simulate
 from tests.sim.test_forged_joins import forged_join_schedule
+from tests.sim.test_start_delay import DELAY, slow_host
+from tests.sim.test_start_delay import T as T_START
 
 
 def _table(key: tuple[bool, bool], stays: StaysOnlyIf) -> dict[tuple[bool, bool], Row]:
@@ -225,3 +230,38 @@ def test_an_arbiter_that_takes_any_join_request_is_caught_as_a_split_brain(
     assert [f.kind for f in summary.first.shrunk.faults] == [Kind.JOIN_FORGER]
     monkeypatch.undo()
     assert Variant().run(schedule).ok
+
+
+def _closed_without_late_delays(self: Orchestrator, view: LivenessView, now: float) -> bool:
+    """The group rule before b8e041b: only the VMs reported running hold the next group."""
+    group = self.group
+    if group is None:
+        return True
+    states = [view.vms[n] for n in group.vms if n in view.vms]
+    if any(v.state == "ordered" for v in states) and now - group.ordered_at < self.timers.timeout_s:
+        return False
+    started = [v.spec.start_delay_s for v in states if v.state == "running"]
+    self.next_group_at = now + max(started, default=0.0)
+    self.group = None
+    return True
+
+
+def test_an_order_group_that_closes_without_its_late_starts_delay_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The simulator sees the old start-delay rule: with h2 taking its orders T + 2 s late,
+    the first group closes at T with its start unreported and the next group goes at once,
+    DELAY too early; the scenario's assertion (tests/sim/test_start_delay.py, which no
+    invariant covers) fails on the same run, and holds again with the real rule."""
+    schedule = slow_host(T_START + 2.0)
+    monkeypatch.setattr(Orchestrator, "_group_done", _closed_without_late_delays)
+    ran = simulate(schedule)
+    assert ran.outcome.ok
+    reported = next(t for t, k, s in ran.outcome.milestones if (k, s) == ("reported", "first"))
+    second = next(t for t, k, s in ran.outcome.milestones if (k, s) == ("ordered", "second"))
+    assert second < reported  # ordered before the first group's start was even reported
+    monkeypatch.undo()
+    ran = simulate(schedule)
+    reported = next(t for t, k, s in ran.outcome.milestones if (k, s) == ("reported", "first"))
+    second = next(t for t, k, s in ran.outcome.milestones if (k, s) == ("ordered", "second"))
+    assert second >= reported + DELAY - 1e-9

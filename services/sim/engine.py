@@ -114,6 +114,10 @@ class Sim(HostShells, ArbiterShells):
         self.net.quorum_ok = not any(f.kind is Kind.QUORUM for f in active)
         self.hostile = {h for f in active if f.kind is Kind.HOSTILE for h in f.targets}
         self.join_forgers = {h for f in active if f.kind is Kind.JOIN_FORGER for h in f.targets}
+        self.liars = {
+            kind: {h for f in active if f.kind is kind for h in f.targets}
+            for kind in (Kind.STALE_LIAR, Kind.LEASE_LIAR)
+        }
         for ep in self.endpoints:
             side: str | None = QUORUM
             for n, f in enumerate(active):

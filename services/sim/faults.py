@@ -46,6 +46,13 @@ class Kind(StrEnum):
     # credential allows (services.sim.hostile): what signed joins guard against. Scenario
     # tests only (the generators do not draw it, so their seeds stay as they were).
     JOIN_FORGER = "join_forger"
+    # The host's observations say every other host's slot has been still for an hour (the
+    # observer's word; services.sim.hostile), replaying an older signed record of it when
+    # it kept one. Scenario tests only.
+    STALE_LIAR = "stale_liar"
+    # The host's own slot says its lease proof has expired while it renews its lease on the
+    # bus: hosts cut from the bus then take it for a global bus outage. Scenario tests only.
+    LEASE_LIAR = "lease_liar"
     # The store takes these hosts' reads but fails their writes (a read-only remount): their
     # slots freeze while they go on reading the others' (services.sim.store).
     STORE_READ_ONLY = "store_read_only"
@@ -77,6 +84,8 @@ HOST_KINDS = frozenset(
         Kind.STORAGE_LOST,
         Kind.HOSTILE,
         Kind.JOIN_FORGER,
+        Kind.STALE_LIAR,
+        Kind.LEASE_LIAR,
         Kind.STORE_READ_ONLY,
         Kind.STORE_DELAY,
         Kind.LEASE_WATCH,

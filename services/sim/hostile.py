@@ -18,6 +18,10 @@ publishes join requests on every other host's join subject (a leaked, shared or 
 credential), for a new incarnation of each, with no record, a record signed with its own key,
 or the victim's genuine records replayed. Only the victim's own signature on a slot of that
 very incarnation (docs/protocol.md, Joins are signed too) keeps them from fencing it.
+
+Two lies no signature can catch, each a scenario's fault: a stale liar says every other
+host's slot has been still for an hour (staleness is the observer's word), and a lease liar
+writes in its own slot that its lease proof has expired while it renews it.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from services.common.signing import HostSigner
 
 FLOOD = 3  # forged observations per interval of a hostile host, spread over it
 REPLAYS_KEPT = 6  # genuine records a hostile host keeps per host to replay
+STILL_FOR_S = 3600.0  # how long a stale liar says the other slots have been still
 
 
 @lru_cache(maxsize=4096)
@@ -83,8 +88,9 @@ class Forger:
         records: Mapping[str, SignedRecord],
     ) -> StoreObservation:
         """The host's `genuine` observation with the forged readings added. The genuine readings
-        stay: staleness is the observer's word, and a sole observer that lies about it can
-        delay a failover (never cause one); what is tested here is forged evidence of death."""
+        stay: staleness is the observer's word, and a sole observer that lies about it only
+        delays a failover, unless its own slot lies about its lease too (`stale_lies`,
+        `lease_lie`); what is tested here is forged evidence of death."""
         observer, beacon = genuine.observer, genuine.beacon
         key = fixed_signer(observer)
         readings: list[SlotReading] = list(genuine.readings)
@@ -149,3 +155,28 @@ def forged_joins(
             for r in records
         ]
     return tuple(out)
+
+
+def stale_lies(
+    genuine: StoreObservation,
+    slots: Mapping[str, Slot],
+    replays: Mapping[str, list[tuple[Slot, SignedRecord]]],
+) -> StoreObservation:
+    """The `genuine` observation with a lie added about every other host whose slot is in
+    `slots`: its current incarnation's slot still for STILL_FOR_S, at the seq of the oldest
+    record of that incarnation the liar kept (forwarded with it), else at the current seq."""
+    readings = list(genuine.readings)
+    for host, slot in sorted(slots.items()):
+        if host == genuine.observer:
+            continue
+        kept = [(s, r) for s, r in replays.get(host, ()) if s.incarnation == slot.incarnation]
+        old, record = kept[0] if kept else (slot, None)
+        still = _reading(old, record, stale_for_s=STILL_FOR_S, lease_ok=False, fenced=False)
+        readings.append(still)
+    return genuine.model_copy(update={"readings": tuple(readings)})
+
+
+def lease_lie(slot: Slot, timeout_s: float) -> Slot:
+    """`slot` as a lease liar writes it: its lease proof at least T old, so not advertised."""
+    age = max(timeout_s, slot.lease_age_s or 0.0)
+    return slot.model_copy(update={"lease_ok": False, "lease_age_s": age})

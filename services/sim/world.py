@@ -116,6 +116,7 @@ class World:
         self.forger = Forger()
         self.hostile: set[str] = set()  # hosts that publish forged readings now
         self.join_forgers: set[str] = set()  # hosts that publish others' join requests now
+        self.liars: dict[Kind, set[str]] = {}  # STALE_LIAR and LEASE_LIAR hosts now
         # What the leaders counted as forgeries, by reason (the shell's metric, in a real one).
         self.forgeries: Counter[str] = Counter()
         self.log: list[Decision] = []

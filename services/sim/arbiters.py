@@ -4,7 +4,9 @@ sending its orders."""
 
 from __future__ import annotations
 
-from services.arbiter.view import Decision, DeclaredDead, RestartOrdered
+from schemas.messages import StartOrder
+from services.arbiter.view import Decision, DeclaredDead, RestartOrdered, VmRunning
+from services.sim.faults import Kind
 from services.sim.world import NodeSim, World, accepted_by, beacon_to, ordered_to
 
 
@@ -21,14 +23,25 @@ class ArbiterShells(World):
             out = node.core.tick(now)
             for d in out.decisions:
                 self._append(node, d)
+            self.forgeries.update(f.why for f in node.core.take_forgeries())
             for order in out.orders:
-                self._send(node.endpoint, order.host, self._to_host, ordered_to(order))
+                self._order(node, order)
             for acc in out.accepted:
                 self._send(node.endpoint, acc.host, self._to_host, accepted_by(acc))
             if out.beacon is not None:
                 for host in self.host_names:
                     self._send(node.endpoint, host, self._to_host, beacon_to(out.beacon))
         self.at(self.t.interval_s, self._node_tick, name, version)
+
+    def _order(self, node: NodeSim, order: StartOrder) -> None:
+        """Send a start order (every tick while the VM is ordered); under ORDER_DELAY it
+        reaches the collector `amount` later, or not at all while the fault holds."""
+        late = self._latent(Kind.ORDER_DELAY, order.host)
+        args = (node.endpoint, order.host, self._to_host, ordered_to(order))
+        if late is None:
+            self._send(*args)
+        elif late > 0:
+            self.at(late, self._send, *args)
 
     def _lead_or_follow(self, node: NodeSim) -> None:
         kv = self.kv
@@ -72,6 +85,8 @@ class ArbiterShells(World):
             self.milestones.append((self.now, "ordered", d.vm))
             self._trace(f"{node.name}: restart {d.vm} on {d.host} ({d.incarnation})")
         else:
+            if isinstance(d, VmRunning):
+                self.milestones.append((self.now, "reported", d.vm))  # its start, as recorded
             self._trace(f"{node.name}: {_describe(d)}")
 
     def _leader_change(self) -> None:

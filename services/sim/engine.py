@@ -113,6 +113,11 @@ class Sim(HostShells, ArbiterShells):
 
         self.net.quorum_ok = not any(f.kind is Kind.QUORUM for f in active)
         self.hostile = {h for f in active if f.kind is Kind.HOSTILE for h in f.targets}
+        self.join_forgers = {h for f in active if f.kind is Kind.JOIN_FORGER for h in f.targets}
+        self.liars = {
+            kind: {h for f in active if f.kind is kind for h in f.targets}
+            for kind in (Kind.STALE_LIAR, Kind.LEASE_LIAR)
+        }
         for ep in self.endpoints:
             side: str | None = QUORUM
             for n, f in enumerate(active):
@@ -159,6 +164,8 @@ class Sim(HostShells, ArbiterShells):
             host = self.hosts.get(ep)
             if host is not None:
                 healthy = healthy and host.powered and not host.hung and self._store_works(ep)
+                # A host slow to take its orders cannot be held to the restart deadline.
+                healthy = healthy and not hit(Kind.ORDER_DELAY, ep)
             self.checker.set_health(ep, healthy, now)
 
     def _watch_outage(self, now: float) -> None:

@@ -42,6 +42,17 @@ class Kind(StrEnum):
     STORAGE_LOST = "storage_lost"
     # The host publishes forged readings about the others (services.sim.hostile)
     HOSTILE = "hostile"
+    # The host publishes join requests on the other hosts' join subjects, which no host's
+    # credential allows (services.sim.hostile): what signed joins guard against. Scenario
+    # tests only (the generators do not draw it, so their seeds stay as they were).
+    JOIN_FORGER = "join_forger"
+    # The host's observations say every other host's slot has been still for an hour (the
+    # observer's word; services.sim.hostile), replaying an older signed record of it when
+    # it kept one. Scenario tests only.
+    STALE_LIAR = "stale_liar"
+    # The host's own slot says its lease proof has expired while it renews its lease on the
+    # bus: hosts cut from the bus then take it for a global bus outage. Scenario tests only.
+    LEASE_LIAR = "lease_liar"
     # The store takes these hosts' reads but fails their writes (a read-only remount): their
     # slots freeze while they go on reading the others' (services.sim.store).
     STORE_READ_ONLY = "store_read_only"
@@ -53,6 +64,10 @@ class Kind(StrEnum):
     # the hosts renew and are healthy, only the arbiter's input broke. Scenario tests only
     # (the random and exhaustive generators do not draw it, so their seeds stay as they were).
     LEASE_WATCH = "lease_watch"
+    # The leader's start orders reach these hosts' collectors `amount` seconds late, or (amount
+    # 0) not while the fault holds: a loaded host slow to take and report its starts, healthy
+    # otherwise. Scenario tests only, as LEASE_WATCH.
+    ORDER_DELAY = "order_delay"
 
 
 # Faults whose targets are hosts (the others name arbiters, or nothing: the whole pool).
@@ -68,9 +83,13 @@ HOST_KINDS = frozenset(
         Kind.VM_CRASH,
         Kind.STORAGE_LOST,
         Kind.HOSTILE,
+        Kind.JOIN_FORGER,
+        Kind.STALE_LIAR,
+        Kind.LEASE_LIAR,
         Kind.STORE_READ_ONLY,
         Kind.STORE_DELAY,
         Kind.LEASE_WATCH,
+        Kind.ORDER_DELAY,
     }
 )
 ALL = "*"  # target of link-quality faults that hit every endpoint

@@ -12,6 +12,16 @@ store-observation subject (all its credential allows), forged readings about eve
 their fenced marks and new incarnations signed with its own key, their genuine old records
 replayed (earlier incarnations, old fenced marks), genuine records under readings rewritten to
 say fenced; several times an interval (a flood).
+
+A join forger (fault `join_forger`) goes further than any host's credential allows: it also
+publishes join requests on every other host's join subject (a leaked, shared or misissued
+credential), for a new incarnation of each, with no record, a record signed with its own key,
+or the victim's genuine records replayed. Only the victim's own signature on a slot of that
+very incarnation (docs/protocol.md, Joins are signed too) keeps them from fencing it.
+
+Two lies no signature can catch, each a scenario's fault: a stale liar says every other
+host's slot has been still for an hour (staleness is the observer's word), and a lease liar
+writes in its own slot that its lease proof has expired while it renews it.
 """
 
 from __future__ import annotations
@@ -23,13 +33,14 @@ from functools import lru_cache
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from schemas.liveness import SignedRecord
-from schemas.messages import Beacon, SlotReading, StoreObservation
+from schemas.messages import Beacon, JoinRequest, SlotReading, StoreObservation
 from schemas.pool import Pool
 from schemas.slot import Slot
 from services.common.signing import HostSigner
 
 FLOOD = 3  # forged observations per interval of a hostile host, spread over it
 REPLAYS_KEPT = 6  # genuine records a hostile host keeps per host to replay
+STILL_FOR_S = 3600.0  # how long a stale liar says the other slots have been still
 
 
 @lru_cache(maxsize=4096)
@@ -77,8 +88,9 @@ class Forger:
         records: Mapping[str, SignedRecord],
     ) -> StoreObservation:
         """The host's `genuine` observation with the forged readings added. The genuine readings
-        stay: staleness is the observer's word, and a sole observer that lies about it can
-        delay a failover (never cause one); what is tested here is forged evidence of death."""
+        stay: staleness is the observer's word, and a sole observer that lies about it only
+        delays a failover, unless its own slot lies about its lease too (`stale_lies`,
+        `lease_lie`); what is tested here is forged evidence of death."""
         observer, beacon = genuine.observer, genuine.beacon
         key = fixed_signer(observer)
         readings: list[SlotReading] = list(genuine.readings)
@@ -115,3 +127,56 @@ def forgeries(
     if genuine is not None:
         out.append(_reading(slot, genuine, fenced=True))
     return tuple(out)
+
+
+def forged_joins(
+    forger: str,
+    slots: Mapping[str, Slot],
+    replays: Mapping[str, list[tuple[Slot, SignedRecord]]],
+    beacon: Beacon | None,
+) -> tuple[JoinRequest, ...]:
+    """The join requests a join forger publishes for every host but itself whose slot is in
+    `slots`, each for a new incarnation and echoing `beacon` (fresh): with no record, with a
+    record of that incarnation signed with the forger's own key, and with each of the host's
+    genuine records the forger kept (`replays`: another incarnation's slot, or a fenced one)."""
+    key = fixed_signer(forger)
+    out: list[JoinRequest] = []
+    for host, slot in sorted(slots.items()):
+        if host == forger:
+            continue
+        incarnation = f"{slot.incarnation}~joined"
+        later = slot.model_copy(
+            update={"incarnation": incarnation, "seq": 1, "fenced": False, "beacon": beacon}
+        )
+        records = [None, key.sign(later.model_dump_json())]
+        records += [record for _, record in replays.get(host, ())]
+        out += [
+            JoinRequest(host=host, incarnation=incarnation, beacon=beacon, record=r)
+            for r in records
+        ]
+    return tuple(out)
+
+
+def stale_lies(
+    genuine: StoreObservation,
+    slots: Mapping[str, Slot],
+    replays: Mapping[str, list[tuple[Slot, SignedRecord]]],
+) -> StoreObservation:
+    """The `genuine` observation with a lie added about every other host whose slot is in
+    `slots`: its current incarnation's slot still for STILL_FOR_S, at the seq of the oldest
+    record of that incarnation the liar kept (forwarded with it), else at the current seq."""
+    readings = list(genuine.readings)
+    for host, slot in sorted(slots.items()):
+        if host == genuine.observer:
+            continue
+        kept = [(s, r) for s, r in replays.get(host, ()) if s.incarnation == slot.incarnation]
+        old, record = kept[0] if kept else (slot, None)
+        still = _reading(old, record, stale_for_s=STILL_FOR_S, lease_ok=False, fenced=False)
+        readings.append(still)
+    return genuine.model_copy(update={"readings": tuple(readings)})
+
+
+def lease_lie(slot: Slot, timeout_s: float) -> Slot:
+    """`slot` as a lease liar writes it: its lease proof at least T old, so not advertised."""
+    age = max(timeout_s, slot.lease_age_s or 0.0)
+    return slot.model_copy(update={"lease_ok": False, "lease_age_s": age})

@@ -9,7 +9,7 @@ from schemas.reports import HostReport
 from services.collector.core import WATCHDOG_FIRED, Collector, FenceMark, Phase, Tick
 from services.common.watchdog_timing import may_pet
 from services.sim.faults import Kind
-from services.sim.hostile import FLOOD
+from services.sim.hostile import FLOOD, forged_joins, lease_lie, stale_lies
 from services.sim.store import StoreShells
 from services.sim.world import HostSim, heard_by
 
@@ -78,7 +78,10 @@ class HostShells(StoreShells):
             self._kill_leftovers(h, c)
         if c.phase is not Phase.FENCED and not c.waits_for_earlier_vms:
             self._renew(h, c.incarnation, now)
-            written, read = self._store_call(c.slot(now), signed=c.phase is Phase.JOINING)
+            slot = c.slot(now)
+            if host in self.liars.get(Kind.LEASE_LIAR, ()):
+                slot = lease_lie(slot, self.t.timeout_s)
+            written, read = self._store_call(slot, signed=c.phase is Phase.JOINING)
             c.slot_written(now, written)
             c.slots_read(now, list(self.slots.values()) if read else None, self.records)
         out = c.tick(now)
@@ -101,7 +104,10 @@ class HostShells(StoreShells):
             if peer != me and hosts[peer].collector is not None:
                 self._send(me, peer, self._to_host, heard)
         self._to_leader(h.name, "heartbeat", hb)
-        self._to_leader(h.name, "store_observation", out.observation)
+        observation = out.observation
+        if me in self.liars.get(Kind.STALE_LIAR, ()):
+            observation = stale_lies(observation, self.slots, self.forger.replays)
+        self._to_leader(h.name, "store_observation", observation)
         if out.join is not None:
             self._to_leader(h.name, "join_request", out.join)
         if h.name in self.hostile:
@@ -111,6 +117,17 @@ class HostShells(StoreShells):
             for _ in range(FLOOD):
                 step = self.rng.uniform(0, self.t.interval_s)
                 self.at(step, self._to_leader, h.name, "store_observation", forged)
+        if h.name in self.join_forgers:
+            self._forge_joins(h, out)
+
+    def _forge_joins(self, h: HostSim, out: Tick) -> None:
+        """A join forger's requests, each at its own random instant of the interval: the
+        leader keeps one pending request per host, so every kind gets its turn to be the one
+        the leader's tick weighs."""
+        beacon = out.heartbeat.beacon
+        for join in forged_joins(h.name, self.slots, self.forger.replays, beacon):
+            step = self.rng.uniform(0, self.t.interval_s)
+            self.at(step, self._to_leader, h.name, "join_request", join)
 
     def _report_exits(self, h: HostSim, c: Collector, out: Tick) -> None:
         """The collector's report, sent while it has exits to tell (for about T, as the real

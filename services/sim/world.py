@@ -8,6 +8,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,6 +115,10 @@ class World:
         self.records: dict[str, SignedRecord] = {}  # the slots signed (services.sim.hostile)
         self.forger = Forger()
         self.hostile: set[str] = set()  # hosts that publish forged readings now
+        self.join_forgers: set[str] = set()  # hosts that publish others' join requests now
+        self.liars: dict[Kind, set[str]] = {}  # STALE_LIAR and LEASE_LIAR hosts now
+        # What the leaders counted as forgeries, by reason (the shell's metric, in a real one).
+        self.forgeries: Counter[str] = Counter()
         self.log: list[Decision] = []
         self.hosts = {h.name: HostSim(h.name) for h in schedule.pool.hosts}
         self.host_names = tuple(self.hosts)

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from schemas.messages import SlotReading
 from schemas.slot import Slot
+from services.arbiter.orchestrate import Orchestrator
+from services.arbiter.view import LivenessView
 from services.collector.core import Collector, FenceMark
 from services.collector.table import FENCE_TABLE, Row, StaysOnlyIf
 from services.common.timers import Timers
@@ -16,6 +20,10 @@ from services.sim.faults import Arbiters, Fault, Kind, Schedule
 from services.sim.generate import lab_pool, single_fault, uniform_pool
 from services.sim.shrink import shrink
 from services.sim.world import HostSim
+from tests.sim.helpers import simulate
+from tests.sim.test_forged_joins import forged_join_schedule
+from tests.sim.test_start_delay import DELAY, slow_host
+from tests.sim.test_start_delay import T as T_START
 
 
 def _table(key: tuple[bool, bool], stays: StaysOnlyIf) -> dict[tuple[bool, bool], Row]:
@@ -203,3 +211,57 @@ def test_a_fenced_mark_before_the_kill_is_confirmed_is_caught_as_a_split_brain()
     assert first.shrunk_violation.invariant == 1
     assert any("the kill of" in line and "is stuck" in line for line in first.trace)
     assert Variant().run(first.shrunk).ok
+
+
+def test_an_arbiter_that_takes_any_join_request_is_caught_as_a_split_brain(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The join rule before signed joins: the leader takes any join request on a host's join
+    subject. h1, a join forger, asks a new incarnation of h2 and h3 in: the leader marks their
+    live incarnations fenced, declares them dead in the same tick and restarts vm2 and vm3 on
+    h1 while they still run (invariant 1). The shrunk schedule is the forger alone; the real
+    rule holds on the same schedule (tests/sim/test_forged_joins.py)."""
+    schedule = forged_join_schedule()
+    monkeypatch.setattr("services.arbiter.core.join_problem", lambda *_: None)
+    summary = run_schedules([schedule], mode="random", seed=11, workers=1)
+    assert summary.violations == 1
+    assert summary.first is not None and summary.first.violation.invariant == 1
+    assert "started on h1 while it runs on" in summary.first.violation.what
+    assert [f.kind for f in summary.first.shrunk.faults] == [Kind.JOIN_FORGER]
+    monkeypatch.undo()
+    assert Variant().run(schedule).ok
+
+
+def _closed_without_late_delays(self: Orchestrator, view: LivenessView, now: float) -> bool:
+    """The group rule before b8e041b: only the VMs reported running hold the next group."""
+    group = self.group
+    if group is None:
+        return True
+    states = [view.vms[n] for n in group.vms if n in view.vms]
+    if any(v.state == "ordered" for v in states) and now - group.ordered_at < self.timers.timeout_s:
+        return False
+    started = [v.spec.start_delay_s for v in states if v.state == "running"]
+    self.next_group_at = now + max(started, default=0.0)
+    self.group = None
+    return True
+
+
+def test_an_order_group_that_closes_without_its_late_starts_delay_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The simulator sees the old start-delay rule: with h2 taking its orders T + 2 s late,
+    the first group closes at T with its start unreported and the next group goes at once,
+    DELAY too early; the scenario's assertion (tests/sim/test_start_delay.py, which no
+    invariant covers) fails on the same run, and holds again with the real rule."""
+    schedule = slow_host(T_START + 2.0)
+    monkeypatch.setattr(Orchestrator, "_group_done", _closed_without_late_delays)
+    ran = simulate(schedule)
+    assert ran.outcome.ok
+    reported = next(t for t, k, s in ran.outcome.milestones if (k, s) == ("reported", "first"))
+    second = next(t for t, k, s in ran.outcome.milestones if (k, s) == ("ordered", "second"))
+    assert second < reported  # ordered before the first group's start was even reported
+    monkeypatch.undo()
+    ran = simulate(schedule)
+    reported = next(t for t, k, s in ran.outcome.milestones if (k, s) == ("reported", "first"))
+    second = next(t for t, k, s in ran.outcome.milestones if (k, s) == ("ordered", "second"))
+    assert second >= reported + DELAY - 1e-9

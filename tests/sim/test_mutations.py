@@ -16,6 +16,7 @@ from services.sim.faults import Arbiters, Fault, Kind, Schedule
 from services.sim.generate import lab_pool, single_fault, uniform_pool
 from services.sim.shrink import shrink
 from services.sim.world import HostSim
+from tests.sim.test_outage_end import OUTAGE_AT, OUTAGE_END, POOL
 
 
 def _table(key: tuple[bool, bool], stays: StaysOnlyIf) -> dict[tuple[bool, bool], Row]:
@@ -203,3 +204,34 @@ def test_a_fenced_mark_before_the_kill_is_confirmed_is_caught_as_a_split_brain()
     assert first.shrunk_violation.invariant == 1
     assert any("the kill of" in line and "is stuck" in line for line in first.trace)
     assert Variant().run(first.shrunk).ok
+
+
+class EndlessGrace(Collector):
+    """The end-of-outage grace without its bound: once the outage rule has held, a host
+    whose lease is stale stays for as long as only its peers' advertised leases say
+    otherwise."""
+
+    def _outage_grace_s(self) -> float:
+        return float("inf")
+
+
+def test_an_unbounded_grace_after_an_outage_keeps_a_cut_host_for_good() -> None:
+    """After an outage of the quorum for 1.5 T, h1's bus stays cut while h2 renews. The real
+    grace fences h1 within a few intervals (its VM is restarted on h2); the unbounded one
+    keeps h1 running its VM without the bus until the final heal. No invariant breaks (the
+    VM runs once, on h1), so the scenario's own assertion, h1 fences, is what catches it
+    (`tests/sim/test_outage_end.py`)."""
+    t = Timers.from_timeout(30.0)
+    faults = (
+        Fault(Kind.QUORUM, OUTAGE_AT, OUTAGE_END),
+        Fault(Kind.BUS_LINK, OUTAGE_AT, None, ("h1",)),
+    )
+    heal = OUTAGE_END + 2 * t.t_dead_s
+    schedule = Schedule(14, POOL, Arbiters(("h1", "h2")), faults, heal, heal + 4 * t.t_dead_s, 30.0)
+
+    def h1_fenced_before_heal(sim: Sim) -> bool:
+        sim.run()
+        return any(k == "fence" and s == "h1" and at < heal for at, k, s in sim.milestones)
+
+    assert h1_fenced_before_heal(Sim(schedule))
+    assert not h1_fenced_before_heal(Sim(schedule, collector=EndlessGrace))

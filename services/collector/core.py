@@ -52,6 +52,9 @@ LEASE_REVOKED = (
     "its VMs may already run elsewhere"
 )
 STOPPED = "stopped (SIGTERM): the host goes down with its VMs"
+# Why the outage rule does not hold (Collector._outage_blocked_by).
+LEASES_BACK = "a peer advertises its lease"
+OTHER = "a slot is unread, or neither advancing nor gone"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +125,7 @@ class Collector:
         self._earlier_alive = 0  # VMs of earlier incarnations still alive on this host
         self._earlier_unchecked = False  # the shell could not check for them
         self._own_record: SignedRecord | None = None  # this incarnation's slot, signed, read back
+        self._outage_held_at: float | None = None  # the last evaluation the outage rule kept
 
     @classmethod
     def resumed(
@@ -264,17 +268,44 @@ class Collector:
         assumes as much, so it cannot be restarting anything); and no advancing slot still
         advertises its lease, aged by the time since this host saw it written. A host that
         died before the outage does not turn a bus blip into the fencing of every survivor."""
+        return self._outage_blocked_by(now) is None
+
+    def _outage_blocked_by(self, now: float) -> str | None:
+        """Why the outage rule does not hold now: `LEASES_BACK` when the only reason is an
+        advancing slot that advertises its lease, `OTHER` for any other; None when it holds."""
         t = self.timers.timeout_s
+        blocked: str | None = None
         for host in self.others:
             track = self._book.current(host)
             if track is None or now - track.last_read >= t:
-                return False
+                return OTHER
             if self._advance(track, now) is not None:
                 if track.holds_lease(now, self.timers.advertise_s):
-                    return False
+                    blocked = LEASES_BACK
             elif now - track.first_seen < self._gone_after_s() or self._alive_since(track):
-                return False
-        return True
+                return OTHER
+        return blocked
+
+    def _outage_or_its_end(self, now: float) -> bool:
+        """The outage rule, or the end of an outage it held through: when the bus comes back,
+        the peers' renewals land at their own ticks, and the first one to advertise its lease
+        would end the outage for a host whose renewal lands an interval later, which would
+        then fence although its slot never stopped advancing (docs/protocol.md, The end of an
+        outage). So for `_outage_grace_s` after the last evaluation at which the rule held, a
+        host stays if the only thing against the outage is a peer advertising its lease again;
+        every slot must still be read within T and advance or be gone, so the stay rests on
+        the same proofs (and watchdog bounds) as the outage rule's own."""
+        blocked = self._outage_blocked_by(now)
+        if blocked is None:
+            self._outage_held_at = now
+            return True
+        held = self._outage_held_at
+        return blocked == LEASES_BACK and held is not None and now - held < self._outage_grace_s()
+
+    def _outage_grace_s(self) -> float:
+        """Two intervals from the last evaluation in the outage: the next evaluation (the one
+        that sees a peer's fresh lease first) and the renewal of the one after it."""
+        return 2 * self.timers.interval_s
 
     def peer_renews_fresher(self, now: float) -> bool:
         """Some other host's advancing slot shows a lease proof fresher than this host's by
@@ -317,7 +348,7 @@ class Collector:
             lease_ok,
             store_ok,
             peers_lost_store=lease_ok and not store_ok and self.peers_lost_store(now),
-            global_bus_outage=store_ok and not lease_ok and self.global_bus_outage(now),
+            global_bus_outage=store_ok and not lease_ok and self._outage_or_its_end(now),
         )
 
     def _stay_valid_until(self, facts: Facts, row: Row, now: float) -> float:

@@ -22,6 +22,7 @@ from services.sim.shrink import shrink
 from services.sim.world import HostSim
 from tests.sim.helpers import simulate
 from tests.sim.test_forged_joins import forged_join_schedule
+from tests.sim.test_outage_end import OUTAGE_AT, OUTAGE_END, POOL
 from tests.sim.test_start_delay import DELAY, slow_host
 from tests.sim.test_start_delay import T as T_START
 
@@ -265,3 +266,34 @@ def test_an_order_group_that_closes_without_its_late_starts_delay_is_caught(
     reported = next(t for t, k, s in ran.outcome.milestones if (k, s) == ("reported", "first"))
     second = next(t for t, k, s in ran.outcome.milestones if (k, s) == ("ordered", "second"))
     assert second >= reported + DELAY - 1e-9
+
+
+class EndlessGrace(Collector):
+    """The end-of-outage grace without its bound: once the outage rule has held, a host
+    whose lease is stale stays for as long as only its peers' advertised leases say
+    otherwise."""
+
+    def _outage_grace_s(self) -> float:
+        return float("inf")
+
+
+def test_an_unbounded_grace_after_an_outage_keeps_a_cut_host_for_good() -> None:
+    """After an outage of the quorum for 1.5 T, h1's bus stays cut while h2 renews. The real
+    grace fences h1 within a few intervals (its VM is restarted on h2); the unbounded one
+    keeps h1 running its VM without the bus until the final heal. No invariant breaks (the
+    VM runs once, on h1), so the scenario's own assertion, h1 fences, is what catches it
+    (`tests/sim/test_outage_end.py`)."""
+    t = Timers.from_timeout(30.0)
+    faults = (
+        Fault(Kind.QUORUM, OUTAGE_AT, OUTAGE_END),
+        Fault(Kind.BUS_LINK, OUTAGE_AT, None, ("h1",)),
+    )
+    heal = OUTAGE_END + 2 * t.t_dead_s
+    schedule = Schedule(14, POOL, Arbiters(("h1", "h2")), faults, heal, heal + 4 * t.t_dead_s, 30.0)
+
+    def h1_fenced_before_heal(sim: Sim) -> bool:
+        sim.run()
+        return any(k == "fence" and s == "h1" and at < heal for at, k, s in sim.milestones)
+
+    assert h1_fenced_before_heal(Sim(schedule))
+    assert not h1_fenced_before_heal(Sim(schedule, collector=EndlessGrace))

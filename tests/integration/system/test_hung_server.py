@@ -63,14 +63,18 @@ async def _all_live(system: System) -> bool:
     return {h["name"]: h["state"] for h in answer["hosts"]} == dict.fromkeys(HOSTS, "live")
 
 
+async def _until_live(system: System, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + 60
+    while not await _all_live(system):
+        assert asyncio.get_running_loop().time() < deadline, f"not within 60 s: {what}"
+        await asyncio.sleep(0.2)
+
+
 async def _live_pool(system: System) -> int:
     """Start the pool; once web runs on h1 and both hosts are live, its process id."""
     await system.start(_pool())
     await system.wait_for(VMStarted, 120, vm="web")
-    deadline = asyncio.get_running_loop().time() + 60
-    while not await _all_live(system):
-        assert asyncio.get_running_loop().time() < deadline, "the pool never live"
-        await asyncio.sleep(0.2)
+    await _until_live(system, "the pool live")
     pid = system.vm_pid("h1", "web")
     assert pid is not None
     return pid
@@ -92,7 +96,7 @@ async def test_a_short_freeze_delivers_heartbeats_late_and_the_arbiter_ignores_t
         time.sleep(1.0)  # the freeze itself (below the 2 s a PONG may be late), not a wait
     await eventually(lambda: _late(arbiter) > late_before, 30, "late heartbeats dropped")
     print(f"heartbeats dropped as late after a 1 s freeze: {_late(arbiter) - late_before:g}")
-    assert await _all_live(system)
+    await _until_live(system, "the pool live after the freeze")
     recorded = [r.event for r in await system.events()][since:]
     bad = [e for e in recorded if isinstance(e, HostSuspected | HostFenced | HostDeclaredDead)]
     assert bad == [], bad
@@ -125,10 +129,7 @@ async def test_a_hung_server_is_noticed_by_every_service_and_fences_no_one(
         # Waits while frozen: `eventually` must not use the bus (it only reads the logs).
         await eventually(lambda: sorted(noticed()) == sorted(everyone), 30, "all noticed")
         print(f"every service gave the frozen server up within {time.monotonic() - start:.2f} s")
-    deadline = asyncio.get_running_loop().time() + 60
-    while not await _all_live(system):
-        assert asyncio.get_running_loop().time() < deadline, "the pool never live again"
-        await asyncio.sleep(0.2)
+    await _until_live(system, "the pool live again")
     recorded = [r.event for r in await system.events()][since:]
     bad = [e for e in recorded if isinstance(e, HostFenced | HostDeclaredDead)]
     assert bad == [], bad

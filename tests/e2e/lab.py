@@ -10,7 +10,8 @@ namespace, where the operator's `haplan` commands run too.
 
 Faults are the article's cables: power (SIGKILL every process in the host's namespace, kept
 off), storage (SIGKILL the host's bindfs: ENOTCONN), network (the host's link down), hang
-(SIGSTOP the collector), and heal for each; NATS servers can be killed and started again.
+(SIGSTOP the collector), and heal for each; NATS servers can be killed and started again,
+or frozen (SIGSTOP) and resumed.
 `close()` removes every namespace, mount and process, pass or fail.
 """
 
@@ -257,6 +258,11 @@ class Lab(Waiter):
         """A NATS node's cable pulled (True) or plugged back: it loses its routes and its
         clients at once, without a reset; every other node and client keeps its links."""
         self.nats_server(name).node.link(not isolated)
+
+    def freeze_nats(self, name: str, frozen: bool = True) -> None:
+        """A NATS server hung (True: SIGSTOP) or resumed: its clients and routes stay
+        connected at the TCP level, and only pings tell them it stopped answering."""
+        self.nats_server(name).freeze(frozen)
 
     def cut_route(self, a: str, b: str, cut: bool = True) -> None:
         """The cluster route between NATS nodes `a` and `b` cut (True) or mended: inside

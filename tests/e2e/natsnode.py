@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -136,6 +137,13 @@ class NatsNode:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"nats-server {self.name} not healthy: {self._tail()}")
             time.sleep(0.1)
+
+    def freeze(self, frozen: bool = True) -> None:
+        """Stop (SIGSTOP) or continue (SIGCONT) the server: it accepts, reads and answers
+        nothing, yet its sockets stay open (the kernel still acknowledges what is sent).
+        nsenter execs the server, so the process started is the server itself."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGSTOP if frozen else signal.SIGCONT)
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -1,8 +1,8 @@
 """NATS cluster faults that leave every server running: one node isolated (its cable pulled),
-and one route between two nodes cut, in a 3-node JetStream R3 cluster with the hosts, the
-arbiters and the planner spread over the nodes (each connects to its own node and learns
-the others from the cluster). docs/protocol.md, "NATS cluster faults: what haplan promises",
-says what each test holds the design to."""
+one node hung (SIGSTOP), and one route between two nodes cut, in a 3-node JetStream R3
+cluster with the hosts, the arbiters and the planner spread over the nodes (each connects to
+its own node and learns the others from the cluster). docs/protocol.md, "NATS cluster faults:
+what haplan promises", says what each test holds the design to."""
 
 from __future__ import annotations
 
@@ -83,6 +83,39 @@ def test_an_isolated_node_fences_no_host_its_clients_fail_over(make_lab: MakeLab
     finally:
         lab.isolate_nats(isolated, False)
     lab.nats_server(isolated).wait_healthy(60)
+    _answered_with_a_leader(lab)
+    _kept(before, lab.log())
+    _nobody_fenced(lab, cut_at)
+
+
+def test_a_hung_node_fences_no_host_its_clients_fail_over(make_lab: MakeLab) -> None:
+    """The node leading the event stream is frozen (SIGSTOP) for 2 T: its sockets stay open
+    and nothing resets, so only the clients' pings, sized from T, tell them it stopped
+    answering (nats-py's default would wait 2 minutes). The host connected to it reconnects
+    to a node of the quorum side (seen on that server); no host is suspected, fenced or
+    declared dead; `haplan status` through a quorum-side node is answered by a leader
+    throughout; resumed, the node rejoins and every event read before is still in the log.
+    (The host's collector log shows when it gave the node up; the test prints it.)"""
+    lab = _spread_lab(make_lab, operator="n1")
+    frozen = lab.stream_leader()
+    quorum = [n for n in lab.nats if n.name != frozen]
+    lab.homes["operator"] = quorum[0].name
+    [host] = [h for h in HOSTS if HOMES[h] == frozen]
+    before = lab.log()
+    cut_at = time.time()
+    lab.freeze_nats(frozen)
+    try:
+        lab.eventually(
+            lambda: any(f"collector-{host}" in n.users() for n in quorum), 30,
+            f"{host}'s collector reconnected to a quorum-side node",
+        )  # fmt: skip
+        print(f"{host} connected to the quorum side {time.time() - cut_at:.1f} s after the freeze")
+        # Past T_dead for the host connected to the frozen node: time to be suspected.
+        _through(lab, 2 * CLUSTER_T)
+        _nobody_fenced(lab, cut_at)
+    finally:
+        lab.freeze_nats(frozen, False)
+    lab.nats_server(frozen).wait_healthy(60)
     _answered_with_a_leader(lab)
     _kept(before, lab.log())
     _nobody_fenced(lab, cut_at)

@@ -152,3 +152,46 @@ async def test_a_vm_that_cannot_write_its_disk_is_not_shown_running_then_fails(
     assert reply.ok, reply
     await _until_power(system, "web", {"running"}, 60)
     await system.verified()
+
+
+async def _kill_running(system: System, vm: str, host: str, not_pid: int | None) -> int:
+    """SIGKILL the process of `vm` on `host` once it is a new one (not `not_pid`); its pid."""
+    pid = await eventually(
+        lambda: (p if (p := system.vm_pid(host, vm)) not in (None, not_pid) else None),
+        60, f"a new {vm} process on {host}",
+    )  # fmt: skip
+    os.kill(pid, signal.SIGKILL)
+    return int(pid)
+
+
+async def test_a_vm_killed_past_its_restart_limit_fails_until_vm_start(system: System) -> None:
+    """web (max_restart 1, max_relocate 0) is SIGKILLed on healthy h2; it is recorded lost
+    (cause `killed`) and started again on h2, its one try. Killed again, it has no try left:
+    a VMFailed is recorded, status shows it `failed` and no order follows for 3 T. `vm start
+    web` clears it and it runs again. h2 is never fenced or declared dead, and the audit
+    accepts every decision."""
+    await system.start(_pool(_vm("web", "h2", max_restart=1, max_relocate=0)))
+    await _starts(system, "web", 1, 120)
+    await _until_power(system, "web", {"running"}, 60)
+    first = await _kill_running(system, "web", "h2", None)
+    [_, again] = await _starts(system, "web", 2, 60)
+    assert again.host == "h2"
+    await _until_power(system, "web", {"running"}, 60)
+    await _kill_running(system, "web", "h2", first)
+    failed = await system.wait_for(VMFailed, 60, vm="web")
+    losses = await system.of(VMLost, vm="web")
+    assert [(x.host, x.cause) for x in losses if isinstance(x, VMLost)] == [("h2", "killed")] * 2
+    events = [r.event for r in await system.events()]
+    assert events.index(losses[1]) < events.index(failed)
+    await _until_power(system, "web", {"failed"}, 10)
+    orders = len(await system.of(VMRestartOrdered, vm="web"))
+    await asyncio.sleep(3 * T)
+    assert len(await system.of(VMRestartOrdered, vm="web")) == orders
+    assert len(await system.of(VMStarted, vm="web")) == 2
+    await system.leading()
+    reply = await system.op("vm-start", {"vm": "web"})
+    assert reply.ok, reply
+    await _starts(system, "web", 3, 60)
+    await _until_power(system, "web", {"running"}, 60)
+    assert await system.of(HostFenced) == [] and await system.of(HostDeclaredDead) == []
+    await system.verified()

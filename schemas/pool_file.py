@@ -5,15 +5,16 @@ Parsing is pure (`parse_pool` takes text); only `load_pool` touches the filesyst
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from schemas.pool import Pool, check_bounds
+from schemas.pool import VM, HAConfig, Host, Pool, check_bounds
 
 
 class PoolError(ValueError):
@@ -94,6 +95,10 @@ def load_pool(path: str | Path) -> Pool:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise PoolError(f"{p}: cannot read the pool file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise PoolError(
+            f"{p}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
+        ) from None
     return parse_pool(text, str(p))
 
 
@@ -118,13 +123,24 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     return f"{problem}{where}"
 
 
+# The model each place of a pool file is read into (list indexes left out of the place): where
+# an unknown key's likely meaning is looked up.
+_MODELS: dict[tuple[str, ...], type[BaseModel]] = {
+    (): Pool, ("ha",): HAConfig, ("hosts",): Host, ("vms",): VM,
+}  # fmt: skip
+
+
 def _first_error(exc: ValidationError, data: dict[str, Any]) -> str:
-    err = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # An unknown key is reported first: a typo'd key also makes the key it meant "missing",
+    # and "required key is missing" would send the operator looking for the wrong problem.
+    unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+    err = unknown[0] if unknown else errors[0]
     where = _describe_location(err["loc"], data)
     if err["type"] == "extra_forbidden":
         key = err["loc"][-1]
         parent = _describe_location(err["loc"][:-1], data)
-        return f"{parent + ': ' if parent else ''}unknown key {key!r}"
+        return f"{parent + ': ' if parent else ''}unknown key {key!r}{_did_you_mean(err['loc'])}"
     if err["type"] == "missing":
         return f"{where}: required key is missing"
     # pydantic's wording names Python types; a pool file has lists and mappings.
@@ -136,6 +152,15 @@ def _first_error(exc: ValidationError, data: dict[str, Any]) -> str:
         return "hosts: a pool needs at least one host"
     msg = str(err["msg"]).removeprefix("Value error, ")
     return f"{where}: {msg}" if where else msg
+
+
+def _did_you_mean(loc: tuple[int | str, ...]) -> str:
+    """` (did you mean 'memory_mib'?)` for an unknown key close to a key of its place."""
+    model = _MODELS.get(tuple(str(step) for step in loc[:-1] if not isinstance(step, int)))
+    if model is None:
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _describe_location(loc: tuple[int | str, ...], data: Any) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -239,8 +240,12 @@ class OperatorRequests:
         # Imported here, like admission's search: a start does not pay for the planner.
         from services.planner.evacuate import evacuation_plan
 
-        plan = await asyncio.to_thread(evacuation_plan, pool, host)
-        check_evacuation(plan, pool)
+        # Judged against the configured ntol: `pool` (plan_pool) has it clipped to its hosts.
+        ntol = _ntol(svc.view.state)
+        plan = await asyncio.to_thread(
+            functools.partial(evacuation_plan, pool, host, configured_ntol=ntol)
+        )
+        check_evacuation(plan, pool, ntol)
         running = [v.name for v in svc.core.view.on(host) if v.state == "running"]
         detail = await self._config(HostExcluded, {"host": host, "reason": "maintenance"},
                                     None, None)  # fmt: skip

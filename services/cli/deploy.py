@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from services.cli.app import app
-from services.cli.output import console, emit_text, fail
+from services.cli.events import JsonFlag
+from services.cli.output import console, emit_json, emit_text, fail
 
 deploy_app = typer.Typer(
     help="Deployment helpers: NATS users and permissions for a pool, container healthchecks.",
@@ -29,6 +30,7 @@ def nats_auth(
         Path | None,
         typer.Option("--output", "-o", help="Write here (default: standard output)."),
     ] = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """The `authorization` block of nats-server's configuration for a pool with these hosts:
     one user per role and one per host's collector, each with its subject permissions;
@@ -41,7 +43,17 @@ def nats_auth(
         text = render_auth(hosts)
     except ValueError as exc:
         fail(str(exc), "rename one of the hosts")
-    emit_text(text, output, "the NATS authorization")
+    if not as_json:
+        emit_text(text, output, "the NATS authorization")
+        return
+    # --json: what was made, for a provisioning script; the block itself unless it went to -o.
+    answer: dict[str, object] = {"hosts": hosts}
+    if output is None:
+        answer["authorization"] = text
+    else:
+        emit_text(text, output, "the NATS authorization")
+        answer["file"] = str(output)
+    emit_json(answer)
 
 
 @deploy_app.command("health")
@@ -50,6 +62,7 @@ def health(
         str | None,
         typer.Argument(help=f"What to ask (default: ${HEALTH_URL}, else {DEFAULT_HEALTH_URL})."),
     ] = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Exit 0 when URL answers 200 within 3 s, else 1: a container healthcheck for a
     service's metrics endpoint or a NATS node's /healthz."""
@@ -57,6 +70,9 @@ def health(
 
     target = url or os.environ.get(HEALTH_URL) or DEFAULT_HEALTH_URL
     problem = healthy(target)
-    if problem is not None:
+    if as_json:
+        emit_json({"url": target, "healthy": problem is None, "problem": problem})
+    elif problem is not None:
         console.print(f"unhealthy: {problem}", soft_wrap=True)
+    if problem is not None:
         raise typer.Exit(1)

@@ -10,6 +10,7 @@ from typer.exceptions import TyperException
 from schemas import PoolError
 from services.cli.app import app
 from services.cli.commands import attach_for
+from services.cli.help_style import operator_metavars
 from services.cli.output import UserError, report_error
 
 
@@ -19,7 +20,9 @@ def main() -> None:
     try:
         # Not standalone: usage errors come back to us, so that they are one line like every
         # other bad input instead of Click's multi-line box.
-        code = app(standalone_mode=False)
+        command = typer.main.get_command(app)
+        operator_metavars(command)
+        code = command.main(standalone_mode=False)
     except TyperException as exc:
         if not exc.format_message():
             sys.exit(0)  # `haplan` alone: the help was shown, nothing went wrong

@@ -42,6 +42,11 @@ def done_line(op: OpRequest, detail: dict[str, Any]) -> str:
         on = f" on {escape(str(host))}" if host else ""
         return f"Start of VM [bold]{escape(op.vm)}[/bold]{on} ordered."
     if isinstance(op, VMShutdown):
+        if detail.get("halted"):
+            return (
+                f"VM [bold]{escape(op.vm)}[/bold] is halted and stays halted "
+                "(HA does not restart it)."
+            )
         return (
             f"Shutdown of VM [bold]{escape(op.vm)}[/bold] ordered: it stays halted "
             "(HA does not restart it)."

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -207,13 +207,19 @@ async def _why_silent(nc: Client, verb: str, silent: Silent) -> NatsUnreachable:
     return NatsUnreachable(f"no arbiter leads the pool: {silent}", NO_LEADER_HINT)
 
 
-def run_op(op: OpRequest, nats: str | None, as_json: bool) -> None:
-    """The body of every `ha.op.<verb>` command: send, then print what was done."""
+def run_op(
+    op: OpRequest,
+    nats: str | None,
+    as_json: bool,
+    sender: Callable[[BusSettings], Coroutine[Any, Any, dict[str, Any]]] | None = None,
+) -> None:
+    """The body of every `ha.op.<verb>` command: send (or have `sender` send and confirm),
+    then print what was done."""
     from services.cli.op_results import op_result
 
     settings = bus_settings(nats)
     with waiting(f"waiting for the arbiter leader ({op.verb})", show=not as_json):
-        detail = asyncio.run(send(settings, op))
+        detail = asyncio.run(send(settings, op) if sender is None else sender(settings))
     if as_json:
         emit_json({"ok": True, "verb": op.verb, "detail": detail})
         return

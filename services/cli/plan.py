@@ -20,6 +20,7 @@ from rich.markup import escape
 
 from schemas import Pool, load_pool
 from services.cli.app import app
+from services.cli.interrupt import interruptible
 from services.cli.output import UserError, console, emit_json, fail
 from services.cli.plan_options import (
     JsonFlag,
@@ -53,6 +54,7 @@ EXIT_CANNOT_EVACUATE = 1
 
 
 @app.command("plan")
+@interruptible
 def plan(
     pool_file: PoolArg,
     as_json: JsonFlag = False,
@@ -90,6 +92,7 @@ def plan(
 
 
 @app.command("what-if")
+@interruptible
 def what_if(
     pool_file: PoolArg,
     fail_hosts: Annotated[
@@ -171,6 +174,7 @@ def what_if(
 
 
 @app.command("evacuate")
+@interruptible
 def evacuate(
     pool_file: PoolArg,
     host: Annotated[

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from schemas import Pool, PoolError, dump_pool, load_pool
+from schemas import HAConfig, Pool, PoolError, dump_pool, load_pool
 from schemas.events import PoolCreated
 from services.cli import pool_ha
 from services.cli.app import app
@@ -40,21 +40,53 @@ def _count(n: int, noun: str) -> str:
 
 
 def _differences(recorded: Pool, loaded: Pool) -> list[str]:
-    return [
-        key
-        for key in ("name", "ha", "hosts", "vms")
-        if getattr(recorded, key) != getattr(loaded, key)
-    ]
+    """What differs, HA settings one by one with both values: "differs in: ha" alone sent
+    operators looking through the whole file for what `haplan up --timeout` had set."""
+    out: list[str] = []
+    for key in ("name", "ha", "hosts", "vms"):
+        if getattr(recorded, key) == getattr(loaded, key):
+            continue
+        if key != "ha":
+            out.append(key)
+            continue
+        for field in HAConfig.model_fields:
+            logged, filed = getattr(recorded.ha, field), getattr(loaded.ha, field)
+            if logged != filed:
+                out.append(f"ha.{field} ({logged!r} in the log, {filed!r} in the file)")
+    return out
+
+
+def _refusal_hint(differ: list[str]) -> str:
+    hint = "see it with `haplan pool export`, or point --nats / NATS_URL at an empty event log"
+    if any(d.startswith("ha.timeout_s ") for d in differ):
+        # The usual way in: the lab file against `haplan up`, which runs the lab demo at 5 s.
+        hint = (
+            "`haplan up` sets ha.timeout_s from its --timeout (5 for the lab demo without a "
+            "pool file); start it as `haplan up POOL` to keep the file's; or " + hint
+        )
+    return hint
 
 
 def _same_pool(state: PoolState, pool: Pool) -> bool:
     """Loading again what was loaded (or what an export of the log gives) changes nothing."""
-    if state.origin == pool:
+    if state.origin is not None and _keys_as_filed(state.origin, pool) == pool:
         return True
     try:
-        return to_pool(state) == pool
+        return _keys_as_filed(to_pool(state), pool) == pool
     except PoolError:
         return False
+
+
+def _keys_as_filed(recorded: Pool, loaded: Pool) -> Pool:
+    """`recorded` without the host keys `loaded` does not give: a key is registered after the
+    file was written (`haplan up` makes one per host and loads the pool with them; `haplan
+    host trust` adds one), so a file without keys is the same pool. A key the file does give
+    must match."""
+    unkeyed = {h.name for h in loaded.hosts if h.key is None}
+    hosts = tuple(
+        h.model_copy(update={"key": None}) if h.name in unkeyed else h for h in recorded.hosts
+    )
+    return recorded.model_copy(update={"hosts": hosts})
 
 
 async def _create(settings: BusSettings, pool: Pool, source: str, progress: bool) -> dict[str, Any]:
@@ -69,12 +101,11 @@ async def _create(settings: BusSettings, pool: Pool, source: str, progress: bool
                 if _same_pool(state, pool):
                     return {"pool": state.name, "created": False, "seq": rebuilt.last_seq}
                 assert state.origin is not None
-                differ = ", ".join(_differences(state.origin, pool)) or "the current state"
+                differ = _differences(_keys_as_filed(state.origin, pool), pool)
                 fail(
                     f"the event log already holds pool {state.name!r}, which differs from "
-                    f"{source} in: {differ}",
-                    "see it with `haplan pool export`, or point --nats / NATS_URL at an "
-                    "empty event log",
+                    f"{source} in: {', '.join(differ) or 'the current state'}",
+                    _refusal_hint(differ),
                 )
             event = PoolCreated(
                 event_id=str(uuid.uuid4()), at=datetime.now(UTC), epoch=0, pool=pool

@@ -16,9 +16,11 @@ from services.cli.output import UserError, console, fail
 
 LAB_POOL = Path(schemas.__file__).parent / "examples" / "lab.yaml"
 # The lab file says 30 s, XenServer's default: a newcomer would wait about 40 s for each
-# failover. 5 s shows one in under 10 s (T_dead = T + 4 intervals = 7 s), and is still ten
-# heartbeat intervals of 0.5 s, so a laptop busy starting Python processes or pausing for a
-# garbage collection does not fence a healthy host.
+# failover. So `haplan up` with no pool file (the lab demo) runs with 5 s: a failover in
+# under 10 s (T_dead = T + 4 intervals = 7 s), still ten heartbeat intervals of 0.5 s, so a
+# laptop busy starting Python processes or pausing for a garbage collection does not fence a
+# healthy host. A pool file given on the command line keeps its own ha.timeout_s: it is what
+# the operator wrote, and what `haplan pool create` of the same file compares with.
 UP_TIMEOUT_S = 5.0
 MIN_TIMEOUT_S = 1.0
 
@@ -44,14 +46,15 @@ def up(
         ),
     ] = None,
     timeout: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--timeout",
             metavar="S",
-            help="HA timeout T in seconds, instead of the pool file's ha.timeout_s "
-            f"(default {UP_TIMEOUT_S:g}: a failover in seconds, not a minute).",
+            help="HA timeout T in seconds, instead of the pool file's ha.timeout_s (without a "
+            f"pool file, the lab demo runs with {UP_TIMEOUT_S:g}: a failover in seconds).",
+            show_default=False,
         ),
-    ] = UP_TIMEOUT_S,
+    ] = None,
     json_log: Annotated[
         bool,
         typer.Option(
@@ -64,14 +67,24 @@ def up(
     """Run a whole pool here: a private nats-server, one collector per host, an arbiter and
     a planner, shown live. Pull cables from another terminal with `haplan fault`; Ctrl-C
     stops everything it started."""
-    if not MIN_TIMEOUT_S <= timeout < float("inf"):
+    if timeout is not None and not MIN_TIMEOUT_S <= timeout < float("inf"):
         fail(
             f"--timeout {timeout:g} is not a number of seconds from {MIN_TIMEOUT_S:g} up "
             "(heartbeats go every T/10: below that, a busy machine fences healthy hosts)",
             "try --timeout 5",
         )
-    source = pool_file or LAB_POOL
-    pool = with_timeout(load_pool(source), timeout)
+    pool = load_pool(pool_file or LAB_POOL)
+    if timeout is None and pool_file is None:
+        timeout = UP_TIMEOUT_S
+    if timeout is not None:
+        pool = with_timeout(pool, timeout)
+    elif pool.ha.timeout_s < MIN_TIMEOUT_S:
+        fail(
+            f"{pool_file}: ha.timeout_s {pool.ha.timeout_s:g} is below {MIN_TIMEOUT_S:g} s, "
+            "too short for `haplan up` (heartbeats go every T/10: a busy machine would fence "
+            "healthy hosts)",
+            "raise it in the file, or give --timeout 5",
+        )
     # Imported here: every `haplan` start imports this module, and these load NATS.
     from services.up.runtime import default_runtime_dir
     from services.up.session import Mode, UpFailed, UpOptions, run_up

@@ -64,6 +64,27 @@ def start(
 
 
 @vm_app.command("shutdown")
-def shutdown(vm: VMArg, as_json: JsonFlag = False, nats: NatsServers = None) -> None:
-    """Admin shutdown: the VM stays halted, HA does not restart it."""
-    run_op(build(VMShutdown, vm=named("VM", vm)), nats, as_json)
+def shutdown(
+    vm: VMArg,
+    as_json: JsonFlag = False,
+    nats: NatsServers = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            metavar="SECONDS",
+            min=0,
+            help="How long to wait for the halt to be recorded (0: answer once the stop is "
+            "ordered).",
+        ),
+    ] = 60.0,
+) -> None:
+    """Admin shutdown: the VM stays halted, HA does not restart it.
+
+    Answers once the log records the VM halted (`halted: true`); exit 1 if that does not
+    happen within --wait.
+    """
+    from services.cli.vm_halt import shutdown_confirmed
+
+    op = build(VMShutdown, vm=named("VM", vm))
+    run_op(op, nats, as_json, lambda settings: shutdown_confirmed(settings, op, wait))

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from schemas.limits import ORDER_MAX, START_DELAY_MAX_S
 from schemas.ops import PoolSet, VMSet
 from services.cli.output import UserError
 
@@ -36,6 +37,15 @@ def whole(key: str, value: str) -> int:
     return int(value)
 
 
+def order(key: str, value: str) -> int:
+    # The bound is checked here, in the operator's words: the request model's refusal would
+    # name its field (order, start_delay_s) in pydantic's, not the key the operator typed.
+    number = whole(key, value)
+    if number > ORDER_MAX:
+        raise _bad(key, value, f"a whole number from 0 to {ORDER_MAX}")
+    return number
+
+
 def boolean(key: str, value: str) -> bool:
     word = value.strip().lower()
     if word not in ("true", "false"):
@@ -50,6 +60,8 @@ def seconds(key: str, value: str) -> float:
         raise _bad(key, value, "a number of seconds, 0 or more") from None
     if not math.isfinite(number) or number < 0:
         raise _bad(key, value, "a number of seconds, 0 or more")
+    if number > START_DELAY_MAX_S:
+        raise _bad(key, value, f"a number of seconds from 0 to {START_DELAY_MAX_S:g}")
     return number
 
 
@@ -70,7 +82,7 @@ POOL_KEYS: Mapping[str, tuple[str, Parse]] = {
 }
 VM_KEYS: Mapping[str, tuple[str, Parse]] = {
     "ha-restart-priority": ("ha_restart_priority", priority),
-    "order": ("order", whole),
+    "order": ("order", order),
     "start-delay": ("start_delay_s", seconds),
 }
 
@@ -105,7 +117,9 @@ def build(model: type[M], **fields: Any) -> M:
         return model(**fields)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in err["loc"])
+        # Named as the operator typed it (start-delay), not as the request calls it.
+        typed = {field: key for key, (field, _) in (*POOL_KEYS.items(), *VM_KEYS.items())}
+        where = ".".join(typed.get(str(p), str(p)) for p in err["loc"])
         msg = str(err["msg"]).removeprefix("Value error, ")
         raise UserError(f"{where}: {msg}" if where else msg) from None
 

@@ -14,14 +14,19 @@ with the highest proven capacity (the first of equals). Deterministic: same pool
 
 Capacity afterwards (`capacity_after`) is max host failures to tolerate of the pool without the
 host (in maintenance it is neither a failover target nor a failure candidate) once the VMs have
-moved. The pool then has one host less, so ntol is clipped to hosts - 1 for that computation
-(`capacity_after.host_failures_to_tolerate` shows the value used). `ntol_holds` compares the
-proven value, so it never claims more protection than is proven.
+moved. It is judged against the pool's configured ntol (`capacity_after.host_failures_to_tolerate`
+and `overcommitted` say so): taking a host out of a two-host pool configured with ntol 1 leaves
+it unable to absorb any failure, and the plan says that ntol 1 no longer holds rather than "ntol
+0 met" (it once compared with ntol clipped to the hosts left). The pool description handed to
+the capacity search has one host less, so there ntol is clipped to hosts - 1 to stay valid; the
+placements are still ranked by that reachable target. `ntol_holds` compares the proven value,
+so it never claims more protection than is proven.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from schemas import Pool
@@ -40,12 +45,17 @@ from services.planner.results import EvacuationPlan, FailureCapacity, NotPlaced,
 OTHER_HOSTS = ("other hosts", "another host", "every other host")
 
 
-def evacuation_plan(pool: Pool, host: str, *, work_limit: float = 30.0) -> EvacuationPlan:
+def evacuation_plan(
+    pool: Pool, host: str, *, work_limit: float = 30.0, configured_ntol: int | None = None
+) -> EvacuationPlan:
     """Where each running VM of `host` goes so the host can enter maintenance.
 
     An unknown host raises `UnknownNameError` (a KeyError with a one-line message).
     `work_limit` (deterministic seconds) is shared by the placement and the capacity checks.
+    `configured_ntol` is the target the plan is judged against, when `pool`'s own was clipped
+    (the running pool's plan_pool drops dead hosts); by default the pool's.
     """
+    target = pool.ha.host_failures_to_tolerate if configured_ntol is None else configured_ntol
     if host not in pool.host_names:
         raise unknown_host(host, pool.host_names)
     leaving = sorted(pool.vms_on(host), key=lambda v: (v.order, v.name))
@@ -90,13 +100,14 @@ def evacuation_plan(pool: Pool, host: str, *, work_limit: float = 30.0) -> Evacu
             break
     assert chosen is not None
     assignment, capacity = chosen
+    capacity = replace(capacity, host_failures_to_tolerate=target)
     return EvacuationPlan(
         host=host,
         possible=True,
         moves=tuple(_moves(items, bins, assignment)),
         cannot_move=(),
         capacity_after=capacity,
-        ntol_holds=capacity.max_host_failures_to_tolerate >= ntol,
+        ntol_holds=capacity.max_host_failures_to_tolerate >= target,
     )
 
 

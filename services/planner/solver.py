@@ -31,4 +31,8 @@ def exact_solver(work_limit: float) -> cp_model.CpSolver:
     solver.parameters.num_workers = SEARCH_WORKERS
     solver.parameters.random_seed = 0
     solver.parameters.max_deterministic_time = max(work_limit, 0.0)
+    # CP-SAT takes SIGINT for itself by default and only ends the current solve: Ctrl-C on a
+    # long `haplan plan` was lost, and a daemon's handlers were replaced mid-solve. The process
+    # decides what a signal means (services/cli/interrupt.py).
+    solver.parameters.catch_sigint_signal = False
     return solver

@@ -23,6 +23,7 @@ from services.common.eventstore import JetStreamEventStore
 from services.common.lifetime import die_with_parent
 from services.common.natsserver import NatsServer, free_port, locate_nats_server
 from services.common.settings import BusSettings
+from services.common.signing import HostSigner
 from tests.fixtures.events import make, rich_pool
 
 LAB = Path(__file__).parents[2] / "schemas" / "examples" / "lab.yaml"
@@ -120,6 +121,46 @@ def test_a_different_pool_over_an_existing_one_is_refused(
     line = one_line_error(result)
     assert "already holds pool 'Lab pool', which differs from" in line
     assert "in: vms" in line and "haplan pool export" in line
+    assert len(haplan("events", "--json", url=nats_server.url).stdout.splitlines()) == 1
+
+
+def test_a_pool_differing_in_its_ha_timeout_names_both_values_and_what_to_do(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    """The lab pool in the log with T = 5 s (as `haplan up` loads it) and the lab file (30 s):
+    the refusal names ha.timeout_s with both values, not just "ha", and says how `haplan up`
+    sets it and how to keep the file's."""
+    at_5s = tmp_path / "lab-5s.yaml"
+    at_5s.write_text(LAB.read_text().replace("timeout_s: 30", "timeout_s: 5"))
+    assert haplan("pool", "create", str(at_5s), url=nats_server.url).returncode == 0
+    result = haplan("pool", "create", str(LAB), url=nats_server.url)
+    assert result.returncode == 2
+    line = one_line_error(result)
+    assert "in: ha.timeout_s (5.0 in the log, 30.0 in the file)" in line
+    assert "`haplan up POOL` to keep the file's" in line
+
+
+def test_keys_registered_after_the_file_keep_it_the_same_pool(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    """The log's lab pool carries host keys (as `haplan up` loads it): the key-less lab file is
+    the same pool (exit 0, nothing appended); a file naming another key for lab1 is not."""
+    keyed = load_pool(LAB)
+    keys = {h.name: HostSigner.generate().public for h in keyed.hosts}
+    keyed = keyed.model_copy(
+        update={"hosts": tuple(h.model_copy(update={"key": keys[h.name]}) for h in keyed.hosts)}
+    )
+    with_keys = tmp_path / "keyed.yaml"
+    with_keys.write_text(dump_pool(keyed))
+    assert haplan("pool", "create", str(with_keys), url=nats_server.url).returncode == 0
+    again = haplan("pool", "create", str(LAB), "--json", url=nats_server.url)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["created"] is False
+    other_key = tmp_path / "other-key.yaml"
+    rekeyed = keyed.hosts[0].model_copy(update={"key": HostSigner.generate().public})
+    other_key.write_text(dump_pool(keyed.model_copy(update={"hosts": (rekeyed, keyed.hosts[1])})))
+    refused = haplan("pool", "create", str(other_key), url=nats_server.url)
+    assert refused.returncode == 2 and "in: hosts" in one_line_error(refused)
     assert len(haplan("events", "--json", url=nats_server.url).stdout.splitlines()) == 1
 
 

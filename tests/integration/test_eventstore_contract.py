@@ -11,12 +11,21 @@ import io
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import structlog
 
-from schemas.events import EventBase, HostJoined, NtolSet, PoolCreated, VMCreated, VMStarted
+from schemas.events import (
+    EventBase,
+    HostJoined,
+    NtolSet,
+    PoolCreated,
+    VMCreated,
+    VMStarted,
+    encode_event,
+)
 from services.common.bus import connect
 from services.common.eventstore import (
     MAX_APPEND,
@@ -30,9 +39,10 @@ from services.common.eventstore import (
 from services.common.logging import configure_logging
 from services.common.replay import rebuild_state
 from services.common.settings import BusSettings
-from tests.fixtures.events import lab_pool, make
+from tests.fixtures.events import T0, lab_pool, make
 
 V1_PAYLOAD = Path(__file__).parents[1] / "fixtures" / "vm_created_v1.json"
+S = timedelta(seconds=1)
 
 
 @dataclass
@@ -271,3 +281,19 @@ async def test_old_versions_are_upcast_when_read(subject: Subject) -> None:
     assert isinstance(record.event, VMCreated)
     assert record.event.spec.memory_overhead_mib == 0
     assert subject.store.malformed == 0
+
+
+async def test_event_times_never_go_backwards_in_the_log(subject: Subject) -> None:
+    """An event stamped by a clock stepped back is stored with the time of the event before
+    it: after one at +10 s, an append at +0 s reads back at +10 s. That holds when the store
+    knows the previous event (its own append) and when another writer appended it (a raw
+    message at +20 s): the batch after it (+5, +30, +25) reads back +20, +30, +30."""
+    store = subject.store
+    assert await store.append([make(NtolSet, host_failures_to_tolerate=1, at=T0 + S * 10)], 0)
+    assert await store.append([make(NtolSet, host_failures_to_tolerate=0, at=T0)], 1) == 2
+    foreign = make(NtolSet, host_failures_to_tolerate=1, at=T0 + S * 20)
+    await subject.put_raw("ha.evt.pool", encode_event(foreign))
+    batch = [make(NtolSet, host_failures_to_tolerate=0, at=T0 + S * s) for s in (5, 30, 25)]
+    assert await store.append(batch, 3) == 6
+    times = [(r.event.at - T0).total_seconds() for r in await read_all(store)]
+    assert times == [10, 10, 20, 20, 30, 30]

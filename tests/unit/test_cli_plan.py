@@ -347,6 +347,19 @@ def test_evacuation_json_contract_and_valid_moves(haplan: Any) -> None:
     assert data["ntol_holds"] is False
 
 
+def test_evacuation_reports_the_configured_ntol(haplan: Any) -> None:
+    """The lab pool is configured with ntol 1; without lab1 it absorbs no failure. `haplan
+    evacuate` says the configured 1 does not hold (JSON and table), not "ntol 0 met"."""
+    run = haplan("evacuate", "schemas/examples/lab.yaml", "lab1", "--json")
+    assert run.code == 0
+    after = run.json()["capacity_after"]
+    assert (after["host_failures_to_tolerate"], after["overcommitted"]) == (1, True)
+    assert run.json()["ntol_holds"] is False
+    table = haplan("evacuate", "schemas/examples/lab.yaml", "lab1")
+    assert "1: overcommitted" in table.out and "0: met" not in table.out
+    assert "no longer holds" in table.out
+
+
 def test_evacuation_that_cannot_be_done_exits_1_with_reasons(haplan: Any, tmp_path: Path) -> None:
     """A VM too big for the other host and a VM with local disks cannot move: not possible,
     exit 1, each with its reason; what can move is still listed."""

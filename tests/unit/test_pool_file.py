@@ -122,6 +122,30 @@ BAD_POOLS = [
     ),
     ("unknown key in a VM", vm(hots="a"), "p.yaml", ["vms[0] 'v': unknown key 'hots'"]),
     (
+        "typo of a required host key",
+        "name: p\nhosts: [{name: a, memry_mib: 1000}]\n",
+        "p.yaml",
+        ["hosts[0] 'a': unknown key 'memry_mib' (did you mean 'memory_mib'?)"],
+    ),
+    (
+        "typo of a top-level key",
+        "name: p\nhots: [{name: a, memory_mib: 1000}]\n",
+        "p.yaml",
+        ["unknown key 'hots' (did you mean 'hosts'?)"],
+    ),
+    (
+        "typo of an ha key",
+        "name: p\nha: {host_failures_to_tolerat: 1}\n" + HOSTS,
+        "p.yaml",
+        ["ha: unknown key 'host_failures_to_tolerat' (did you mean 'host_failures_to_tolerate'?)"],
+    ),
+    (
+        "typo of a VM key",
+        vm(ha_restart_prority="restart"),
+        "p.yaml",
+        ["unknown key 'ha_restart_prority' (did you mean 'ha_restart_priority'?)"],
+    ),
+    (
         "duplicate top-level YAML key",
         "name: p\nname: q\n" + HOSTS,
         "p.yaml",
@@ -252,6 +276,24 @@ def test_missing_file_is_one_line(tmp_path: Path) -> None:
     assert "\n" not in str(caught.value)
 
 
+def test_an_unknown_key_like_no_key_has_no_suggestion() -> None:
+    """`ram` is like no key of a host: the message says it is unknown and suggests nothing
+    (a wrong suggestion would mislead more than none)."""
+    with pytest.raises(PoolError) as caught:
+        parse_pool("name: p\nhosts: [{name: a, memory_mib: 1, ram: 2}]\n", "p.yaml")
+    assert str(caught.value) == "p.yaml: hosts[0] 'a': unknown key 'ram'"
+
+
+def test_a_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    """A pool file holding bytes that are not UTF-8 (a Latin-1 export, a binary) is a
+    one-line PoolError naming the file, the byte and where it is, not a UnicodeDecodeError."""
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("name: Caf\u00e9 pool\n".encode("latin-1") + HOSTS.encode())
+    with pytest.raises(PoolError) as caught:
+        load_pool(path)
+    assert str(caught.value) == f"{path}: not UTF-8 text (byte 0xe9 at offset 9)"
+
+
 def test_pool_models_are_immutable() -> None:
     """A validated pool cannot be changed in place (changes go through new, validated pools)."""
     pool = load_pool(EXAMPLE)
@@ -269,13 +311,20 @@ def test_pool_models_are_immutable() -> None:
             "over.yaml",
         ),
         ('{"name": "p", "hosts": [', "broken.json"),
+        (b"name: \xff\xfe pool\n" + HOSTS.encode(), "binary.yaml"),
+        ("name: p\nhosts: [{name: a, memry_mib: 1000}]\n", "typo.yaml"),
     ],
 )
-def test_cli_bad_pool_exits_2_with_one_stderr_line(tmp_path: Path, text: str, name: str) -> None:
+def test_cli_bad_pool_exits_2_with_one_stderr_line(
+    tmp_path: Path, text: str | bytes, name: str
+) -> None:
     """`haplan plan` on a bad pool file: exit 2, exactly one line on stderr naming the file,
     no traceback, nothing on stdout."""
     path = tmp_path / name
-    path.write_text(text)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
     done = subprocess.run(
         [sys.executable, "-m", "services.cli.main", "plan", str(path)],
         capture_output=True,

@@ -103,6 +103,9 @@ def verify_tables(report: VerifyReport) -> list[Table]:
 
 def verify_verdict(report: VerifyReport) -> str:
     events = f"{report.events:,} event(s) replayed"
+    if report.ok and report.decisions == 0:
+        # "All 0 decisions would be made again" reads as a pass; nothing was checked.
+        return f"[yellow]The log holds no decision to re-check[/yellow] ({events})."
     if report.ok:
         line = (
             f"[green]All {report.decisions:,} decision(s) would be made again[/green] ({events})."

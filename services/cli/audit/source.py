@@ -32,6 +32,9 @@ log = get_logger("haplan.audit")
 
 # A file line is about 300 bytes: draw a bar from about as many events as a bus replay does.
 PROGRESS_FROM_BYTES = PROGRESS_FROM * 300
+# Unreadable lines before the first event are logged only once the file shows it holds a log
+# (else the one error line says it holds none); at most this many are kept for that.
+HELD_WARNINGS = 1000
 
 
 class LogSource(Protocol):
@@ -62,6 +65,7 @@ class FileSource:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._malformed = 0
+        self._held: list[tuple[int, str]] = []
         try:
             self._size = path.stat().st_size
         except OSError as exc:
@@ -74,8 +78,13 @@ class FileSource:
         return self._malformed
 
     async def replay(self, consume: Consume, *, label: str, show_progress: bool) -> None:
+        """Feed `consume` every readable entry; a file without one is a UserError (exit 2):
+        a file that holds no log (a pool file, a typo'd path to some other file, an empty
+        export) must not pass an audit as a log with nothing wrong in it."""
         self._malformed = 0  # a second pass counts again, not twice
+        self._held = []  # warnings wait until the file shows it holds a log
         show = show_progress and self._size >= PROGRESS_FROM_BYTES
+        found = False
         with _bar(label, self._size, show) as advance:
             position = 0
             last = 0
@@ -83,12 +92,33 @@ class FileSource:
                 position += len(line)
                 if not line.strip():
                     continue
-                entry = self._decode(number, line, last)
+                entry = self._decode(number, line, last, held=not found)
                 if entry is not None:
+                    if not found:
+                        found = True
+                        self._release_held()
                     last = entry.seq
                     consume(entry)
                 if advance is not None and number % 5000 == 0:
                     advance(position)
+        if not found:
+            what = f"none of its {self._malformed:,} line(s) is" if self._malformed else "it is"
+            raise UserError(
+                f"{self.path}: holds no event log ({what} "
+                f"{'an event' if self._malformed else 'empty'})",
+                "give a file written by `haplan audit export` or `haplan events --json`",
+            )
+
+    def _release_held(self) -> None:
+        """Log the warnings held back while no entry had been read yet."""
+        held, self._held = self._held, []
+        for number, reason in held:
+            with log_context(file=str(self.path), line=number):
+                log.warning("unreadable line skipped", reason=reason)
+        beyond = self._malformed - len(held)
+        if beyond > 0:
+            with log_context(file=str(self.path)):
+                log.warning("more unreadable lines skipped before the first event", lines=beyond)
 
     def _lines(self) -> Iterator[bytes]:
         # Only the file's own errors become one-line errors; the consumer's (a closed pipe on
@@ -113,15 +143,18 @@ class FileSource:
             "give a file written by `haplan audit export`",
         )
 
-    def _decode(self, number: int, line: bytes, last: int) -> Entry | None:
+    def _decode(self, number: int, line: bytes, last: int, *, held: bool) -> Entry | None:
         try:
             entry = decode_line(line)
             if entry.seq <= last:
                 raise UnreadableLine(f"sequence {entry.seq} does not follow sequence {last}")
         except UnreadableLine as exc:
             self._malformed += 1
-            with log_context(file=str(self.path), line=number):
-                log.warning("unreadable line skipped", reason=str(exc))
+            if not held:
+                with log_context(file=str(self.path), line=number):
+                    log.warning("unreadable line skipped", reason=str(exc))
+            elif len(self._held) < HELD_WARNINGS:
+                self._held.append((number, str(exc)))
             return None
         return entry
 

@@ -17,6 +17,7 @@ malformed -> how many unreadable messages readers skipped (each also logged with
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import NamedTuple, Protocol
 
 from schemas.events import Event, EventDecodeError, decode_event, encode_event
@@ -87,8 +88,33 @@ class Outgoing(NamedTuple):
     event_id: str
 
 
-def prepare_append(events: Sequence[Event], expected_last_seq: int) -> list[Outgoing]:
-    """Check an append's arguments and encode its events (shared by both stores)."""
+def monotonic_times(events: Sequence[Event], previous_at: datetime | None) -> list[Event]:
+    """The events with times that never go backwards in the log: each `at` is at least the
+    time of the event before it (`previous_at`: the log's last event, None for none).
+
+    `at` is wall-clock time, stamped by the writer; when the clock is stepped back (NTP, an
+    operator, a VM resumed), or two writers' clocks disagree, a later event could read as
+    earlier and timelines, audits and `--since` would misorder it. The appender, which knows
+    the event its append goes right after (optimistic concurrency names it), lifts such a
+    time to the previous event's: max(wall, previous). Equal times are allowed (the sequence
+    orders them), so events whose clocks agree keep their times exactly. Decisions never
+    read `at`: their timers run on monotonic clocks and their evidence carries its own ages.
+    """
+    out: list[Event] = []
+    previous = previous_at
+    for event in events:
+        if previous is not None and event.at < previous:
+            event = event.model_copy(update={"at": previous})
+        out.append(event)
+        previous = event.at
+    return out
+
+
+def prepare_append(
+    events: Sequence[Event], expected_last_seq: int, previous_at: datetime | None = None
+) -> list[Outgoing]:
+    """Check an append's arguments and encode its events (shared by both stores), their times
+    made monotonic after `previous_at`, the time of the event at `expected_last_seq`."""
     if not events:
         raise ValueError("an append needs at least one event")
     if len(events) > MAX_APPEND:
@@ -98,7 +124,8 @@ def prepare_append(events: Sequence[Event], expected_last_seq: int) -> list[Outg
     ids = [e.event_id for e in events]
     if len(set(ids)) != len(ids):
         raise ValueError("an append holds the same event id twice")
-    return [Outgoing(subject_for(e), encode_event(e), e.event_id) for e in events]
+    timed = monotonic_times(events, previous_at)
+    return [Outgoing(subject_for(e), encode_event(e), e.event_id) for e in timed]
 
 
 class Decoder:

@@ -14,6 +14,7 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import nats.errors
@@ -29,7 +30,7 @@ from nats.js.api import (
     StreamConfig,
 )
 
-from schemas.events import Event
+from schemas.events import Event, EventDecodeError, decode_event
 from services.common.eventstore.base import (
     AppendRejected,
     AppendTimeout,
@@ -82,6 +83,10 @@ class JetStreamEventStore:
         self._js = nc.jetstream(timeout=request_timeout_s)
         self._timeout = request_timeout_s
         self._decoder = Decoder()
+        # The time of the latest event this store read or appended, with its sequence: what
+        # an append right after it makes its times monotonic against (base.monotonic_times)
+        # without asking the stream.
+        self._known_at: tuple[int, datetime] | None = None
 
     @classmethod
     async def open(
@@ -135,9 +140,10 @@ class JetStreamEventStore:
     # -- append
 
     async def append(self, events: Sequence[Event], expected_last_seq: int) -> int:
-        batch = prepare_append(events, expected_last_seq)
+        previous_at = await self._time_of(expected_last_seq)
+        batch = prepare_append(events, expected_last_seq, previous_at)
         try:
-            return await self._append(batch, expected_last_seq)
+            seq = await self._append(batch, expected_last_seq)
         except nats.errors.TimeoutError:
             raise AppendTimeout(
                 f"no acknowledgement from the event stream within {self._timeout:g} s; "
@@ -149,6 +155,22 @@ class JetStreamEventStore:
             ) from None
         except nats.errors.Error as exc:
             raise EventStoreUnavailable(f"the append could not complete: {exc!r}") from None
+        self._known_at = (seq, decode_event(batch[-1].payload).at)
+        return seq
+
+    async def _time_of(self, seq: int) -> datetime | None:
+        """The time of the event at `seq` (None: no event, or an unreadable one)."""
+        if seq <= 0:
+            return None
+        if self._known_at is not None and self._known_at[0] == seq:
+            return self._known_at[1]
+        try:
+            msg = await self._js.get_msg(STREAM, seq=seq)
+            return decode_event(msg.data or b"").at
+        except (nats.errors.Error, EventDecodeError):
+            # Not there (the append's own check refuses it then) or not an event: nothing to
+            # keep the order against.
+            return None
 
     async def _append(self, batch: list[Outgoing], expected_last_seq: int) -> int:
         if len(batch) == 1:
@@ -245,6 +267,7 @@ class JetStreamEventStore:
                 seq = _stream_seq(msg.reply)
                 recorded = decode(seq, msg.subject, msg.data)
                 if recorded is not None:
+                    self._known_at = (seq, recorded.event.at)
                     yield recorded
                 if end is not None and seq >= end:
                     return

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 
-from schemas.events import Event
+from schemas.events import Event, EventDecodeError, decode_event
 from services.common.eventstore.base import (
     ConcurrencyConflict,
     Decoder,
@@ -32,7 +33,7 @@ class InMemoryEventStore:
         return len(self._log)
 
     async def append(self, events: Sequence[Event], expected_last_seq: int) -> int:
-        batch = prepare_append(events, expected_last_seq)
+        batch = prepare_append(events, expected_last_seq, self._time_of(expected_last_seq))
         actual = len(self._log)
         if actual != expected_last_seq:
             landed = self._log[expected_last_seq : expected_last_seq + len(batch)]
@@ -47,6 +48,15 @@ class InMemoryEventStore:
             self._ids.add(b.event_id)
         self._wake()
         return len(self._log)
+
+    def _time_of(self, seq: int) -> datetime | None:
+        """The time of the event at `seq`, as the JetStream store finds it (None: none)."""
+        if not 1 <= seq <= len(self._log):
+            return None
+        try:  # not through the decoder: a reader's count of unreadable events stays the same
+            return decode_event(self._log[seq - 1][1]).at
+        except EventDecodeError:
+            return None
 
     def append_raw(self, subject: str, payload: bytes) -> int:
         """Store any bytes on a subject, as a foreign or broken writer could on the bus."""

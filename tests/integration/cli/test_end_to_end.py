@@ -106,8 +106,9 @@ async def test_status_host_status_and_pool_settings_through_the_cli(system: Syst
 
 async def test_evacuate_enable_shutdown_and_start_through_the_cli(system: System) -> None:
     """`host evacuate h1` lists web's move and web starts elsewhere; `host enable h1` takes
-    h1 back (twice is a conflict, exit 1); `vm shutdown web` halts it for good (twice is
-    exit 1, an unknown VM exit 2); `vm start web --on h1` starts it on h1."""
+    h1 back (twice is a conflict, exit 1); `vm shutdown web` halts it for good and answers
+    `halted: true` once the halt is in the log (twice is exit 1, an unknown VM exit 2);
+    `vm start web --on h1` starts it on h1."""
     await _running_pool(system)
     url = system.url
 
@@ -126,9 +127,11 @@ async def test_evacuate_enable_shutdown_and_start_through_the_cli(system: System
     again = await haplan("host", "enable", "h1", url=url)
     assert again.code == 1 and "not in maintenance" in again.error_line()
 
-    shutdown = await haplan("vm", "shutdown", "web", url=url)
-    assert shutdown.code == 0 and "stays halted" in shutdown.out, shutdown.err
-    await system.wait_for(VMShutDownByAdmin, 10, vm="web")
+    shutdown = await haplan("vm", "shutdown", "web", "--json", url=url)
+    assert shutdown.code == 0, shutdown.err
+    # Answered once the halt is confirmed, not when the stop was only ordered (halted: false).
+    assert shutdown.json()["detail"]["halted"] is True
+    assert await system.of(VMShutDownByAdmin, vm="web")
     halted = await haplan("vm", "shutdown", "web", url=url)
     assert halted.code == 1 and "already halted" in halted.error_line()
     unknown = await haplan("vm", "shutdown", "nope", url=url)

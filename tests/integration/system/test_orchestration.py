@@ -184,3 +184,29 @@ async def test_evacuation_moves_the_vms_and_enable_takes_the_host_back(system: S
     again = await system.op("host-enable", {"host": "h1"})
     assert again.code == "conflict" and "not in maintenance" in (again.error or "")
     await system.verified()
+
+
+async def test_an_evacuation_that_breaks_the_plan_is_refused_unless_overcommit_is_allowed(
+    system: System,
+) -> None:
+    """ntol 2 on three hosts: with h1 in maintenance two hosts are left, which can never
+    absorb two failures. `host evacuate h1` is refused with the configured 2 in the reply and
+    nothing appended (it was admitted when judged against ntol clipped to the hosts left);
+    with overcommit allowed it is carried out and the reply's plan says ntol no longer holds."""
+    await system.start(_pool(_vm("web", "h1"), ntol=2))
+    await _running(system, "web")
+    await system.leading()
+    reply = await system.op("host-evacuate", {"host": "h1"})
+    assert not reply.ok and reply.code == "refused", reply
+    assert "evacuating h1 would overcommit" in (reply.error or "")
+    assert "host_failures_to_tolerate 2" in (reply.error or "")
+    assert await system.of(HostExcluded) == []
+    assert (await system.op("pool-set", {"allow_overcommit": True})).ok
+    await system.wait_for(OvercommitAllowed, 30)
+    reply = await system.op("host-evacuate", {"host": "h1"})
+    assert reply.ok, reply
+    plan = reply.detail["plan"]
+    assert plan["ntol_holds"] is False
+    assert plan["capacity_after"]["host_failures_to_tolerate"] == 2
+    await system.wait_for(HostExcluded, 30, host="h1")
+    await system.verified()

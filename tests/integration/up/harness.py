@@ -58,7 +58,9 @@ def short_tmp() -> Path:
 
 
 class Up:
-    def __init__(self, timeout_s: float = T) -> None:
+    def __init__(self, timeout_s: float | None = T, pool_file: Path | None = None) -> None:
+        """`haplan up [POOL] [--timeout T] --json-log`: `--timeout` only when `timeout_s` is
+        given, POOL only when `pool_file` is."""
         self.parent = short_tmp()
         self.runtime = self.parent / "haplan"
         self.env = private_env(self.parent)
@@ -66,8 +68,9 @@ class Up:
         self._lock = threading.Lock()
         self._stderr = (self.parent / "up.stderr").open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli.main", "up", "--timeout", str(timeout_s),
-             "--json-log"],
+            [sys.executable, "-m", "services.cli.main", "up",
+             *([] if pool_file is None else [str(pool_file)]),
+             *([] if timeout_s is None else ["--timeout", str(timeout_s)]), "--json-log"],
             cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=self._stderr, start_new_session=True, preexec_fn=die_with_parent,
         )  # fmt: skip

@@ -8,8 +8,20 @@ import json
 import os
 import signal
 import socket
+from pathlib import Path
+from typing import Any
 
-from tests.integration.up.harness import Up, haplan, private_env, short_tmp, writers
+from tests.integration.up.harness import (
+    ROOT,
+    START_S,
+    Up,
+    haplan,
+    private_env,
+    short_tmp,
+    writers,
+)
+
+LAB = ROOT / "schemas" / "examples" / "lab.yaml"
 
 
 def test_up_shows_the_lab_live_and_ctrl_c_leaves_nothing_behind(up: Up) -> None:
@@ -95,3 +107,29 @@ def test_a_killed_arbiter_or_planner_is_started_again(up: Up) -> None:
         assert exits and "restarting" in exits[0]["text"]
         assert starts[0]["pid"] != up.notes(member)[0]["pid"]
     assert up.eventually(up.state, 30, "a leader answers again")
+
+
+def test_up_with_a_pool_file_keeps_its_timeout_and_create_again_is_a_no_op(
+    tmp_path: Path,
+) -> None:
+    """`haplan up POOL` without --timeout runs with the file's ha.timeout_s (4 s here: the log
+    says so), so `haplan pool create POOL` from another terminal finds the same pool and does
+    nothing (exit 0, created false), as the README says. Before, up forced T = 5 s and the
+    create was refused ("differs in: ha")."""
+    pool_file = tmp_path / "lab-4s.yaml"
+    pool_file.write_text(LAB.read_text().replace("timeout_s: 30", "timeout_s: 4"))
+    up = Up(timeout_s=None, pool_file=pool_file)
+    try:
+        up.started()
+        exported = up.eventually(lambda: _exported(up), START_S, "the pool in the log")
+        assert exported["ha"]["timeout_s"] == 4
+        again = up.haplan("pool", "create", str(pool_file), "--json")
+        assert again.returncode == 0, again.stderr
+        assert json.loads(again.stdout)["created"] is False
+    finally:
+        up.close()
+
+
+def _exported(up: Up) -> dict[str, Any] | None:
+    done = up.haplan("pool", "export", "--json")
+    return json.loads(done.stdout) if done.returncode == 0 else None

@@ -156,7 +156,7 @@ def test_explain_of_an_unknown_vm_is_one_line_with_a_way_to_find_names(
     haplan: Any, tmp_path: Path
 ) -> None:
     """Exit 2, one line: the name, a close match if there is one, and how to list VMs; an
-    empty log says to load a pool."""
+    empty export holds no log at all, which is said the same way."""
     log = write(tmp_path / "log.jsonl", failover_log().entries)
     run = haplan("audit", "explain", "minion 1", "--file", log)
     assert run.code == 2
@@ -165,7 +165,7 @@ def test_explain_of_an_unknown_vm_is_one_line_with_a_way_to_find_names(
     assert "haplan pool export" in line
     empty = haplan("audit", "explain", "Minion 1", "--file", write(tmp_path / "e.jsonl", []))
     assert empty.code == 2
-    assert "the event log holds no pool yet" in empty.one_line_error()
+    assert "holds no event log (it is empty)" in empty.one_line_error()
 
 
 def test_bad_sources_are_one_line_errors(haplan: Any, tmp_path: Path) -> None:
@@ -177,6 +177,50 @@ def test_bad_sources_are_one_line_errors(haplan: Any, tmp_path: Path) -> None:
     assert folder.code == 2 and "is a directory" in folder.one_line_error()
     both = haplan("audit", "verify", "--file", tmp_path / "x", "--nats", "nats://127.0.0.1:9")
     assert both.code == 2 and "--file and --nats both given" in both.one_line_error()
+
+
+def test_a_file_that_holds_no_log_is_exit_2_in_one_line(haplan: Any, tmp_path: Path) -> None:
+    """A file with no event in it (a YAML file, an empty file) is not a log that passed: every
+    audit command exits 2 with one line saying the file holds no event log, without a
+    warning per line."""
+    notyaml = tmp_path / "notyaml"
+    notyaml.write_text("name: Lab pool\nhosts: []\n")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    for path, why in ((notyaml, "none of its 2 line(s) is an event"), (empty, "it is empty")):
+        for command in (("verify",), ("timeline",), ("explain", "Minion 1")):
+            run = haplan("audit", *command, "--file", path)
+            assert run.code == 2, (command, run.err)
+            assert f"{path}: holds no event log ({why})" in run.one_line_error()
+            assert run.out == ""
+
+
+def test_unreadable_lines_before_the_first_event_are_still_reported(
+    haplan: Any, tmp_path: Path
+) -> None:
+    """A log whose first line is garbage is still a log: the garbage line is logged (once the
+    file shows events) and counted, and the audit goes on."""
+    log = failover_log().entries
+    path = tmp_path / "log.jsonl"
+    with path.open("wb") as f:
+        f.write(b"garbage\n")
+        for e in log:
+            f.write(encode_line(e.seq, e.event) + b"\n")
+    run = haplan("audit", "verify", "--file", path, "--json")
+    assert run.code == 0, run.err
+    assert run.json()["malformed"] == 1 and run.json()["events"] == len(log)
+    assert '"line": 1' in run.err and "unreadable line skipped" in run.err
+
+
+def test_a_log_with_no_decision_says_so(haplan: Any, tmp_path: Path) -> None:
+    """A log holding only the pool's creation has no decision to re-check: the verdict says
+    that, not "All 0 decision(s) would be made again"; the JSON says 0 decisions."""
+    path = write(tmp_path / "log.jsonl", failover_log().entries[:1])
+    run = haplan("audit", "verify", "--file", path)
+    assert run.code == 0, run.err
+    assert "The log holds no decision to re-check (1 event(s) replayed)." in run.out
+    assert "All 0" not in run.out
+    assert haplan("audit", "verify", "--file", path, "--json").json()["decisions"] == 0
 
 
 def test_plans_on_old_states_are_checked_in_a_second_pass_over_the_file(

@@ -44,14 +44,27 @@ def assert_valid(p: Pool, host: str, plan: EvacuationPlan) -> None:
             groups[m.host].add(v.anti_affinity)
 
 
-def test_lab_pool_moves_minion_and_clips_ntol() -> None:
-    """Evacuating lab1 moves Minion 1 to lab2; with one host left ntol is clipped to 0."""
+def test_lab_pool_evacuation_is_judged_against_the_configured_ntol() -> None:
+    """Evacuating lab1 moves Minion 1 to lab2; lab2 alone absorbs no failure, and the plan
+    says so against the lab pool's configured ntol of 1 (not "ntol 0 met", as when it was
+    clipped to the one host left): overcommitted, ntol does not hold."""
     plan = evacuation_plan(load_pool("schemas/examples/lab.yaml"), "lab1")
-    assert plan.possible and plan.ntol_holds
+    assert plan.possible and not plan.ntol_holds
     assert [(m.vm, m.host) for m in plan.moves] == [("Minion 1", "lab2")]
     assert plan.capacity_after is not None
-    assert plan.capacity_after.host_failures_to_tolerate == 0
+    assert plan.capacity_after.host_failures_to_tolerate == 1
     assert plan.capacity_after.max_host_failures_to_tolerate == 0
+    assert plan.capacity_after.overcommitted
+
+
+def test_a_given_configured_ntol_is_the_target() -> None:
+    """The running pool hands its plan pool (ntol clipped to the hosts that can take VMs) and
+    the configured ntol apart: the plan is judged against the configured one."""
+    p = pool({"A": 10, "B": 10, "C": 10}, [vm("x", 1, "A")], ntol=1)
+    assert evacuation_plan(p, "A").ntol_holds
+    plan = evacuation_plan(p, "A", configured_ntol=2)
+    assert plan.capacity_after is not None
+    assert plan.capacity_after.host_failures_to_tolerate == 2 and not plan.ntol_holds
 
 
 def test_local_disks_big_vms_and_groups_cannot_move() -> None:
@@ -146,5 +159,6 @@ def test_plans_are_valid_and_their_capacity_exact(p: Pool, data: st.DataObject) 
         assert plan.capacity_after.exact
         truth = oracle.max_failures(after)
         assert plan.capacity_after.max_host_failures_to_tolerate == truth
-        assert plan.ntol_holds == (truth >= after.ha.host_failures_to_tolerate)
+        assert plan.ntol_holds == (truth >= p.ha.host_failures_to_tolerate)
+        assert plan.capacity_after.host_failures_to_tolerate == p.ha.host_failures_to_tolerate
     assert evacuation_plan(p, host) == plan

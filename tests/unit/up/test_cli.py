@@ -40,3 +40,17 @@ def test_bad_input_is_one_line_and_exit_2_and_starts_nothing(
     assert len(done.stderr.strip().splitlines()) == 1
     assert says in done.stderr
     assert not (tmp_path / "haplan").exists()
+
+
+def test_a_pool_file_whose_timeout_is_too_short_for_up_is_one_line(tmp_path: Path) -> None:
+    """`haplan up POOL` keeps the file's ha.timeout_s, so a file saying 0.5 s (valid as a pool
+    file) is refused like --timeout 0.5 would be: exit 2, one line naming the file and how to
+    go on, nothing started."""
+    pool = tmp_path / "fast.yaml"
+    lab = (ROOT / "schemas" / "examples" / "lab.yaml").read_text()
+    pool.write_text(lab.replace("timeout_s: 30", "timeout_s: 0.5"))
+    done = haplan(tmp_path, "up", str(pool))
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert f"{pool}: ha.timeout_s 0.5 is below 1 s" in done.stderr and "--timeout" in done.stderr
+    assert not (tmp_path / "haplan").exists()

@@ -72,7 +72,7 @@ def test_a_refusal_by_the_shipped_permissions_fails_the_run() -> None:
         )  # fmt: skip
         refused = lab.haplan("status", "--json", user="collector-lab1")
         assert refused.returncode == 77, refused.stderr
-        problems = lab.eventually(lambda: _invariants(lab), 10, "the refusal reported")
+        problems = lab.eventually(lambda: _invariants(lab), 30, "the refusal reported")
     finally:
         lab.close()
     assert len(problems) == 1 and '"ha.op.status"' in problems[0], problems

@@ -37,7 +37,7 @@ async def test_oversize_and_untrue_heartbeats_are_dropped_counted_and_logged_onc
     async def both_counted() -> bool:
         return count("lab1", "oversize") == 1 and count("lab2", "malformed") == 1
 
-    await eventually(both_counted, 10, "the oversize and the untrue heartbeat are counted")
+    await eventually(both_counted, 30, "the oversize and the untrue heartbeat are counted")
     lines = [ln for ln in a1.log_lines() if ln.get("event") == "malformed message ignored"]
     [oversize] = [ln for ln in lines if ln["subject"] == "ha.hb.lab1"]
     assert "5000 bytes" in str(oversize["reason"])

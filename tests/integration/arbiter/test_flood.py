@@ -56,7 +56,7 @@ async def test_a_flood_on_one_hosts_heartbeat_subject_changes_nothing(
         )
         return dropped or None
 
-    await eventually(counted, 10, "the leader counts the flood as dropped for lab2")
+    await eventually(counted, 30, "the leader counts the flood as dropped for lab2")
     assert a1.metric("haplan_arbiter_dropped_messages_total", host="lab1", reason="oversize") == 0
     about_it = [
         line for line in a1.log_lines()

@@ -115,7 +115,7 @@ async def test_host_trust_replaces_the_key_a_hosts_word_is_checked_with(
     new = HostSigner.generate()
     run = await haplan("host", "trust", "lab1", new.public, "--json", url=pool.url)
     assert run.code == 0, run.err
-    await eventually(lambda: first_event(pool.store, HostKeyTrusted), 10, "host_key_trusted")
+    await eventually(lambda: first_event(pool.store, HostKeyTrusted), 30, "host_key_trusted")
 
     async def publish(signer: HostSigner) -> None:
         current = lab2.store.slots["lab1"]

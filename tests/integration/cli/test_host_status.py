@@ -19,7 +19,7 @@ async def test_a_host_that_cannot_reach_its_store_says_why(lab: Lab) -> None:
     ordered, which the next status shows."""
     break_store(lab.store)
     collector = await lab.spawn("lab1")
-    waiting = await collector.report(lambda r: r.reason == STORE_UNREACHABLE, 10, "why not")
+    waiting = await collector.report(lambda r: r.reason == STORE_UNREACHABLE, 30, "why not")
     url = lab.server.url
 
     shown = await haplan("host", "status", "lab1", "--json", url=url)
@@ -44,7 +44,7 @@ async def test_a_host_that_cannot_reach_its_store_says_why(lab: Lab) -> None:
     heal_store(lab.store)
     member = await collector.member()
     order_id = await lab.arbiter.start_vm("lab1", member.incarnation, "Minion 1")
-    await collector.report(lambda r: any(v.instance == order_id for v in r.vms), 10, "VM up")
+    await collector.report(lambda r: any(v.instance == order_id for v in r.vms), 30, "VM up")
     view = (await haplan("host", "status", "lab1", "--json", url=url)).json()
     assert (view["phase"], view["store_ok"], view["lease_ok"]) == ("member", True, True)
     assert view["instances"] == [{"vm": "Minion 1", "instance": order_id}]

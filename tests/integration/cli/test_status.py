@@ -32,7 +32,7 @@ async def test_status_json_is_the_leaders_view_of_the_lab_pool(pool: Pool) -> No
             in_liveset = {h["name"] for h in answer["hosts"] if h["in_liveset"]} if answer else {}
             return answer if in_liveset == {"lab1", "lab2"} else None
 
-        await eventually(both_in_liveset, 10, "the leader counts lab1 and lab2 in its liveset")
+        await eventually(both_in_liveset, 30, "the leader counts lab1 and lab2 in its liveset")
         result = await haplan("status", "--json", url=pool.url)
         assert arbiter.leading
     assert result.code == 0, result.err

@@ -56,7 +56,7 @@ async def test_joins_once_the_store_is_reachable_and_says_why_until_then(lab: La
     bus; once the store works it asks to join, the arbiter accepts, and it is a member."""
     break_store(lab.store)
     collector = await lab.spawn()
-    waiting = await collector.report(lambda r: r.reason == STORE_UNREACHABLE, 10, "why not")
+    waiting = await collector.report(lambda r: r.reason == STORE_UNREACHABLE, 30, "why not")
     assert waiting.phase == "joining" and not waiting.store_ok
     asked = await lab.nc.request("ha.status.lab1", b"", timeout=10)
     status = HostReport.model_validate_json(asked.data)

@@ -121,7 +121,7 @@ async def test_sigterm_after_a_failed_kill_leaves_the_watchdog_armed(lab: Lab) -
     assert lab.arbiter.fenced == []
     slot = HeartbeatStore(lab.store).read("lab1").slot
     assert slot is not None and not slot.fenced
-    await eventually(lambda: "not petted for" in collector.log(), 10, "the watchdog fires")
+    await eventually(lambda: "not petted for" in collector.log(), 30, "the watchdog fires")
     assert pid_alive(stuck)  # the seam's VM escapes even the watchdog; a reset would not
 
 

@@ -19,7 +19,7 @@ async def test_waits_for_the_pool_saying_why(empty_lab: Lab) -> None:
     joins once the pool is in the log."""
     await empty_lab.arbiter.start()
     collector = await empty_lab.spawn()
-    await eventually(lambda: "waiting for the pool" in collector.log(), 10, "the wait logged")
+    await eventually(lambda: "waiting for the pool" in collector.log(), 30, "the wait logged")
     assert collector.reports == []
     await create_pool(empty_lab.nc)
     await collector.member()
@@ -60,7 +60,7 @@ async def test_kills_vms_an_earlier_incarnation_left_before_joining(lab: Lab) ->
     try:
         await eventually(lambda: (disks / "Old.log").exists(), 30, "the leftover writes")
         collector = await lab.spawn()
-        await eventually(lambda: leftover.poll() is not None, 10, "the leftover killed")
+        await eventually(lambda: leftover.poll() is not None, 30, "the leftover killed")
         member = await collector.member()
         assert lab.arbiter.joins and member.vms == ()
         log = collector.log()

@@ -82,13 +82,13 @@ async def test_a_guest_halt_restarts_the_vm_an_admin_shutdown_does_not(system: S
     pid = system.vm_pid("h2", "web")
     assert pid is not None
     os.kill(pid, signal.SIGUSR1)  # the process driver's "halt inside the guest"
-    await system.wait_for(VMLost, 10, vm="web", cause="guest-halt")
+    await system.wait_for(VMLost, 30, vm="web", cause="guest-halt")
     while len(await system.of(VMStarted, vm="web")) < 2:
         await asyncio.sleep(0.1)
     await system.leading()
     reply = await system.op("vm-shutdown", {"vm": "web"})
     assert reply.ok and reply.detail["stop_ordered"], reply
-    await system.wait_for(VMShutDownByAdmin, 10, vm="web")
+    await system.wait_for(VMShutDownByAdmin, 30, vm="web")
     orders = len(await system.of(VMRestartOrdered, vm="web"))
     await asyncio.sleep(2 * T)
     assert len(await system.of(VMRestartOrdered, vm="web")) == orders
@@ -172,7 +172,7 @@ async def test_evacuation_moves_the_vms_and_enable_takes_the_host_back(system: S
     reply = await system.op("host-evacuate", {"host": "h1"})
     assert reply.ok and reply.detail["stopping"] == ["web"], reply
     await system.wait_for(HostExcluded, 30, host="h1")
-    await system.wait_for(VMEvacuated, 10, vm="web", host="h1")
+    await system.wait_for(VMEvacuated, 30, vm="web", host="h1")
     while len(await system.of(VMStarted, vm="web")) < 2:
         await asyncio.sleep(0.1)
     [_, moved] = await system.of(VMStarted, vm="web")

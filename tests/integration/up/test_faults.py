@@ -34,7 +34,7 @@ def _minion_on_lab2_with_no_split_brain(up: Up, lab1: str) -> None:
     )  # fmt: skip
     disk = up.disk()
     up.eventually(
-        lambda: "lab2" in {h for h, _, _ in writers(disk).values()}, 10, "lab2 writes Minion 1"
+        lambda: "lab2" in {h for h, _, _ in writers(disk).values()}, 30, "lab2 writes Minion 1"
     )
     assert overlaps(disk) == []
 

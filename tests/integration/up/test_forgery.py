@@ -63,7 +63,7 @@ def test_lab2_forging_lab1s_fenced_mark_and_new_incarnation_changes_nothing(up: 
         log = up.log("arbiter")
         return "forged store reading ignored" in log and '"observer": "lab2"' in log
 
-    up.eventually(forgery_logged, 10, "the arbiter logs lab2's forgery")
+    up.eventually(forgery_logged, 30, "the arbiter logs lab2's forgery")
     assert up.events("host_fenced", host="lab1") == []
     assert up.events("host_declared_dead", host="lab1") == []
     assert up.events("vm_started", vm="Minion 1", host="lab2") == []

@@ -113,3 +113,33 @@ def keys(
     for o in outcomes:
         console.print(f"{o.host} {o.key} {'made' if o.made else 'kept'} {o.path}",
                       highlight=False, soft_wrap=True)  # fmt: skip
+
+
+@deploy_app.command("certs")
+def certs(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Where to write them.")],
+    names: Annotated[
+        list[str], typer.Argument(metavar="NAME...", help="The NATS nodes' names.")
+    ],
+    owner: Annotated[
+        str | None,
+        typer.Option("--owner", metavar="UID[:GID]", help="Hand the files over."),
+    ] = None,
+) -> None:
+    """TLS for the NATS nodes: DIR/ca.pem, DIR/server.pem (naming every NAME, localhost and
+    127.0.0.1) and DIR/server-key.pem (0600), as deploy/nats/haplan-tls.conf reads them; kept
+    when already there. The compose stack's TLS profile runs it as its `certs` service."""
+    from datetime import UTC, datetime
+
+    from services.deploy.certs import make_certs
+    from services.deploy.keys import KeySetupError, parse_owner
+
+    try:
+        made = make_certs(directory, names, datetime.now(UTC),
+                          parse_owner(owner) if owner else None)  # fmt: skip
+    except KeySetupError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{directory}: cannot write the certificates: {exc.strerror or exc}")
+    console.print(f"{directory}: {'made' if made else 'kept'} ca.pem, server.pem, server-key.pem",
+                  highlight=False, soft_wrap=True)  # fmt: skip

@@ -9,33 +9,25 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
 import pytest
 
-from tests.e2e.containers.engine import SERVICES, Stack, built_stack, missing
+from tests.e2e.containers.engine import SERVICES, Stack, built_image, missing, running_stack
 
 X = TypeVar("X")
 DEATHS = ("host_suspected", "host_fenced", "host_declared_dead")
 
 
 @pytest.fixture
-def stack() -> Iterator[Stack]:
+def engine() -> None:
     why = missing()
     if why is not None:
         if os.environ.get("CI"):
             pytest.fail(f"the container e2e cannot run on this CI machine: {why}")
         pytest.skip(why)
-    with built_stack() as running:
-        try:
-            yield running
-        except BaseException:
-            print(running.logs(), file=sys.stderr)
-            raise
-        finally:
-            print(f"container e2e timings (s): {running.timings}", file=sys.stderr)
 
 
 def eventually(probe: Callable[[], X | None], timeout_s: float, what: str) -> X:
@@ -78,8 +70,28 @@ def at(event: dict[str, Any]) -> float:
     return datetime.fromisoformat(event["at"].replace("Z", "+00:00")).timestamp()
 
 
-@pytest.mark.timeout(900)
-def test_the_compose_stack_survives_power_loss_and_node_loss_in_containers(stack: Stack) -> None:
+@pytest.mark.timeout(1200)
+def test_the_compose_stack_survives_power_loss_and_node_loss_in_containers(engine: None) -> None:
+    """The image built once; the stack run from it twice, as shipped and with the TLS profile
+    (deploy/compose.tls.yml: every NATS connection and route over TLS), each time through
+    the scenario below."""
+    timings: dict[str, float] = {}
+    with built_image(timings) as (image, base):
+        print(f"container e2e image timings (s): {timings}", file=sys.stderr)
+        for tls in (False, True):
+            with running_stack(image, base, tls=tls) as stack:
+                try:
+                    scenario(stack)
+                except BaseException:
+                    print(f"the {'TLS' if tls else 'plain'} stack failed; its logs:\n"
+                          f"{stack.logs()}", file=sys.stderr)  # fmt: skip
+                    raise
+                finally:
+                    print(f"container e2e timings, {'TLS' if tls else 'plain'} stack (s): "
+                          f"{stack.timings}", file=sys.stderr)  # fmt: skip
+
+
+def scenario(stack: Stack) -> None:
     """Every container's healthcheck turns healthy; `cli status` (the compose `cli` service,
     as the operator) shows the pool live with signed hosts' keys registered; lab1's container
     killed, Minion 1 starts on another host within T_dead + 5 s of the kill (by the log's

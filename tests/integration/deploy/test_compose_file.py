@@ -82,6 +82,29 @@ def test_each_collector_gets_its_own_key_and_the_pool_registers_them() -> None:
     )
 
 
+def test_the_tls_profile_covers_every_service() -> None:
+    """deploy/compose.tls.yml gives every NATS node the certificate (after the one-shot
+    `certs` service) and every other service that connects the CA, each from the same
+    volume; the file is valid over docker-compose.yml (no service it names is unknown)."""
+    base = check(COMPOSE_FILE.read_text())["services"]
+    tls = check((COMPOSE_FILE.parent / "deploy" / "compose.tls.yml").read_text())["services"]
+    assert set(tls) - {"certs"} == set(base) - {"keys"}
+    for name, service in tls.items():
+        if name == "certs":
+            assert service["command"][:2] == ["deploy", "certs"]
+            continue
+        assert service["volumes"] == ["tls:/tls:ro"], name
+        env = service["environment"]
+        if name.startswith("nats-"):
+            assert env["HAPLAN_TLS_CERT"].startswith("/tls/"), name
+            assert service["depends_on"]["certs"]["condition"] == "service_completed_successfully"
+        else:
+            assert env["HAPLAN_NATS_TLS_CA"] == "/tls/ca.pem", name
+    conf = base["nats-1"]["command"][1]
+    assert conf.endswith("${HAPLAN_NATS_CONF:-haplan.conf}")
+    assert (COMPOSE_FILE.parent / "deploy" / "nats" / "haplan-tls.conf").exists()
+
+
 @pytest.mark.parametrize(
     ("old", "new", "problem"),
     [

@@ -1,5 +1,6 @@
-"""`haplan deploy nats-auth HOST...` and `haplan deploy health`: what a deployment needs from
-haplan itself (README, Deploying on real hosts)."""
+"""`haplan deploy nats-auth HOST...`, `haplan deploy health` and `haplan deploy keys`: what a
+deployment needs from haplan itself (README, Deploying on real hosts, Running the compose
+stack)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from services.cli.events import JsonFlag
 from services.cli.output import console, emit_json, emit_text, fail
 
 deploy_app = typer.Typer(
-    help="Deployment helpers: NATS users and permissions for a pool, container healthchecks.",
+    help="Deployment helpers: NATS users and permissions for a pool, container healthchecks, "
+    "host signing keys.",
     no_args_is_help=True,
 )
 app.add_typer(deploy_app, name="deploy")
@@ -76,3 +78,83 @@ def health(
         console.print(f"unhealthy: {problem}", soft_wrap=True)
     if problem is not None:
         raise typer.Exit(1)
+
+
+@deploy_app.command("keys")
+def keys(
+    pool_file: Annotated[Path, typer.Argument(metavar="POOL", help="The pool file.")],
+    host_dirs: Annotated[
+        list[str],
+        typer.Argument(metavar="HOST=DIR...", help="Each host's own key directory."),
+    ],
+    pool_out: Annotated[
+        Path,
+        typer.Option("--pool-out", metavar="FILE", help="Write the pool with the keys here."),
+    ],
+    owner: Annotated[
+        str | None,
+        typer.Option("--owner", metavar="UID[:GID]", help="Hand each key and directory over."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """A signing key per HOST in DIR/host.key (directory 0700, key 0600; a key already there
+    is kept), and POOL with those public keys registered written to FILE, for `pool create`:
+    the compose stack's one-shot `keys` service. Give each host's collector its DIR only."""
+    from schemas import PoolError, dump_pool, load_pool
+    from services.deploy.keys import (
+        KeySetupError,
+        ensure_host_keys,
+        parse_host_dir,
+        parse_owner,
+        write_pool_text,
+    )
+
+    try:
+        pool = load_pool(pool_file)
+        dirs = dict(parse_host_dir(t) for t in host_dirs)
+        keyed, outcomes = ensure_host_keys(pool, dirs, parse_owner(owner) if owner else None)
+    except (PoolError, KeySetupError) as exc:
+        fail(str(exc))
+    try:
+        write_pool_text(pool_out, dump_pool(keyed))
+    except OSError as exc:
+        fail(f"{pool_out}: cannot write the pool: {exc.strerror or exc}")
+    if as_json:
+        emit_json([
+            {"host": o.host, "key": o.key, "file": str(o.path), "made": o.made}
+            for o in outcomes
+        ])  # fmt: skip
+        return
+    for o in outcomes:
+        console.print(f"{o.host} {o.key} {'made' if o.made else 'kept'} {o.path}",
+                      highlight=False, soft_wrap=True)  # fmt: skip
+
+
+@deploy_app.command("certs")
+def certs(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Where to write them.")],
+    names: Annotated[
+        list[str], typer.Argument(metavar="NAME...", help="The NATS nodes' names.")
+    ],
+    owner: Annotated[
+        str | None,
+        typer.Option("--owner", metavar="UID[:GID]", help="Hand the files over."),
+    ] = None,
+) -> None:
+    """TLS for the NATS nodes: DIR/ca.pem, DIR/server.pem (naming every NAME, localhost and
+    127.0.0.1) and DIR/server-key.pem (0600), as deploy/nats/haplan-tls.conf reads them; kept
+    when already there. The compose stack's TLS profile runs it as its `certs` service."""
+    from datetime import UTC, datetime
+
+    from services.deploy.certs import make_certs
+    from services.deploy.keys import KeySetupError, parse_owner
+
+    try:
+        made = make_certs(directory, names, datetime.now(UTC),
+                          parse_owner(owner) if owner else None)  # fmt: skip
+    except KeySetupError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{directory}: cannot write the certificates: {exc.strerror or exc}")
+    console.print(f"{directory}: {'made' if made else 'kept'} ca.pem, server.pem, server-key.pem",
+                  highlight=False, soft_wrap=True)  # fmt: skip

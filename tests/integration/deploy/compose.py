@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from compose_spec import PyOptions
 
 from services.common.natsserver import free_port, locate_nats_server
@@ -43,10 +44,13 @@ _VARIABLE = re.compile(r"\$\$|\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
 
 def load(text: str) -> dict[str, Any]:
     """The compose file validated by the compose-spec package (merge keys applied, every
-    reference to a network, volume, config or secret defined); ValueError names a problem."""
-    compose = PyOptions(apply_merge=True).from_yaml(text)
+    reference to a network, volume, config or secret defined); ValueError names a problem.
+    Validated as an engine reads it, interpolated with the file's defaults (a port or subnet
+    given as `${VAR:-default}` parses only then); returned as written, merge keys applied, for
+    the stack to interpolate with its own variables."""
+    compose = PyOptions(apply_merge=True).from_yaml(interpolate(text, {}))
     compose.validate()
-    spec: dict[str, Any] = compose.to_dict()
+    spec: dict[str, Any] = yaml.safe_load(text)
     return spec
 
 

@@ -189,6 +189,7 @@ def compose_stack(base: Path | None = None) -> Iterator[Stack]:
             stack.start(node)
         for node in NATS_NODES:
             stack.wait_http(node, 8222, "/healthz", timeout=30)
+        _make_keys(stack)
         _create_pool(stack)
         for service in SERVICES:
             stack.start(service)
@@ -196,6 +197,13 @@ def compose_stack(base: Path | None = None) -> Iterator[Stack]:
     finally:
         stack.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _make_keys(stack: Stack) -> None:
+    """The one-shot `keys` service: each host's signing key into its own volume, the pool with
+    their public keys into the `pool` volume."""
+    result = stack.run("keys")
+    assert result.returncode == 0, f"keys failed: {result.stderr.strip()}"
 
 
 def _create_pool(stack: Stack, timeout: float = 30) -> None:

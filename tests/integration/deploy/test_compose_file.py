@@ -49,12 +49,60 @@ def test_the_compose_file_is_valid_and_complete() -> None:
         # A fenced collector exits 75: the policy must start it again.
         assert services[name]["restart"] in ("unless-stopped", "always", "on-failure")
     for name, service in services.items():
-        if name in ("cli", "pool-create"):
+        if name in ("cli", "pool-create", "keys"):
             continue
         assert service["healthcheck"]["test"][0] == "CMD", name
         assert service["restart"] == "unless-stopped", name
-    users = [s["environment"].get("HAPLAN_NATS_USER") for s in services.values()]
+    users = [(s.get("environment") or {}).get("HAPLAN_NATS_USER") for s in services.values()]
     assert users.count("arbiter") == 2 and "collector-lab2" in users and "admin" in users
+
+
+def test_each_collector_gets_its_own_key_and_the_pool_registers_them() -> None:
+    """The one-shot `keys` service writes a key per host into a volume per host and the pool
+    with the public keys for pool-create; each collector mounts its own key volume (read-only)
+    and no other, and is pointed at its key; pool-create and the collectors wait for `keys`."""
+    services = check(COMPOSE_FILE.read_text())["services"]
+    keys = services["keys"]
+    command = keys["command"]
+    assert command[:2] == ["deploy", "keys"]
+    out = command[command.index("--pool-out") + 1]
+    assert services["pool-create"]["command"] == ["pool", "create", out]
+    host_dirs = dict(a.split("=", 1) for a in command if "=" in a)
+    assert sorted(host_dirs) == ["lab1", "lab2", "lab3"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in keys["volumes"]}
+    for host, directory in host_dirs.items():
+        collector = services[host]
+        key_volumes = [v for v in collector["volumes"] if v.split(":")[0].endswith("-key")]
+        assert key_volumes == [f"{mounts[directory]}:{directory}:ro"], host
+        assert collector["environment"]["HAPLAN_HOST_KEY"] == f"{directory}/host.key"
+        condition = collector["depends_on"]["keys"]["condition"]
+        assert condition == "service_completed_successfully", host
+    assert services["pool-create"]["depends_on"]["keys"]["condition"] == (
+        "service_completed_successfully"
+    )
+
+
+def test_the_tls_profile_covers_every_service() -> None:
+    """deploy/compose.tls.yml gives every NATS node the certificate (after the one-shot
+    `certs` service) and every other service that connects the CA, each from the same
+    volume; the file is valid over docker-compose.yml (no service it names is unknown)."""
+    base = check(COMPOSE_FILE.read_text())["services"]
+    tls = check((COMPOSE_FILE.parent / "deploy" / "compose.tls.yml").read_text())["services"]
+    assert set(tls) - {"certs"} == set(base) - {"keys"}
+    for name, service in tls.items():
+        if name == "certs":
+            assert service["command"][:2] == ["deploy", "certs"]
+            continue
+        assert service["volumes"] == ["tls:/tls:ro"], name
+        env = service["environment"]
+        if name.startswith("nats-"):
+            assert env["HAPLAN_TLS_CERT"].startswith("/tls/"), name
+            assert service["depends_on"]["certs"]["condition"] == "service_completed_successfully"
+        else:
+            assert env["HAPLAN_NATS_TLS_CA"] == "/tls/ca.pem", name
+    conf = base["nats-1"]["command"][1]
+    assert conf.endswith("${HAPLAN_NATS_CONF:-haplan.conf}")
+    assert (COMPOSE_FILE.parent / "deploy" / "nats" / "haplan-tls.conf").exists()
 
 
 @pytest.mark.parametrize(
@@ -63,7 +111,7 @@ def test_the_compose_file_is_valid_and_complete() -> None:
         ("restart: unless-stopped\n  init: true", "restart: sometimes\n  init: true",
          "sometimes"),
         ("interval: 10s", "interval: often", "often"),
-        ('volumes: ["store:/srv/haplan"]', 'volumes: ["stor:/srv/haplan"]', "stor"),
+        ('volumes: ["store:/srv/haplan", "lab1', 'volumes: ["stor:/srv/haplan", "lab1', "stor"),
         ("nats-1: {condition: service_healthy}", "nats-9: {condition: service_healthy}",
          "nats-9"),
         ("    command: [\"arbiter\"", "    comand: [\"arbiter\"", "comand"),

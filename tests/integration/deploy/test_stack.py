@@ -38,6 +38,6 @@ def test_every_healthcheck_of_the_compose_file_passes(stack: Stack) -> None:
 def test_the_pool_create_service_is_a_no_op_the_second_time(stack: Stack) -> None:
     """pool-create, restarted by its policy or run again, loads nothing twice: exit 0 and
     `created: false`."""
-    again = stack.run("pool-create", "pool", "create", "/etc/haplan/pool.yaml", "--json")
+    again = stack.run("pool-create", "pool", "create", "/pool/pool.yaml", "--json")
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["created"] is False

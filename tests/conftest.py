@@ -16,7 +16,9 @@ pytest_plugins = ["pytester", "tests.fixtures.nats"]
 # tests one at a time in collection order. The long tests go first, so that no worker starts
 # a minute-long test while the others have run dry: the real-fault labs (which mostly wait)
 # alternate with the simulator's batches (which compute), then the integration tests, the
-# rest of the simulator, and the many short unit tests fill the gaps at the end.
+# rest of the simulator, and the many short unit tests fill the gaps at the end. The container
+# e2e, the longest test by far (image build and two stacks), goes before every other.
+_LONGEST = "tests/e2e/containers/"
 _LABS = "tests/e2e/"
 _BATCHES = "tests/sim/test_invariants_hold.py"
 _THEN = ("tests/integration/", "tests/sim/")
@@ -32,7 +34,10 @@ def _rank(item: pytest.Item) -> int:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    labs = [item for item in items if _path(item).startswith(_LABS)]
+    labs = sorted(
+        (item for item in items if _path(item).startswith(_LABS)),
+        key=lambda item: not _path(item).startswith(_LONGEST),
+    )
     batches = [item for item in items if _path(item) == _BATCHES]
     first = [item for item in chain(*zip_longest(labs, batches)) if item is not None]
     taken = set(first)

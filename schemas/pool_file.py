@@ -14,10 +14,9 @@ import yaml
 from pydantic import ValidationError
 
 from schemas.pool import Pool, check_bounds
+from schemas.pool_error import PoolError
 
-
-class PoolError(ValueError):
-    """A pool file that cannot be used; the message is one line naming the offending item."""
+__all__ = ["PoolError", "dump_pool", "load_pool", "parse_pool", "pool_to_data"]
 
 
 class _StrictLoader(yaml.SafeLoader):

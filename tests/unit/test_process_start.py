@@ -148,3 +148,14 @@ def test_a_terminal_session_still_gets_rich_tracebacks() -> None:
     structlog's default does when rich is installed: a start that left them unloaded loads
     them when it chooses that renderer."""
     assert _heavy_after(_CONSOLE) == "RichTracebackFormatter"
+
+
+def test_a_haplan_start_leaves_the_pool_file_parser_to_the_commands_that_read_one() -> None:
+    """`services.cli.main`, which every `haplan` start imports and which catches PoolError,
+    leaves YAML and the pool file parser (schemas.pool_file) unloaded: PoolError lives apart
+    (schemas.pool_error), and it is the same class that the parser raises."""
+    assert _heavy_after(_FIRST_HEAVY, "yaml,schemas.pool_file", "services.cli.main") == "none"
+    from schemas import PoolError
+    from schemas.pool_file import PoolError as RaisedByTheParser
+
+    assert PoolError is RaisedByTheParser

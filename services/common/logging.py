@@ -43,6 +43,7 @@ def _console_renderer() -> Any:
         dev = importlib.reload(dev)
     return dev.ConsoleRenderer(colors=True)
 
+
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
 
@@ -69,9 +70,7 @@ def configure_logging(
     out = sys.stderr if stream is None else stream
     is_tty = out.isatty() if tty is None else tty
     renderer: Any = (
-        _console_renderer()
-        if is_tty
-        else structlog.processors.JSONRenderer(sort_keys=False)
+        _console_renderer() if is_tty else structlog.processors.JSONRenderer(sort_keys=False)
     )
     structlog.configure(
         processors=[

@@ -38,10 +38,7 @@ class EventBase(BaseModel):
     leader's lease revision (0 for operator bootstrap appends, made before any leader exists).
     """
 
-    # Built on first use: a process validates the log through EVENT_ADAPTER's union, and most
-    # never construct most event classes themselves, so their own validators would be built
-    # at every start for nothing (issue 15).
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: str
     schema_version: int

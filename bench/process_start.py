@@ -31,13 +31,15 @@ COMMANDS: dict[str, list[str]] = {
 # The services' entry modules, imported in a fresh interpreter: what a daemon pays to start.
 MODULES = [
     "services.cli.main",
+    "services.cli.status",  # what `haplan status` imports before asking the leader
     "services.collector.service",
     "services.arbiter.service",
     "services.planner.service.service",
 ]
 
 # Libraries worth naming when a start pulls them in: each costs a noticeable share of a start.
-HEAVY = ["ortools", "cryptography", "rich", "nats", "pydantic", "structlog", "typer"]
+HEAVY = ["ortools", "cryptography", "rich", "nats", "pydantic", "structlog", "typer", "yaml",
+         "pygments", "rich.traceback", "schemas.events"]  # fmt: skip
 
 _PROBE = (
     "import importlib, sys; importlib.import_module(sys.argv[1]); "

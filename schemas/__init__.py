@@ -23,7 +23,8 @@ if TYPE_CHECKING:
         Pool,
         Priority,
     )
-    from schemas.pool_file import PoolError, dump_pool, load_pool, parse_pool, pool_to_data
+    from schemas.pool_error import PoolError
+    from schemas.pool_file import dump_pool, load_pool, parse_pool, pool_to_data
 
 _HOME = {
     **dict.fromkeys(
@@ -34,8 +35,9 @@ _HOME = {
         ("BEST_EFFORT", "RESTART", "UNPROTECTED", "VM", "HAConfig", "Host", "Pool", "Priority"),
         "schemas.pool",
     ),
+    "PoolError": "schemas.pool_error",
     **dict.fromkeys(
-        ("PoolError", "dump_pool", "load_pool", "parse_pool", "pool_to_data"),
+        ("dump_pool", "load_pool", "parse_pool", "pool_to_data"),
         "schemas.pool_file",
     ),
 }

@@ -15,10 +15,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from schemas.pool import VM, HAConfig, Host, Pool, check_bounds
+from schemas.pool_error import PoolError
 
-
-class PoolError(ValueError):
-    """A pool file that cannot be used; the message is one line naming the offending item."""
+__all__ = ["PoolError", "dump_pool", "load_pool", "parse_pool", "pool_to_data"]
 
 
 class _StrictLoader(yaml.SafeLoader):

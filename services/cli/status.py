@@ -88,8 +88,6 @@ def status(as_json: JsonFlag = False, nats: NatsServers = None) -> None:
 
     Asks the arbiter leader; when none leads, shows the event log's view and says so on stderr.
     """
-    from services.cli.operator_tables import status_view
-
     settings = bus_settings(nats)
     answer = asyncio.run(_status(settings, show_progress=not as_json))
     if answer.get("leader") is None:
@@ -97,5 +95,7 @@ def status(as_json: JsonFlag = False, nats: NatsServers = None) -> None:
     if as_json:
         emit_json(answer)
         return
+    from services.cli.operator_tables import status_view  # the tables only: not for --json
+
     for item in status_view(answer):
         console.print(item)

@@ -105,6 +105,7 @@ class Collector:
         """`device_watchdog`: the watchdog is a device every incarnation of the host shares
         (`--watchdog linux`), not a process of this incarnation's own."""
         self.host, self.incarnation, self.timers = host, incarnation, timers
+        self._behind = beacons_behind(timers)  # every heartbeat heard is judged by it
         self._device_watchdog = device_watchdog
         self.others = tuple(h for h in pool_hosts if h != host)
         self.booted_at = booted_at
@@ -176,7 +177,7 @@ class Collector:
     def heard(self, now: float, heartbeat: NetworkHeartbeat) -> None:
         """Take a peer's heartbeat, unless its echoed beacon shows it is stale: a heartbeat
         delivered late must not pass for the peer's current word (services.common.echo)."""
-        stale = is_stale(heartbeat.beacon, self._beacon, beacons_behind(self.timers))
+        stale = is_stale(heartbeat.beacon, self._beacon, self._behind)
         if heartbeat.host != self.host and not stale:
             self._heard[heartbeat.host] = Heard(now, heartbeat)
 

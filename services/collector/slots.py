@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from schemas.liveness import SignedRecord
 from schemas.messages import SlotReading
 from schemas.slot import Slot
-from services.common.slot_bounds import REMEMBERED_INCARNATIONS, record_limit
+from services.common.slot_bounds import REMEMBERED_INCARNATIONS, record_limit, record_size
 
 __all__ = ["REMEMBERED_INCARNATIONS", "SlotBook", "SlotTrack"]
 
@@ -46,10 +46,6 @@ class SlotTrack:
         return self.lease_age_s + (now - self.first_seen) < advertise_s
 
 
-def _size(record: SignedRecord) -> int:
-    return len(record.body.encode()) + len(record.sig.encode())
-
-
 class SlotBook:
     """Slots of the other hosts, per host, newest incarnation last."""
 
@@ -69,7 +65,7 @@ class SlotBook:
                 self._read_one(now, slot, (records or {}).get(slot.host))
 
     def _read_one(self, now: float, slot: Slot, record: SignedRecord | None) -> None:
-        if record is not None and _size(record) > record_limit(slot.host):
+        if record is not None and record_size(record.body, record.sig) > record_limit(slot.host):
             # Larger than any slot its host would write: forwarding it would make this
             # observation larger than the arbiter takes, and drop every other reading with it.
             record = None

@@ -3,13 +3,46 @@ renderer on a TTY; per-message context (subject, sequence, host) through context
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Any, TextIO, cast
 
-import structlog
+# What structlog loads at import for renderers a service never uses: rich's traceback and
+# pretty-printer (and pygments behind them), about a fifth of what `import structlog` costs a
+# start (issue 15). Services log JSON lines; only the console renderer of a terminal session
+# shows rich tracebacks, and it gets them back (`_console_renderer`).
+_RENDERERS_ONLY = ("rich.traceback", "rich.pretty")
+
+
+def _import_structlog() -> ModuleType:
+    if "structlog" in sys.modules:
+        return sys.modules["structlog"]
+    blocked = [m for m in _RENDERERS_ONLY if m not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]  # `import` of it fails at once
+    try:
+        return importlib.import_module("structlog")
+    finally:
+        for name in blocked:
+            del sys.modules[name]
+
+
+structlog = _import_structlog()
+
+
+def _console_renderer() -> Any:
+    """structlog's console renderer with its default exception formatter, rich's tracebacks:
+    its module is loaded again now that rich's are allowed, as a plain import would have."""
+    dev = structlog.dev
+    if dev.rich is None and importlib.util.find_spec("rich") is not None:
+        dev = importlib.reload(dev)
+    return dev.ConsoleRenderer(colors=True)
+
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
@@ -37,9 +70,7 @@ def configure_logging(
     out = sys.stderr if stream is None else stream
     is_tty = out.isatty() if tty is None else tty
     renderer: Any = (
-        structlog.dev.ConsoleRenderer(colors=True)
-        if is_tty
-        else structlog.processors.JSONRenderer(sort_keys=False)
+        _console_renderer() if is_tty else structlog.processors.JSONRenderer(sort_keys=False)
     )
     structlog.configure(
         processors=[

@@ -13,8 +13,11 @@ encoding is reversible: "Minion 1" -> "Minion%201", "web.01" -> "web%2E01".
 from __future__ import annotations
 
 import string
+from typing import TYPE_CHECKING
 
-from schemas.events import EventBase
+if TYPE_CHECKING:  # the event catalogue costs a start tenths of a second: `haplan status` and
+    # the other commands that only send requests never load it (issue 15)
+    from schemas.events import EventBase
 
 STREAM = "HA_EVENTS"
 EVENTS_ROOT = "ha.evt"

@@ -23,7 +23,9 @@ class ArbiterShells(World):
             out = node.core.tick(now)
             for d in out.decisions:
                 self._append(node, d)
-            self.forgeries.update(f.why for f in node.core.take_forgeries())
+            forgeries = node.core.take_forgeries()
+            if forgeries:  # seldom any: Counter.update costs even for none
+                self.forgeries.update(f.why for f in forgeries)
             for order in out.orders:
                 self._order(node, order)
             for acc in out.accepted:

@@ -50,6 +50,9 @@ class Sim(HostShells, ArbiterShells):
         if not self.checker.violations:
             self.now = min(self.now, end) if self._stop else end
             self.checker.check_final(self.now)
+        # The events left hold bound methods of this world: a cycle that only the garbage
+        # collector would break. Dropped, the world goes as soon as its last user lets it go.
+        heap.clear()
         return Outcome(
             self.s,
             tuple(self.checker.violations),

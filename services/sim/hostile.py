@@ -43,12 +43,34 @@ REPLAYS_KEPT = 6  # genuine records a hostile host keeps per host to replay
 STILL_FOR_S = 3600.0  # how long a stale liar says the other slots have been still
 
 
+SIGNED_KEPT = 1024  # bodies a simulated signer remembers having signed
+
+
+class _RepeatSigner(HostSigner):
+    """A signer that signs each body once. Ed25519 signatures are deterministic (RFC 8032): the
+    same body signed again gets the same signature, so the answer is the one signing would
+    give. A hostile host forges the same slots every interval while its victim's slot stands
+    still, and a join forger the same joins."""
+
+    def __init__(self, key: Ed25519PrivateKey) -> None:
+        super().__init__(key)
+        self._signed: dict[str, SignedRecord] = {}
+
+    def sign(self, body: str) -> SignedRecord:
+        record = self._signed.get(body)
+        if record is None:
+            record = self._signed[body] = super().sign(body)
+            if len(self._signed) > SIGNED_KEPT:
+                del self._signed[next(iter(self._signed))]
+        return record
+
+
 @lru_cache(maxsize=4096)
 def fixed_signer(host: str) -> HostSigner:
     """`host`'s key pair derived from its name, so that runs and logs built with it repeat:
     the simulator's hosts, and the tests' fixtures (never a real host's key)."""
     seed = hashlib.sha256(f"haplan-sim:{host}".encode()).digest()
-    return HostSigner(Ed25519PrivateKey.from_private_bytes(seed))
+    return _RepeatSigner(Ed25519PrivateKey.from_private_bytes(seed))
 
 
 def with_keys(pool: Pool) -> Pool:

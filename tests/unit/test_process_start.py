@@ -101,3 +101,61 @@ def test_every_name_a_lazy_package_exports_resolves(package: str) -> None:
         assert getattr(module, name) is getattr(importlib.import_module(home), name)
     with pytest.raises(AttributeError):
         _ = module.no_such_name
+
+
+def test_status_asking_the_leader_leaves_the_event_catalogue_unloaded() -> None:
+    """What `haplan status` imports to ask the leader (the command, its bus requests, the bus,
+    the op subjects, logging) leaves the event catalogue (`schemas.events`, ~60 pydantic
+    models) and the log fold (`services.state`) unloaded: only the no-leader path reads the
+    log, and imports them then."""
+    starts = (
+        "services.cli.main",
+        "services.cli.status",
+        "services.cli.ops",
+        "services.common.bus",
+        "services.common.wire",
+        "services.common.logging",
+    )
+    assert _heavy_after(_FIRST_HEAVY, "schemas.events,services.state", *starts) == "none"
+
+
+def test_services_start_without_rich_tracebacks() -> None:
+    """A collector, an arbiter and `haplan status` start without rich's traceback renderer and
+    pretty-printer or pygments (structlog loads them at import for a console renderer that
+    services, which log JSON lines, never use)."""
+    starts = (
+        "services.cli.main",
+        "services.cli.collector",
+        "services.collector.service",
+        "services.arbiter.service",
+        "services.cli.status",
+    )
+    heavy = "rich.traceback,rich.pretty,pygments"
+    assert _heavy_after(_FIRST_HEAVY, heavy, *starts) == "none"
+
+
+_CONSOLE = (
+    "import io, structlog\n"
+    "from services.common.logging import configure_logging\n"
+    "configure_logging('info', stream=io.StringIO(), tty=True)\n"
+    "renderer = structlog.get_config()['processors'][-1]\n"
+    "print(type(renderer._exception_formatter).__name__)\n"
+)
+
+
+def test_a_terminal_session_still_gets_rich_tracebacks() -> None:
+    """On a terminal the console renderer formats exceptions with rich's tracebacks, as
+    structlog's default does when rich is installed: a start that left them unloaded loads
+    them when it chooses that renderer."""
+    assert _heavy_after(_CONSOLE) == "RichTracebackFormatter"
+
+
+def test_a_haplan_start_leaves_the_pool_file_parser_to_the_commands_that_read_one() -> None:
+    """`services.cli.main`, which every `haplan` start imports and which catches PoolError,
+    leaves YAML and the pool file parser (schemas.pool_file) unloaded: PoolError lives apart
+    (schemas.pool_error), and it is the same class that the parser raises."""
+    assert _heavy_after(_FIRST_HEAVY, "yaml,schemas.pool_file", "services.cli.main") == "none"
+    from schemas import PoolError
+    from schemas.pool_file import PoolError as RaisedByTheParser
+
+    assert PoolError is RaisedByTheParser

@@ -1,9 +1,11 @@
 """The arbiter's decision core: no IO, no clock; the shell passes the leader's monotonic time.
 
 Only the leader decides. Its inputs: lease renewals (from the KV bucket), fenced notices,
-store observations and heartbeats (from the bus), join requests, and leadership gained or
-lost. Every interval `tick(now)` returns the decisions to append to the log (in order), the
-orders and join acceptances to send, and the next beacon. The shell appends the decisions with
+store observations and heartbeats (from the bus), join requests, leadership gained or lost,
+and, for an arbiter given a store, its own reads of the heartbeat store (`store_read`: the
+timeout path's stillness, services.arbiter.stillness). Every interval `tick(now)` returns
+the decisions to append to the log (in order), the orders and join acceptances to send, and
+the next beacon. The shell appends the decisions with
 the expected-last-sequence guard before it sends anything, and when it appends a declaration
 it also revokes the dead incarnation's lease (compare-and-set on its revision), so that a
 renewal still in flight cannot bring that incarnation back.

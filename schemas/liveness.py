@@ -77,13 +77,39 @@ class StoreOutage(_Frozen):
     unreachable_for_s: Seconds
 
 
+class OwnSlotReading(_Frozen):
+    """The leader's own reading of the host's slot in the heartbeat store (docs/protocol.md,
+    The leader reads the store itself): the newest `seq` of incarnation `incarnation` it read
+    (None: it never read a slot of that incarnation), the host's signed `record` of it (None
+    for a host without a registered key, or never read), and how long that seq has stood, on
+    the leader's own monotonic clock, while its reads worked (`still_for_s`)."""
+
+    incarnation: str
+    seq: Annotated[int, Field(ge=0)] | None = None
+    record: SignedRecord | None = None
+    still_for_s: Seconds
+
+
+class OwnStoreReading(_Frozen):
+    """What the leader's own mount of the heartbeat store showed when it decided: the host's
+    slot (`slot`, None while its reads fail) and how long its own reads had failed
+    (`unreachable_for_s`, None while they work)."""
+
+    slot: OwnSlotReading | None = None
+    unreachable_for_s: Seconds | None = None
+
+
 class DeadEvidence(_Frozen):
     """Why a host was declared dead (DESIGN.md, arbiter rules).
 
     rule "fenced": the host marked itself fenced (incarnation `incarnation`) and its lease has not
     been renewed since the mark. rule "timeout": the lease was silent for `lease_silent_for_s`
-    >= `t_dead_s` and either a fresh slot reading shows the slot stale for t_dead_s, or the
-    store was unreachable for every lease holder for t_dead_s.
+    >= `t_dead_s` and, when the leader reads the store itself (`own_store` set), its own
+    reading shows the slot not advanced for t_dead_s, or every lease holder reported the store
+    unreachable for t_dead_s and so was the leader's own; without `own_store` (an arbiter
+    started without --store, or a declaration recorded before version 3), a fresh collector's
+    reading shows the slot stale for t_dead_s, or every lease holder reported the store
+    unreachable for t_dead_s (services.arbiter.rules, TIMEOUT_PATH).
     """
 
     rule: Literal["fenced", "timeout"]
@@ -95,6 +121,9 @@ class DeadEvidence(_Frozen):
     fenced_mark: FencedMark | None = None
     slot_stale: SlotStale | None = None
     store_outage: StoreOutage | None = None
+    # The leader's own reading of the store (event schema version 3 on); None: the leader had
+    # no store of its own, and the timeout rule took a collector's reading (the old rule).
+    own_store: OwnStoreReading | None = None
 
 
 class SuspectEvidence(_Frozen):

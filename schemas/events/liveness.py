@@ -59,7 +59,9 @@ class HostDeclaredDead(HostEvent):
 
     type: Literal["host_declared_dead"] = "host_declared_dead"
     # 2: a slot-sourced mark carries the host's signed record (1: before signed slots).
-    schema_version: Literal[2] = 2
+    # 3: a timeout declaration carries the leader's own reading of the store (`own_store`;
+    # 2: the timeout path took a collector's reading).
+    schema_version: Literal[3] = 3
     evidence: DeadEvidence
 
     def summary(self) -> str:

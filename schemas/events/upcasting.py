@@ -39,6 +39,11 @@ def upcast(payload: Payload, current_version: int) -> Payload:
     """The payload raised to `current_version`, one registered step at a time."""
     event_type = payload["type"]
     version = payload["schema_version"]
+    if version >= 2 and _claims_before_signed_slots(payload):
+        # Only the upcasters of version 1 set it: a stored later version that carries it is
+        # passing an unsigned mark off as an old one (the codec validates upcast payloads
+        # with the context that lets the flag through).
+        raise UpcastError("before_signed_slots is only set by upcasting a version 1 event")
     while version < current_version:
         step = UPCASTERS.get((event_type, version))
         if step is None:
@@ -60,6 +65,15 @@ def _vm_created_nest_spec(payload: Payload) -> Payload:
     out = {k: payload[k] for k in _ENVELOPE if k in payload}
     out["spec"] = spec
     return out
+
+
+def _claims_before_signed_slots(payload: Payload) -> bool:
+    evidence = payload.get("evidence")
+    marks = [payload.get("mark")]
+    if isinstance(evidence, dict):
+        marks.append(evidence.get("fenced_mark"))
+    flagged = [m.get("before_signed_slots") for m in marks if isinstance(m, dict)]
+    return bool(payload.get("before_signed_slots")) or any(flagged)
 
 
 def _unsigned_if_bare(mark: Payload | None) -> None:
@@ -88,4 +102,14 @@ def _host_declared_dead_signed_marks(payload: Payload) -> Payload:
 def _host_joined_signed_record(payload: Payload) -> Payload:
     """v2 carries the join's signed slot record; v1 had none (before signed slots)."""
     payload["before_signed_slots"] = True
+    return payload
+
+
+@upcaster("host_declared_dead", 2)
+def _host_declared_dead_own_store(payload: Payload) -> Payload:
+    """v3 records the leader's own reading of the store (`own_store`); a v2 leader had none:
+    its timeout path took a collector's reading, which the rule re-checks as it was then."""
+    evidence = payload.get("evidence")
+    if isinstance(evidence, dict):
+        evidence.setdefault("own_store", None)
     return payload

@@ -1,9 +1,11 @@
 """The arbiter's decision core: no IO, no clock; the shell passes the leader's monotonic time.
 
 Only the leader decides. Its inputs: lease renewals (from the KV bucket), fenced notices,
-store observations and heartbeats (from the bus), join requests, and leadership gained or
-lost. Every interval `tick(now)` returns the decisions to append to the log (in order), the
-orders and join acceptances to send, and the next beacon. The shell appends the decisions with
+store observations and heartbeats (from the bus), join requests, leadership gained or lost,
+and, for an arbiter given a store, its own reads of the heartbeat store (`store_read`: the
+timeout path's stillness, services.arbiter.stillness). Every interval `tick(now)` returns
+the decisions to append to the log (in order), the orders and join acceptances to send, and
+the next beacon. The shell appends the decisions with
 the expected-last-sequence guard before it sends anything, and when it appends a declaration
 it also revokes the dead incarnation's lease (compare-and-set on its revision), so that a
 renewal still in flight cannot bring that incarnation back.
@@ -15,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from schemas.limits import DEFAULT_MAX_IN_FLIGHT
-from schemas.liveness import FencedMark, SuspectEvidence
+from schemas.liveness import FencedMark, SignedRecord, SuspectEvidence
 from schemas.messages import (
     Beacon,
     FencedNotice,
@@ -27,11 +29,13 @@ from schemas.messages import (
 )
 from schemas.pool import Pool
 from schemas.reports import HostReport, StopOrder
+from schemas.slot import Slot
 from services.arbiter.evidence import NEVER, Evidence, Mark
 from services.arbiter.guard import Suspicions, engage_evidence, guard_step, release_evidence
 from services.arbiter.operator import OpRefused, shutdown, start_order
 from services.arbiter.orchestrate import Orchestrator
 from services.arbiter.rules import DEAD_RULES, SUSPICION, DeadRule, HostEvidence, declare_dead
+from services.arbiter.stillness import OwnSlot, RecordOf, StoreWatch, signed_slot
 from services.arbiter.testimony import (
     Forgery,
     Testimony,
@@ -91,9 +95,16 @@ class Arbiter:
         rules: tuple[DeadRule, ...] = DEAD_RULES,
         testimony: Testimony = own_word,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        reads_store: bool = False,
+        own_slot: OwnSlot = signed_slot,
+        record_of: RecordOf | None = None,
     ) -> None:
         self.ident, self.pool, self.timers, self._rules = ident, pool, timers, rules
         self._testimony = testimony  # swapped only by the simulator's mutation tests
+        # The leader's own reading of the heartbeat store (services.arbiter.stillness), fed
+        # by `store_read` whether leading or not: None for an arbiter without a store, whose
+        # timeout path falls back on a collector's reading (services.arbiter.rules).
+        self.store_watch = StoreWatch(own_slot, record_of) if reads_store else None
         self.max_in_flight = max_in_flight
         # The newest report of each host (status shows what the hosts say they run), and
         # since when this leader knows each VM running (VmLost.stable).
@@ -229,6 +240,13 @@ class Arbiter:
             ) > self._joined_at.get(r.host, NEVER):
                 new = self._mark(r.host, slot_mark, now) or new
         return new
+
+    def store_read(self, slots: list[tuple[Slot, SignedRecord | None]] | None, now: float) -> None:
+        """What this arbiter's own read of the heartbeat store gave (None: the read failed or
+        missed its deadline). Taken whether leading or not: stillness is on its own clock."""
+        if self.store_watch is not None:
+            keys = {name: h.key for name, h in self.view.hosts.items()}
+            self.store_watch.read(now, slots, keys)
 
     def take_forgeries(self) -> list[Forgery]:
         out, self.forgeries = self.forgeries, []
@@ -442,6 +460,9 @@ class Arbiter:
             lease_renewed_since_mark=mark is not None and last > mark.received_at,
             slot_stale=ev.slot_stale(host.name, inc, fresh),
             store_outage=ev.store_outage(host.name, now, t.timeout_s, fresh),
+            own_store=None
+            if self.store_watch is None
+            else self.store_watch.reading(host.name, inc, now, t.fresh_s),
         )
         dead = declare_dead(facts, t, self._rules)
         if dead is not None and dead.rule == "timeout" and self.view.guarded:

@@ -5,8 +5,14 @@ carries that evidence (schemas.liveness.DeadEvidence), and `rule_holds` re-check
 decision from its evidence alone: the arbiter decides with it, and `haplan audit verify` will
 re-run it on the log.
 
-Every duration was measured on one clock: leases and leadership on the arbiter's, slot
-staleness and store outages on the observing collector's.
+Every duration was measured on one clock: leases, leadership and the leader's own reading of
+the store on the arbiter's, a collector's slot staleness and store outages on that collector's.
+
+The timeout path (TIMEOUT_PATH) depends on whether the leader reads the store itself
+(`haplan arbiter --store DIR`): then a slot's stillness is the leader's own reading, never a
+collector's word, since one hostile host may claim any slot still (docs/protocol.md, The leader
+reads the store itself). Without a store of its own the leader falls back on the old rule: the
+stalest fresh collector's reading, which one hostile host can decide.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-from schemas.liveness import DeadEvidence, FencedMark, SlotStale, StoreOutage
+from schemas.liveness import DeadEvidence, FencedMark, OwnStoreReading, SlotStale, StoreOutage
 from services.common.timers import Timers
 
 
@@ -32,6 +38,7 @@ class HostEvidence:
     lease_renewed_since_mark: bool = False
     slot_stale: SlotStale | None = None  # the stalest fresh reading of its slot
     store_outage: StoreOutage | None = None  # every lease holder's fresh "unreachable"
+    own_store: OwnStoreReading | None = None  # the leader's own reading; None: it has no store
 
     def dead_evidence(self, rule: Literal["fenced", "timeout"], timers: Timers) -> DeadEvidence:
         return DeadEvidence(
@@ -44,6 +51,7 @@ class HostEvidence:
             fenced_mark=self.mark if rule == "fenced" else None,
             slot_stale=self.slot_stale if rule == "timeout" else None,
             store_outage=self.store_outage if rule == "timeout" else None,
+            own_store=self.own_store if rule == "timeout" else None,
         )
 
 
@@ -54,18 +62,81 @@ def _fenced_holds(e: DeadEvidence, t_dead: float) -> bool:
     return mark is not None and mark.incarnation == e.incarnation and not e.lease_renewed_since_mark
 
 
+@dataclass(frozen=True, slots=True)
+class TimeoutFacts:
+    """The inputs of the timeout path besides the lease, each "for T_dead" already weighed."""
+
+    own_store: bool  # the leader reads the store itself (its evidence has `own_store`)
+    own_still: bool  # the leader's own reading shows the slot not advanced for T_dead
+    collector_still: bool  # a fresh collector's reading says the slot still for T_dead
+    holders_unreachable: bool  # every lease holder reported the store unreachable for T_dead
+    own_unreachable: bool  # the leader's own reads of the store failed for T_dead
+
+
+@dataclass(frozen=True, slots=True)
+class TimeoutBranch:
+    says: str
+    holds: Callable[[TimeoutFacts], bool]
+
+
+# The timeout path, by whether the leader reads the store itself: once the lease is silent
+# for T_dead, the host is dead if any branch holds. With its own store, no collector's word
+# decides: a "still" claim counts for nothing, and "every lease holder cannot reach the store"
+# (which a lone hostile lease holder can also claim) counts only when the leader's own reads
+# failed as long: a genuine storage outage. Residual: a hostile lease holder's claim while the
+# leader's own mount happens to be down for T_dead too (two faults; docs/protocol.md).
+TIMEOUT_PATH: Mapping[bool, tuple[TimeoutBranch, ...]] = MappingProxyType(
+    {
+        True: (
+            TimeoutBranch(
+                "the leader's own reading shows its slot not advanced for T_dead",
+                lambda f: f.own_still,
+            ),
+            TimeoutBranch(
+                "every lease holder reported the store unreachable for T_dead, and the "
+                "leader's own reads of it failed for T_dead",
+                lambda f: f.holders_unreachable and f.own_unreachable,
+            ),
+        ),
+        False: (  # the old rule: an arbiter started without --store
+            TimeoutBranch(
+                "a fresh collector's reading shows its slot still for T_dead",
+                lambda f: f.collector_still,
+            ),
+            TimeoutBranch(
+                "every lease holder reported the store unreachable for T_dead",
+                lambda f: f.holders_unreachable,
+            ),
+        ),
+    }
+)
+
+
+def timeout_facts(e: DeadEvidence, t_dead: float) -> TimeoutFacts:
+    own = e.own_store
+    outage = e.store_outage
+    return TimeoutFacts(
+        own_store=own is not None,
+        own_still=own is not None and own.slot is not None
+        and own.slot.incarnation == e.incarnation and own.slot.still_for_s >= t_dead,
+        collector_still=e.slot_stale is not None and e.slot_stale.stale_for_s >= t_dead,
+        holders_unreachable=outage is not None and len(outage.reporters) > 0
+        and outage.unreachable_for_s >= t_dead,
+        own_unreachable=own is not None and own.unreachable_for_s is not None
+        and own.unreachable_for_s >= t_dead,
+    )  # fmt: skip
+
+
+def timeout_branch(facts: TimeoutFacts) -> TimeoutBranch | None:
+    """The first branch of the timeout path that holds on `facts`, or None."""
+    return next((b for b in TIMEOUT_PATH[facts.own_store] if b.holds(facts)), None)
+
+
 def _timeout_holds(e: DeadEvidence, t_dead: float) -> bool:
-    """The lease has been silent for T_dead, and either a fresh reading shows the slot still
-    for T_dead, or every lease-holding host has had the store unreachable for T_dead."""
+    """The lease has been silent for T_dead, and a branch of TIMEOUT_PATH holds."""
     if e.lease_silent_for_s < t_dead:
         return False
-    slot_still = e.slot_stale is not None and e.slot_stale.stale_for_s >= t_dead
-    outage = (
-        e.store_outage is not None
-        and len(e.store_outage.reporters) > 0
-        and e.store_outage.unreachable_for_s >= t_dead
-    )
-    return slot_still or outage
+    return timeout_branch(timeout_facts(e, t_dead)) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +154,10 @@ DEAD_RULES: tuple[DeadRule, ...] = (
     ),
     DeadRule(
         "timeout",
-        "its lease is silent for T_dead, and a fresh reading shows its slot still for T_dead "
-        "or every lease holder has had the store unreachable for T_dead",
+        "its lease is silent for T_dead, and the leader's own reading shows its slot not "
+        "advanced for T_dead, or every lease holder and the leader itself have had the store "
+        "unreachable for T_dead (without a store of its own: a fresh collector's reading "
+        "shows its slot still, or every lease holder has had the store unreachable)",
         _timeout_holds,
     ),
 )

@@ -4,7 +4,8 @@ Every candidate follows the log and watches the leader lease; the one holding it
 - on winning the lease it folds the log, appends leader_elected (the log's fence against the
   previous leader) and hands the core the decisions the log records;
 - it feeds the core what the bus says (host leases from KV, heartbeats, store observations,
-  fenced notices, join requests) with times from its own monotonic clock;
+  fenced notices, join requests) with times from its own monotonic clock, and, given a store
+  (`--store DIR`), what its own reads of the heartbeat store show (services.arbiter.own_store);
 - every interval it ticks the core, appends the decisions (expected last sequence) and only
   then publishes the beacon, the orders and the join acceptances; a host declared dead has its
   lease revoked;
@@ -34,6 +35,7 @@ from services.arbiter.logview import LogView, catch_up
 from services.arbiter.metrics import ArbiterMetrics
 from services.arbiter.office import Deposed, Office
 from services.arbiter.ops import OperatorRequests
+from services.arbiter.own_store import OwnStoreReads
 from services.arbiter.record import config_of
 from services.arbiter.view import Decision, DeclaredDead
 from services.arbiter.wire import BEACON, command_subject, encode
@@ -41,6 +43,7 @@ from services.common.bus import PingPolicy, tune_pings
 from services.common.eventstore import EventStoreError, EventStoreUnavailable, JetStreamEventStore
 from services.common.logging import get_logger
 from services.common.settings import BusSettings
+from services.common.store_root import StoreRoot
 from services.common.timers import Timers
 
 log = get_logger("haplan.arbiter")
@@ -63,8 +66,13 @@ class ArbiterService:
         metrics: ArbiterMetrics | None = None,
         clock: Clock = time.monotonic,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        store_root: StoreRoot | None = None,
     ) -> None:
         self.nc, self.settings, self.ident, self.clock = nc, settings, ident, clock
+        # This arbiter's mount of the heartbeat store; None: the timeout path falls back on a
+        # collector's reading (services.arbiter.rules, TIMEOUT_PATH).
+        self.store_root = store_root
+        self.own_store: OwnStoreReads | None = None
         self.metrics = ArbiterMetrics() if metrics is None else metrics
         # VMs ordered and not yet reported at once (services.arbiter.orchestrate).
         self.max_in_flight = max_in_flight
@@ -117,7 +125,12 @@ class ArbiterService:
         self.timers = Timers.from_timeout(self.view.state.ha.timeout_s)
         # A hung server must count as a lost bus within T/3 (docs/protocol.md).
         tune_pings(self.nc, PingPolicy.for_timeout(self.timers.timeout_s))
-        self.core = Arbiter(self.ident, pool, self.timers, max_in_flight=self.max_in_flight)
+        self.core = Arbiter(
+            self.ident, pool, self.timers, max_in_flight=self.max_in_flight,
+            reads_store=self.store_root is not None,
+        )  # fmt: skip
+        if self.store_root is not None:
+            self.own_store = OwnStoreReads(self.store_root, self.core, self.clock)
         js = self.nc.jetstream(timeout=max(0.5, self.timers.leader_lease_s / 2))
         replicas = self.settings.stream_replicas
         kv = await _answered(
@@ -165,6 +178,10 @@ class ArbiterService:
             asyncio.create_task(self._every_interval(self.campaign), name="lease"),
             asyncio.create_task(self._every_interval(self.step, self.feeds.fenced), name="tick"),
         ]
+        if self.own_store is not None:
+            self._tasks.append(
+                asyncio.create_task(self._every_interval(self._read_store), name="store")
+            )
         await stop.wait()
         await self.close()
 
@@ -208,6 +225,12 @@ class ArbiterService:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(early.wait(), left)
+
+    async def _read_store(self) -> None:
+        """This arbiter's own read of the heartbeat store, leader or not: stillness is
+        measured on its own clock from the reads it made (services.arbiter.stillness)."""
+        if self.own_store is not None:
+            await self.own_store.read(self.timers.interval_s)
 
     # The lease ------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from schemas.events import EventBase, PlanComputed
-from schemas.liveness import DeadEvidence, FencedMark, SuspectEvidence
+from schemas.liveness import DeadEvidence, FencedMark, OwnStoreReading, SuspectEvidence
 
 Facts = tuple[tuple[str, str], ...]
 
@@ -42,6 +42,17 @@ def mark_text(mark: FencedMark) -> str:
     return f"on the {where}, incarnation {mark.incarnation}"
 
 
+def own_text(own: OwnStoreReading) -> str:
+    if own.slot is None:
+        if own.unreachable_for_s is None:
+            return "no read of the store lately"
+        return f"the store unreachable for {own.unreachable_for_s:g} s"
+    s = own.slot
+    if s.seq is None:
+        return f"never read a slot of {s.incarnation}"
+    return f"slot seq {s.seq} of {s.incarnation} not advanced for {s.still_for_s:g} s"
+
+
 def dead_facts(ev: DeadEvidence) -> Facts:
     facts: list[tuple[str, str]] = [
         ("rule", ev.rule),
@@ -58,6 +69,10 @@ def dead_facts(ev: DeadEvidence) -> Facts:
         facts.append(
             ("slot", f"{s.observer} saw slot seq {s.slot_seq} not advance for {s.stale_for_s:g} s")
         )
+    if ev.own_store is not None:
+        facts.append(("leader's own reading", own_text(ev.own_store)))
+    elif ev.rule == "timeout":
+        facts.append(("leader's own reading", "none: no store of its own (a collector's word)"))
     if ev.store_outage is not None:
         o = ev.store_outage
         facts.append(

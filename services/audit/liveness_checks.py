@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from schemas.events import HostDeclaredDead, HostFenced, HostRejoined, HostSuspected
 from schemas.liveness import DeadEvidence, FencedMark, SuspectEvidence
+from services.arbiter.stillness import reading_problem
 from services.arbiter.testimony import mark_problem
 from services.audit.context import Context, incarnation_problem
 from services.audit.findings import Notes
@@ -86,6 +87,12 @@ def check_declared_dead(ctx: Context, e: HostDeclaredDead, notes: Notes) -> None
         notes.differ(problem)
     if e.evidence.rule == "fenced" and e.evidence.fenced_mark is not None:
         _signed(ctx, host, e.evidence.fenced_mark, notes)
+    own = e.evidence.own_store
+    if own is not None:
+        # The leader's own reading rests on the host's signed slot (event schema version 3).
+        problem = reading_problem(host.spec.key, host.name, own)
+        if problem:
+            notes.differ(problem)
     check_declared_while_guarded(ctx, e, notes)
     _rule(ctx, e.evidence, notes)
 

@@ -7,6 +7,7 @@ import contextlib
 import signal
 import socket
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -19,6 +20,16 @@ from services.cli.output import fail
 if TYPE_CHECKING:
     from services.arbiter.metrics import ArbiterMetrics
     from services.common.settings import BusSettings
+    from services.common.store_root import StoreRoot
+
+# Said once at start by an arbiter given no --store (docs/protocol.md, The leader reads the
+# store itself).
+NO_STORE_WARNING = (
+    "no --store: this arbiter cannot read the heartbeat store itself, so its timeout path "
+    "falls back on one collector's reading of a host's slot (the old rule: a single hostile "
+    "or broken host can get another declared dead); give it the shared storage with "
+    "--store DIR (read-only is enough)"
+)
 
 
 def default_ident() -> str:
@@ -47,6 +58,24 @@ def arbiter(
             help="At most this many VMs ordered and not yet reported at once, pool-wide.",
         ),
     ] = DEFAULT_MAX_IN_FLIGHT,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            metavar="DIR",
+            help="This arbiter's mount of the shared storage (read-only is enough): the "
+            "leader then judges a host's slot still from its own reading. It must exist and "
+            "be a mount point (never created). Without it, a collector's reading decides.",
+        ),
+    ] = None,
+    store_local: Annotated[
+        bool,
+        typer.Option(
+            "--store-local",
+            help="The store is a plain directory of this machine, not a mount point: a demo "
+            "or a test on one machine (haplan up), never a pool of real hosts.",
+        ),
+    ] = False,
 ) -> None:
     """A leader candidate: run several anywhere, one leads; standbys take over its lapsed lease.
 
@@ -60,11 +89,30 @@ def arbiter(
     low, high = MAX_IN_FLIGHT_RANGE
     if not low <= max_in_flight <= high:
         fail(f"--max-restarts-in-flight {max_in_flight} is out of range", f"give {low} to {high}")
+    if store_local and store is None:
+        fail("--store-local without --store", "give the store with --store DIR")
     # The service (and NATS with it) is imported here: every `haplan` start imports this module.
     from services.arbiter.metrics import ArbiterMetrics
-    from services.common.logging import configure_logging
+    from services.common.logging import configure_logging, get_logger
+    from services.common.store_root import StoreRefused, open_store
 
+    root = None
+    unreachable = None
+    if store is not None:
+        try:
+            # Before NATS: a store that cannot be the shared storage is bad input (exit 2).
+            root, unreachable = open_store(store, store_local)
+        except StoreRefused as exc:
+            fail(str(exc))
     configure_logging("info")
+    log = get_logger("haplan.arbiter")
+    if root is None:
+        log.warning(NO_STORE_WARNING)
+    elif unreachable is not None:
+        log.warning(
+            "the heartbeat store does not answer at start: it counts as unreachable until it does",
+            problem=unreachable,
+        )
     metrics = ArbiterMetrics()
     if metrics_port is not None:
         try:
@@ -74,11 +122,15 @@ def arbiter(
                 f"cannot serve metrics on {metrics_addr}:{metrics_port}: {exc.strerror or exc}",
                 "pick a free port with --metrics-port",
             )
-    asyncio.run(_serve(settings, ident or default_ident(), metrics, max_in_flight))
+    asyncio.run(_serve(settings, ident or default_ident(), metrics, max_in_flight, root))
 
 
 async def _serve(
-    settings: BusSettings, ident: str, metrics: ArbiterMetrics, max_in_flight: int
+    settings: BusSettings,
+    ident: str,
+    metrics: ArbiterMetrics,
+    max_in_flight: int,
+    store_root: StoreRoot | None,
 ) -> None:
     from services.arbiter.service import ArbiterService
     from services.common.bus import BusRefused, connect, stop_when_closed
@@ -107,7 +159,10 @@ async def _serve(
         # A supervisor restarting us would only be refused again: say what to fix, once.
         raise NatsRefused(str(exc), REFUSED_HINT) from None
     try:
-        service = ArbiterService(nc, settings, ident, metrics=metrics, max_in_flight=max_in_flight)
+        service = ArbiterService(
+            nc, settings, ident, metrics=metrics, max_in_flight=max_in_flight,
+            store_root=store_root,
+        )  # fmt: skip
         await service.run(stop)
     finally:
         with contextlib.suppress(Exception):

@@ -91,9 +91,9 @@ def collector(
     # The service (and NATS with it) is imported here: every `haplan` start imports this module.
     from services.collector.options import CollectorOptions
     from services.collector.service import ConfigError, run_collector
-    from services.collector.store_root import StoreRefused, open_store
     from services.common.bus import BusRefused
     from services.common.logging import configure_logging, get_logger
+    from services.common.store_root import StoreRefused, open_store
 
     signer = None
     if key is not None:

@@ -11,10 +11,10 @@ from services.collector.devices import (
     WatchdogChoice,
     WatchdogKind,
 )
-from services.collector.store_root import StoreRoot
 from services.common.metrics import DEFAULT_METRICS_ADDR
 from services.common.settings import BusSettings
 from services.common.signing import HostSigner
+from services.common.store_root import StoreRoot
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ store is "not reachable" for as long as it stays hung). The thread is a daemon s
 fenced collector can exit while it is stuck.
 
 Each call first checks, in the same thread, that the store is still the filesystem it was
-(services.collector.store_root): a store unmounted or remounted under the collector counts as
+(services.common.store_root): a store unmounted or remounted under the collector counts as
 a failed call, with the reason, rather than as a store that works on the host's own disk.
 """
 
@@ -24,8 +24,8 @@ from typing import Any, TypeVar
 
 from schemas.liveness import SignedRecord
 from schemas.slot import Slot
-from services.collector.store_root import StoreRoot
 from services.common.heartbeat_store import HeartbeatStore
+from services.common.store_root import StoreRoot
 
 T = TypeVar("T")
 _Job = tuple[Callable[[], Any], "Future[Any]"]

@@ -1,10 +1,17 @@
-"""The arbiter shell of each simulated leader candidate: leader election on the KV model, the
-pure arbiter core's tick, appending its decisions (revoking dead incarnations' leases) and
-sending its orders."""
+"""The arbiter shell of each simulated leader candidate: leader election on the KV model, its
+own reads of the store, the pure arbiter core's tick, appending its decisions (revoking dead
+incarnations' leases) and sending its orders.
+
+An arbiter on a host reads the store through that host's link (its faults `store_link` and
+`store_delay`); a witness reaches the store unless every host has lost it (a `store_link` on
+every host is the storage itself down).
+"""
 
 from __future__ import annotations
 
+from schemas.liveness import SignedRecord
 from schemas.messages import StartOrder
+from schemas.slot import Slot
 from services.arbiter.view import Decision, DeclaredDead, RestartOrdered, VmRunning
 from services.sim.faults import Kind
 from services.sim.world import NodeSim, World, accepted_by, beacon_to, ordered_to
@@ -18,6 +25,7 @@ class ArbiterShells(World):
         if not node.alive or version != node.tick_version:
             return
         self._lead_or_follow(node)
+        node.core.store_read(self._store_read(node), self.now + node.offset)
         if node.core.is_leader:
             now = self.now + node.offset
             out = node.core.tick(now)
@@ -34,6 +42,18 @@ class ArbiterShells(World):
                 for host in self.host_names:
                     self._send(node.endpoint, host, self._to_host, beacon_to(out.beacon))
         self.at(self.t.interval_s, self._node_tick, name, version)
+
+    def _store_read(self, node: NodeSim) -> list[tuple[Slot, SignedRecord | None]] | None:
+        """What the arbiter's own read of the store gives now (None: it fails)."""
+        if node.host is None:
+            reaches = any(self.store_up.values())
+        else:
+            delay = self._latent(Kind.STORE_DELAY, node.host)
+            stalled = delay is not None and delay >= self.t.interval_s
+            reaches = self.store_up[node.host] and not stalled
+        if not reaches:
+            return None
+        return [(slot, self.records.get(host)) for host, slot in self.slots.items()]
 
     def _order(self, node: NodeSim, order: StartOrder) -> None:
         """Send a start order (every tick while the VM is ordered); under ORDER_DELAY it

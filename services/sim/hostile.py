@@ -36,6 +36,7 @@ from schemas.liveness import SignedRecord
 from schemas.messages import Beacon, JoinRequest, SlotReading, StoreObservation
 from schemas.pool import Pool
 from schemas.slot import Slot
+from services.arbiter.stillness import signed_slot
 from services.common.signing import HostSigner
 
 FLOOD = 3  # forged observations per interval of a hostile host, spread over it
@@ -81,6 +82,16 @@ def with_keys(pool: Pool) -> Pool:
 
 def sign(slot: Slot) -> SignedRecord:
     return fixed_signer(slot.host).sign(slot.model_dump_json())
+
+
+def own_slot(key: str | None, slot: Slot, record: SignedRecord | None) -> Slot | None:
+    """How a simulated arbiter takes a slot it read as its host's word: the simulator's store
+    holds only what each host wrote in its own slot (no fault writes into another's), which is
+    what the real arbiter's signature check proves (services.arbiter.stillness.signed_slot);
+    a record, when the host signed one, is checked all the same. A slot a decision records
+    gets its record then (`sign`, the arbiter's `record_of`): a signature per write would
+    slow every run down several times."""
+    return slot if record is None else signed_slot(key, slot, record)
 
 
 def _reading(slot: Slot, record: SignedRecord | None, **changes: object) -> SlotReading:

@@ -25,7 +25,7 @@ from services.collector.core import Collector
 from services.collector.table import FENCE_TABLE, Row
 from services.common.timers import Timers
 from services.sim.faults import Kind, Schedule
-from services.sim.hostile import Forger, with_keys
+from services.sim.hostile import Forger, own_slot, sign, with_keys
 from services.sim.invariants import Checker, Obligation, Violation
 from services.sim.net import PERFECT, Leases, Network
 from services.sim.trace import Trace
@@ -137,7 +137,10 @@ class World:
         self.events = 0
 
     def _arbiter(self, name: str) -> Arbiter:
-        return Arbiter(name, self.keyed_pool, self.t, self.rules, self.testimony)
+        return Arbiter(
+            name, self.keyed_pool, self.t, self.rules, self.testimony,
+            reads_store=True, own_slot=own_slot, record_of=sign,
+        )  # fmt: skip
 
     # Scheduling --------------------------------------------------------------------------------
 

@@ -55,7 +55,9 @@ def collector(
 def arbiter(
     nats_url: str, layout: Layout, scope: str, journal: Journal, cred: Credentials
 ) -> Member:
-    argv = (*ENTRY, "arbiter", "--id", ARBITER_ID)
+    # The arbiter reads the shared storage itself (the leader's own reading of the slots),
+    # never through a host's mount: `haplan fault` pulling a host's cable leaves it alone.
+    argv = (*ENTRY, "arbiter", "--id", ARBITER_ID, "--store", str(layout.shared), "--store-local")
     env = child_env(nats_url, cred, ARBITER)
     return Member("arbiter", argv, env, layout.log("arbiter"), scope, journal)
 

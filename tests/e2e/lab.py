@@ -155,7 +155,12 @@ class Lab(Waiter):
         self.services["planner"] = self._service("planner", "planner", user="planner")
         for i in range(self.arbiters):
             ident = f"arb{i + 1}"
-            self.services[ident] = self._service(ident, "arbiter", "--id", ident, user="arbiter")
+            # The arbiter reads the shared store itself (the leader's own reading of the
+            # slots), from the control namespace: a host's storage fault leaves it alone.
+            own = ("--store", str(self.shared), "--store-local")
+            self.services[ident] = self._service(
+                ident, "arbiter", "--id", ident, *own, user="arbiter"
+            )
         for host in self.hosts:
             self.add_host(host)
 

@@ -18,12 +18,18 @@ MINION = "Minion 1"
 
 def test_power_pulled_lab1_is_declared_dead_after_T_dead_and_minion_restarts_on_lab2() -> None:
     """Pull lab1's power: nothing fences (it is off), the leader declares lab1 dead by timeout
-    once T_dead has passed, and Minion 1 runs on lab2."""
+    once T_dead has passed since it last saw lab1's lease renewed and lab1's slot advance (on
+    its own reading of the store: both at most an interval before the pull), and Minion 1
+    runs on lab2."""
     ran = simulate(single_fault(POOL, Kind.POWER, ("lab1",), arbiters=LEADER_ON_LAB2))
     assert ran.outcome.ok, ran.outcome.violations
     dead_after = ran.first("dead", "lab1")
-    assert dead_after is not None and dead_after >= TIMERS.t_dead_s
-    assert ran.declared("lab1")[0].evidence.rule == "timeout"
+    assert dead_after is not None and dead_after >= TIMERS.t_dead_s - TIMERS.interval_s
+    evidence = ran.declared("lab1")[0].evidence
+    assert evidence.rule == "timeout" and evidence.lease_silent_for_s >= TIMERS.t_dead_s
+    own = evidence.own_store
+    assert own is not None and own.slot is not None
+    assert own.slot.still_for_s >= TIMERS.t_dead_s
     assert ran.first("ordered", MINION) == dead_after
     assert ran.running_on(MINION) == {"lab2"}
 

@@ -93,15 +93,18 @@ def test_two_hosts_cut_from_the_bus_fence_and_are_declared_on_their_marks(
 def test_the_arbiters_own_input_broken_fences_nobody(arbiters: Arbiters) -> None:
     """The arbiter's lease watch misses h1's and h2's renewals (a stalled consumer) while
     every host loses the store: h1 and h2 are healthy and hold their leases. Before, the
-    arbiter declared h1 dead on silence (the store-outage path) and restarted its VM on h3
-    while h1 still ran it: a split brain. With the guard nothing is declared, nobody fences,
-    no VM stops, and the guard releases on its own when the watch delivers again."""
+    arbiter declared them dead on silence (the store-outage path: its own reads fail too) and
+    restarted their VMs on h3 while they still ran them: a split brain. With the guard nothing
+    is declared, nobody fences, no VM stops, and the guard releases on its own when the watch
+    delivers again."""
     faults = (
         Fault(Kind.LEASE_WATCH, AT, UNTIL, LOST),
         Fault(Kind.STORE_LINK, AT, UNTIL, ("h1", "h2", "h3")),
     )
     before = _run(1.0, arbiters, *faults)
-    assert [v.invariant for v in before.outcome.violations] == [1]
+    # Both h1's and h2's VMs restarted while they run (the leader's own reads fail too: every
+    # host lost the store), or one of them.
+    assert {v.invariant for v in before.outcome.violations} == {1}
     ran = _run(0.5, arbiters, *faults)
     assert ran.outcome.ok, ran.outcome.violations
     assert _guarded(ran) == [GuardOn, GuardOff]

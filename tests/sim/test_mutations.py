@@ -7,9 +7,11 @@ import dataclasses
 
 import pytest
 
+from schemas.liveness import DeadEvidence
 from schemas.messages import SlotReading
 from schemas.slot import Slot
 from services.arbiter.orchestrate import Orchestrator
+from services.arbiter.rules import DEAD_RULES, DeadRule
 from services.arbiter.view import LivenessView
 from services.collector.core import Collector, FenceMark
 from services.collector.table import FENCE_TABLE, Row, StaysOnlyIf
@@ -22,6 +24,7 @@ from services.sim.shrink import shrink
 from services.sim.world import HostSim
 from tests.sim.helpers import simulate
 from tests.sim.test_forged_joins import forged_join_schedule
+from tests.sim.test_lying_observer import LIES, liar_schedule
 from tests.sim.test_outage_end import OUTAGE_AT, OUTAGE_END, POOL
 from tests.sim.test_start_delay import DELAY, slow_host
 from tests.sim.test_start_delay import T as T_START
@@ -297,3 +300,28 @@ def test_an_unbounded_grace_after_an_outage_keeps_a_cut_host_for_good() -> None:
 
     assert h1_fenced_before_heal(Sim(schedule))
     assert not h1_fenced_before_heal(Sim(schedule, collector=EndlessGrace))
+
+
+def _collectors_word(evidence: DeadEvidence, t_dead: float) -> bool:
+    """The timeout rule as it was: the leader's own reading of the store is set aside, and a
+    fresh collector's claim that the slot is still (or that every lease holder lost the
+    store) decides."""
+    old = DEAD_RULES[1].holds
+    return old(evidence.model_copy(update={"own_store": None}), t_dead)
+
+
+COLLECTORS_WORD = (DEAD_RULES[0], DeadRule("timeout", "a collector's word", _collectors_word))
+
+
+def test_a_leader_that_takes_a_collectors_stillness_claim_is_caught_as_a_split_brain() -> None:
+    """With the timeout rule taking a collector's "still" claim again, the lying observer's
+    scenario (lab2 says its lease expired and lab1's slot is still; lab1, cut from the bus,
+    stays with Minion 1) ends with lab1 declared dead while it runs Minion 1, and Minion 1
+    restarted on lab2: invariant 1 breaks. The real rule (the leader's own reading) passes the
+    same schedule (tests/sim/test_lying_observer.py)."""
+    schedule = liar_schedule(LIES)
+    outcome = Sim(schedule, rules=COLLECTORS_WORD).run()
+    assert not outcome.ok
+    assert any("Minion 1" in v.describe() for v in outcome.violations), outcome.violations
+    assert any("WHILE IT STILL RUNS" in line for line in outcome.trace)
+    assert Sim(schedule).run().ok

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import io
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from nats.aio.client import Client
@@ -25,6 +26,10 @@ from tests.integration.arbiter.players import (
     SharedStore,
     lab_pool_created,
 )
+
+
+class Spawn(Protocol):
+    def __call__(self, ident: str, store: Path | None = None) -> ArbiterProcess: ...
 
 
 @dataclass
@@ -61,12 +66,15 @@ async def close_pool(nc: Client, pool: Pool | None) -> None:
 
 
 @pytest.fixture
-async def pool(nats_server: NatsServer) -> AsyncIterator[Pool]:
-    """The lab pool in a fresh event log, and the `ha_leases` bucket."""
+async def pool(nats_server: NatsServer, tmp_path: Path) -> AsyncIterator[Pool]:
+    """The lab pool in a fresh event log, and the `ha_leases` bucket; the hosts' slots are
+    also written as files in `tmp_path/store` (for an arbiter given `--store`)."""
     nc = await connect_to(nats_server.url)
     p: Pool | None = None
     try:
         p = await open_pool(nats_server.url, nc)
+        (tmp_path / "store").mkdir()
+        p.shared.directory = tmp_path / "store"
         yield p
     finally:
         await close_pool(nc, p)
@@ -86,15 +94,13 @@ async def bounded(step: Awaitable[None], what: str, timeout: float = 10) -> None
 
 
 @pytest.fixture
-def spawn_arbiter(
-    nats_server: NatsServer, tmp_path: Path
-) -> Iterator[Callable[[str], ArbiterProcess]]:
-    """Starts `haplan arbiter --id ID` processes; all killed at the end of the test, their
-    logs printed (pytest shows them when the test fails)."""
+def spawn_arbiter(nats_server: NatsServer, tmp_path: Path) -> Iterator[Spawn]:
+    """Starts `haplan arbiter --id ID` processes (`--store DIR` too when given one); all killed
+    at the end of the test, their logs printed (pytest shows them when the test fails)."""
     started: list[ArbiterProcess] = []
 
-    def spawn(ident: str) -> ArbiterProcess:
-        proc = ArbiterProcess(nats_server.url, ident, tmp_path)
+    def spawn(ident: str, store: Path | None = None) -> ArbiterProcess:
+        proc = ArbiterProcess(nats_server.url, ident, tmp_path, store)
         started.append(proc)
         return proc
 

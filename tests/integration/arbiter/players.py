@@ -41,6 +41,7 @@ from schemas.pool import HAConfig
 from schemas.slot import Slot as SlotBody
 from services.arbiter.leases import host_key
 from services.common.eventstore import JetStreamEventStore, Recorded
+from services.common.heartbeat_store import HeartbeatStore
 from services.common.lifetime import die_with_parent
 from services.common.natsserver import free_port
 from services.common.signing import HostSigner
@@ -151,10 +152,13 @@ class Slot:
 
 
 class SharedStore:
-    """The heartbeat store the hosts share: one slot per host, as each observer saw it."""
+    """The heartbeat store the hosts share: one slot per host, as each observer saw it; also
+    written as real signed slot files under `directory` when one is given (what an arbiter
+    started with `--store` reads)."""
 
-    def __init__(self) -> None:
+    def __init__(self, directory: Path | None = None) -> None:
         self.slots: dict[str, Slot] = {}
+        self.directory = directory
 
     def write(
         self, host: str, incarnation: str, fenced: bool = False, beacon: Beacon | None = None
@@ -162,6 +166,9 @@ class SharedStore:
         old = self.slots.get(host)
         seq = 1 if old is None or old.incarnation != incarnation else old.seq + 1
         self.slots[host] = Slot(incarnation, seq, fenced, beacon=beacon)
+        if self.directory is not None:
+            files = HeartbeatStore(self.directory, SIGNERS[host])
+            files.write(slot_body(host, self.slots[host]))
 
     def readings(self, observer: str, now: float) -> tuple[SlotReading, ...]:
         out = []
@@ -206,6 +213,9 @@ class Host:
         self.joined = False
         self.orders: list[StartOrder] = []
         self._seq = 0
+        # False: cut from the bus (no renewal, nothing published) while it goes on writing its
+        # slot, as a host staying on the outage rule does.
+        self.on_bus = True
         self._task: asyncio.Task[None] | None = None
         self._subs: list[object] = []
 
@@ -261,9 +271,13 @@ class Host:
             # A renewal the bus does not answer is given up, as a collector's is, and the next
             # one tried an interval later: a host lives through a NATS outage.
             with contextlib.suppress(nats.errors.Error, TimeoutError, OSError):
-                put = self.kv.put(host_key(self.name), lease, validate_keys=False)
-                await asyncio.wait_for(put, RENEWAL_WAIT_S)
+                if self.on_bus:
+                    put = self.kv.put(host_key(self.name), lease, validate_keys=False)
+                    await asyncio.wait_for(put, RENEWAL_WAIT_S)
             self.store.write(self.name, self.incarnation, beacon=self.beacon)
+            if not self.on_bus:
+                await asyncio.sleep(TIMERS.interval_s)
+                continue
             hb = NetworkHeartbeat(
                 host=self.name,
                 incarnation=self.incarnation,
@@ -301,14 +315,16 @@ def _json(message: BaseModel) -> bytes:
 class ArbiterProcess:
     """`haplan arbiter` as a real process, its JSON-line log kept in a file."""
 
-    def __init__(self, url: str, ident: str, logs: Path) -> None:
+    def __init__(self, url: str, ident: str, logs: Path, store: Path | None = None) -> None:
         self.ident = ident
         self.metrics_port = free_port()
         self.log_path = logs / f"{ident}.log"
         self._log = self.log_path.open("wb")
+        # With `store`: the leader reads the slot files there itself (a plain directory).
+        own = ("--store", str(store), "--store-local") if store is not None else ()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "services.cli.main", "arbiter", "--nats", url, "--id", ident,
-             "--metrics-port", str(self.metrics_port)],
+             "--metrics-port", str(self.metrics_port), *own],
             cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
             env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=die_with_parent,
         )  # fmt: skip

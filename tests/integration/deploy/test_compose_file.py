@@ -29,7 +29,7 @@ def check(text: str) -> dict[str, Any]:
 
 def test_the_compose_file_is_valid_and_complete() -> None:
     """The shipped file passes, with the topology the issue asks for: 3 NATS nodes, 2
-    arbiters, 2 planners, 3 collectors on the sim driver sharing one store volume, each
+    arbiters reading the store volume, 2 planners, 3 collectors on the sim driver sharing it, each
     service with a healthcheck and a restart policy, and its own NATS user."""
     services = check(COMPOSE_FILE.read_text())["services"]
     commands = {name: s.get("command", []) for name, s in services.items()}
@@ -40,6 +40,10 @@ def test_the_compose_file_is_valid_and_complete() -> None:
     assert sorted(n for n, c in commands.items() if c[:1] == ["planner"]) == [
         "planner-1", "planner-2",
     ]  # fmt: skip
+    for name in ("arbiter-1", "arbiter-2"):
+        # The leader reads the heartbeat store itself (read-only is enough).
+        assert commands[name][commands[name].index("--store") + 1] == "/srv/haplan"
+        assert "store:/srv/haplan:ro" in services[name]["volumes"]
     collectors = sorted(n for n, c in commands.items() if c[:1] == ["collector"])
     assert collectors == ["lab1", "lab2", "lab3"]
     for name in collectors:

@@ -43,7 +43,8 @@ class System:
 
     async def start(self, pool: Pool) -> None:
         await self.store.append([make(PoolCreated, epoch=0, pool=pool)], 0)
-        self.arbiters.append(ArbiterProcess(self.url, "arb-1", self.logs))
+        # The arbiter reads the shared store too: the leader judges stillness from its own reads.
+        self.arbiters.append(ArbiterProcess(self.url, "arb-1", self.logs, self.shared))
         for host in pool.host_names:
             collector = CollectorProcess(host, self.shared, self.url, self.nc)
             self.collectors[host] = collector

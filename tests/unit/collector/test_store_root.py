@@ -1,4 +1,4 @@
-"""The store's checks (services.collector.store_root): at start a store must exist and be a
+"""The store's checks (services.common.store_root): at start a store must exist and be a
 mount point unless it is declared local; on each pass it must still be the filesystem it was.
 Real directories and mounts of this machine (/proc is a mount point on every Linux)."""
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from schemas.slot import Slot
-from services.collector.store_root import StoreRefused, StoreRoot, open_store
 from services.collector.store_worker import StoreWorker
 from services.common.heartbeat_store import HeartbeatStore
+from services.common.store_root import StoreRefused, StoreRoot, open_store
 
 MOUNTED = Path("/proc")
 

@@ -11,6 +11,7 @@ from schemas.events import (
     CURRENT_VERSIONS,
     UPCASTERS,
     EventDecodeError,
+    HostDeclaredDead,
     HostFenced,
     HostJoined,
     VMCreated,
@@ -116,3 +117,21 @@ def test_a_v1_slot_mark_without_a_record_is_upcast_as_before_signed_slots() -> N
     bus = {"source": "bus", "incarnation": "boot-1"}
     event = decode_event(json.dumps({**base, "mark": bus}))
     assert isinstance(event, HostFenced) and not event.mark.before_signed_slots
+
+
+def test_a_v2_declaration_is_upcast_without_the_leaders_own_reading() -> None:
+    """host_declared_dead version 2 (and 1, through 2) reads as version 3 with no `own_store`:
+    its timeout path took a collector's reading, and the rule re-checks it as it was then."""
+    event_id = "00000000-0000-4000-8000-000000000002"
+    evidence = {"rule": "timeout", "incarnation": "boot-1", "t_dead_s": 42.0,
+                "leader_for_s": 100.0, "lease_silent_for_s": 50.0,
+                "slot_stale": {"observer": "lab2", "slot_seq": 3, "stale_for_s": 45.0}}  # fmt: skip
+    for version in (1, 2):
+        payload = {"type": "host_declared_dead", "schema_version": version,
+                   "event_id": event_id, "at": "2026-01-01T00:00:00Z", "epoch": 1,
+                   "host": "lab1", "evidence": evidence}  # fmt: skip
+        event = decode_event(json.dumps(payload))
+        assert isinstance(event, HostDeclaredDead) and event.schema_version == 3
+        assert event.evidence.own_store is None
+        assert event.evidence.slot_stale is not None
+        assert '"schema_version":3' in encode_event(event).decode()

@@ -14,6 +14,9 @@ starts and the store counts as unreachable until it answers, as it would if it f
 Each pass (StoreRoot.check, in the store worker's thread) then checks that the store is the
 filesystem it was: a device that changed (unmounted, or another filesystem mounted there) makes
 the store unreachable for this pass (store_ok false; the collector's table decides).
+
+The collector (`haplan collector --store`) and the arbiter (`haplan arbiter --store`, its own
+reading of the slots: services.arbiter.own_store) check their mounts alike.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ class StoreRoot:
     def check(self) -> None:
         """OSError (saying why) when the store is not the filesystem it was, or, before it
         was ever reached, when it is not a directory or not a mount point. Blocks on a hung
-        mount: run it where a store call runs (services.collector.store_worker)."""
+        mount: run it where a store call runs (a store worker's thread)."""
         info = os.stat(self.path)
         if not stat.S_ISDIR(info.st_mode):
             raise NotADirectoryError(f"{self.path} is not a directory")

@@ -14,7 +14,13 @@ import typer
 
 from schemas.limits import DEFAULT_MAX_IN_FLIGHT, MAX_IN_FLIGHT_RANGE
 from services.cli.app import app
-from services.cli.events import REFUSED_HINT, NatsRefused, NatsServers, bus_settings
+from services.cli.events import (
+    REFUSED_HINT,
+    NatsRefused,
+    NatsServers,
+    StoreLocal,
+    bus_settings,
+)
 from services.cli.output import fail
 
 if TYPE_CHECKING:
@@ -68,14 +74,7 @@ def arbiter(
             "be a mount point (never created). Without it, a collector's reading decides.",
         ),
     ] = None,
-    store_local: Annotated[
-        bool,
-        typer.Option(
-            "--store-local",
-            help="The store is a plain directory of this machine, not a mount point: a demo "
-            "or a test on one machine (haplan up), never a pool of real hosts.",
-        ),
-    ] = False,
+    store_local: StoreLocal = False,
 ) -> None:
     """A leader candidate: run several anywhere, one leads; standbys take over its lapsed lease.
 

@@ -9,7 +9,13 @@ from typing import Annotated
 import typer
 
 from services.cli.app import app
-from services.cli.events import REFUSED_HINT, NatsRefused, NatsServers, bus_settings
+from services.cli.events import (
+    REFUSED_HINT,
+    NatsRefused,
+    NatsServers,
+    StoreLocal,
+    bus_settings,
+)
 from services.cli.output import fail
 from services.collector.devices import LINUX_WATCHDOG_DEVICE, VMDriverKind, WatchdogKind
 from services.common.metrics import DEFAULT_METRICS_ADDR
@@ -29,14 +35,7 @@ def collector(
             "VM disks in DIR/disks/. It must exist and be a mount point (never created).",
         ),
     ],
-    store_local: Annotated[
-        bool,
-        typer.Option(
-            "--store-local",
-            help="The store is a plain directory of this machine, not a mount point: a demo "
-            "or a test on one machine (haplan up), never a pool of real hosts.",
-        ),
-    ] = False,
+    store_local: StoreLocal = False,
     vm_driver: Annotated[
         VMDriverKind,
         typer.Option("--vm-driver", help="How VMs run: real processes, or in memory."),
@@ -124,8 +123,7 @@ def collector(
     configure_logging("info")
     if unreachable is not None:
         get_logger("haplan.collector").warning(
-            "the heartbeat store does not answer at start: it counts as unreachable until "
-            "it does",
+            "the heartbeat store does not answer at start: it counts as unreachable until it does",
             problem=unreachable,
         )
     try:

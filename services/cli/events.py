@@ -43,6 +43,15 @@ NatsServers = Annotated[
     ),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+# The collector's and the arbiter's: both check their --store the same way (store_root).
+StoreLocal = Annotated[
+    bool,
+    typer.Option(
+        "--store-local",
+        help="The store is a plain directory of this machine, not a mount point: a demo "
+        "or a test on one machine (haplan up), never a pool of real hosts.",
+    ),
+]
 
 
 class NatsUnreachable(UserError):

@@ -6,7 +6,7 @@ forwards the host's signed record as a collector does (docs/protocol.md, Signed 
 
 from __future__ import annotations
 
-from schemas.liveness import SignedRecord
+from schemas.liveness import SignedRecord, SlotStale, StoreOutage
 from schemas.messages import Beacon, JoinRequest, SlotReading, StoreObservation
 from schemas.pool import VM, HAConfig, Host, Pool
 from schemas.slot import Slot
@@ -18,6 +18,20 @@ from services.sim.hostile import fixed_signer
 
 TIMERS = Timers.from_timeout(10.0)
 T, T_DEAD = TIMERS.timeout_s, TIMERS.t_dead_s
+LONG, SHORT = T_DEAD, T_DEAD - 0.5  # a duration that makes T_dead, and one just short of it
+# A collector's reading of a slot and every lease holder's store outage, by how long they last:
+# the inputs the rule tables are checked over (test_rules, test_timeout_path).
+SLOTS = {
+    "none": None,
+    "still T_dead": SlotStale(observer="b", slot_seq=4, stale_for_s=LONG),
+    "still less": SlotStale(observer="b", slot_seq=4, stale_for_s=SHORT),
+}
+OUTAGES = {
+    "none": None,
+    "T_dead": StoreOutage(reporters=("b",), unreachable_for_s=LONG),
+    "less": StoreOutage(reporters=("b",), unreachable_for_s=SHORT),
+    "no reporter": StoreOutage(reporters=(), unreachable_for_s=LONG),
+}
 HOSTS = ("a", "b", "c")
 SIGNERS = {h: fixed_signer(h) for h in HOSTS}
 

@@ -7,26 +7,14 @@ import itertools
 
 import pytest
 
-from schemas.liveness import DeadEvidence, FencedMark, SlotStale, StoreOutage
+from schemas.liveness import DeadEvidence, FencedMark
 from services.arbiter.rules import DEAD_RULES, SUSPICION, HostEvidence, declare_dead, rule_holds
-from tests.unit.arbiter.helpers import T_DEAD, TIMERS
+from tests.unit.arbiter.helpers import LONG, OUTAGES, SHORT, SLOTS, T_DEAD, TIMERS
 
-LONG, SHORT = T_DEAD, T_DEAD - 0.5
 MARKS = {
     "none": None,
     "this incarnation": FencedMark(source="bus", incarnation="a#1"),
     "other incarnation": FencedMark(source="slot", observer="b", incarnation="a#0"),
-}
-SLOTS = {
-    "none": None,
-    "still T_dead": SlotStale(observer="b", slot_seq=4, stale_for_s=LONG),
-    "still less": SlotStale(observer="b", slot_seq=4, stale_for_s=SHORT),
-}
-OUTAGES = {
-    "none": None,
-    "T_dead": StoreOutage(reporters=("b",), unreachable_for_s=LONG),
-    "less": StoreOutage(reporters=("b",), unreachable_for_s=SHORT),
-    "no reporter": StoreOutage(reporters=(), unreachable_for_s=LONG),
 }
 GRID = list(
     itertools.product(

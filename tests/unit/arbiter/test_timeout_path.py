@@ -7,22 +7,10 @@ import itertools
 
 import pytest
 
-from schemas.liveness import DeadEvidence, OwnSlotReading, OwnStoreReading, SlotStale, StoreOutage
+from schemas.liveness import DeadEvidence, OwnSlotReading, OwnStoreReading
 from services.arbiter.rules import TIMEOUT_PATH, TimeoutFacts, rule_holds, timeout_branch
-from tests.unit.arbiter.helpers import T_DEAD, TIMERS
+from tests.unit.arbiter.helpers import LONG, OUTAGES, SHORT, SLOTS, T_DEAD, TIMERS
 
-LONG, SHORT = T_DEAD, T_DEAD - 0.5
-SLOTS = {
-    "none": None,
-    "still T_dead": SlotStale(observer="b", slot_seq=4, stale_for_s=LONG),
-    "still less": SlotStale(observer="b", slot_seq=4, stale_for_s=SHORT),
-}
-OUTAGES = {
-    "none": None,
-    "T_dead": StoreOutage(reporters=("b",), unreachable_for_s=LONG),
-    "less": StoreOutage(reporters=("b",), unreachable_for_s=SHORT),
-    "no reporter": StoreOutage(reporters=(), unreachable_for_s=LONG),
-}
 OWN = {
     "no store": None,  # an arbiter started without --store
     "no reading": OwnStoreReading(),  # its reads stopped (nothing tried lately)

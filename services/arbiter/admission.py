@@ -56,10 +56,10 @@ def check_capacity(
     )
 
 
-def check_evacuation(plan: EvacuationPlan, pool: Pool, ntol: int) -> None:
-    """An evacuation must move every VM, and keep the configured plan (`ntol`: the state's
-    host_failures_to_tolerate, not `pool`'s, which plan_pool clips to the hosts left) unless
-    overcommit is allowed."""
+def check_evacuation(plan: EvacuationPlan, pool: Pool) -> None:
+    """An evacuation must move every VM, and keep the configured plan (the plan was judged
+    against the state's host_failures_to_tolerate, not `pool`'s, which plan_pool clips to the
+    hosts left) unless overcommit is allowed."""
     if not plan.possible:
         stuck = "; ".join(f"{n.vm}: {n.reason}" for n in plan.cannot_move)
         raise OpRefused(
@@ -71,6 +71,7 @@ def check_evacuation(plan: EvacuationPlan, pool: Pool, ntol: int) -> None:
         return
     after = plan.capacity_after
     k = after.max_host_failures_to_tolerate if after is not None else 0
+    ntol = after.host_failures_to_tolerate if after is not None else ha.host_failures_to_tolerate
     raise OpRefused(
         f"refused: evacuating {plan.host} would overcommit the pool: without it the pool "
         f"could absorb only {k} host failure(s), below host_failures_to_tolerate {ntol}",

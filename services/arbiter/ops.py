@@ -245,7 +245,7 @@ class OperatorRequests:
         plan = await asyncio.to_thread(
             functools.partial(evacuation_plan, pool, host, configured_ntol=ntol)
         )
-        check_evacuation(plan, pool, ntol)
+        check_evacuation(plan, pool)
         running = [v.name for v in svc.core.view.on(host) if v.state == "running"]
         detail = await self._config(HostExcluded, {"host": host, "reason": "maintenance"},
                                     None, None)  # fmt: skip

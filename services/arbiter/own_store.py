@@ -16,10 +16,10 @@ from collections.abc import Callable
 from schemas.liveness import SignedRecord
 from schemas.slot import Slot
 from services.arbiter.core import Arbiter
-from services.collector.store_worker import StoreUnavailable, StoreWorker
 from services.common.heartbeat_store import HeartbeatStore
 from services.common.logging import get_logger
 from services.common.store_root import StoreRoot
+from services.common.store_worker import StoreUnavailable, StoreWorker
 
 log = get_logger("haplan.arbiter")
 

@@ -31,12 +31,12 @@ from services.collector.lease import LEASE_BUCKET, LeaseKeeper
 from services.collector.metrics import CollectorMetrics
 from services.collector.options import CollectorOptions
 from services.collector.outbound import Outbound
-from services.collector.store_worker import StoreWorker
 from services.common.exit_codes import EXIT_FENCED
 from services.common.heartbeat_store import HeartbeatStore
 from services.common.logging import get_logger
 from services.common.servers import Mover
 from services.common.store_root import StoreRoot
+from services.common.store_worker import StoreWorker
 from services.common.timers import Timers
 
 log = get_logger("haplan.collector")

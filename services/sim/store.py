@@ -1,7 +1,7 @@
 """The shared store as each simulated host's collector shell sees it (faults `store_link`,
 `store_read_only`, `store_delay`).
 
-The real shell (services.collector.store_worker) writes its slot, reads it back and lists
+The real shell (services.common.store_worker) writes its slot, reads it back and lists
 every slot in one call on one worker thread, with a deadline of one interval. Here a call
 either completes within its tick or misses the deadline:
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from schemas.slot import Slot
-from services.collector.store_worker import StoreUnavailable, StoreWorker
 from services.common.heartbeat_store import HeartbeatStore
+from services.common.store_worker import StoreUnavailable, StoreWorker
 
 
 def _slot(seq: int) -> Slot:

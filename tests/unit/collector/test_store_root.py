@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from schemas.slot import Slot
-from services.collector.store_worker import StoreWorker
 from services.common.heartbeat_store import HeartbeatStore
 from services.common.store_root import StoreRefused, StoreRoot, open_store
+from services.common.store_worker import StoreWorker
 
 MOUNTED = Path("/proc")
 

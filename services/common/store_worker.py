@@ -7,8 +7,9 @@ store is "not reachable" for as long as it stays hung). The thread is a daemon s
 fenced collector can exit while it is stuck.
 
 Each call first checks, in the same thread, that the store is still the filesystem it was
-(services.common.store_root): a store unmounted or remounted under the collector counts as
-a failed call, with the reason, rather than as a store that works on the host's own disk.
+(services.common.store_root): a store unmounted or remounted under its caller (a collector,
+or an arbiter reading it) counts as a failed call, with the reason, rather than as a store
+that works on the host's own disk.
 """
 
 from __future__ import annotations

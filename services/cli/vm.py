@@ -74,8 +74,9 @@ def shutdown(
             "--wait",
             metavar="SECONDS",
             min=0,
+            max=3600,
             help="How long to wait for the halt to be recorded (0: answer once the stop is "
-            "ordered).",
+            "ordered; at most an hour).",
         ),
     ] = 60.0,
 ) -> None:

@@ -24,6 +24,8 @@ def _haplan(*args: str) -> subprocess.CompletedProcess[str]:
         (("plan", LAB, "--bogus"), "No such option: --bogus"),
         (("what-if", LAB, "--set-ntol", "abc"), "'--set-ntol'"),
         (("nosuch",), "No such command 'nosuch'"),
+        (("vm", "shutdown", "web", "--wait", "inf"), "'--wait'"),
+        (("vm", "shutdown", "web", "--wait", "-1"), "'--wait'"),
     ],
 )
 def test_usage_errors_are_one_line_with_exit_2(args: tuple[str, ...], says: str) -> None:

@@ -5,31 +5,14 @@ by a service's client through its pings, sized from the pool's T, where nats-py'
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from nats.aio.client import Client
 
 from services.common.bus import PONG_SLACK_S, STARTUP_PINGS, PingPolicy, connect, tune_pings
 from services.common.natsserver import NatsServer
 from services.common.settings import BusSettings
-from tests.fixtures.nats import connect_to
-
-
-@contextmanager
-def frozen(server: NatsServer) -> Iterator[None]:
-    """The server stopped (SIGSTOP) for the block, and always continued after it, so that
-    the fixture can stop it."""
-    assert server.process is not None
-    pid = server.process.pid
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(pid, signal.SIGCONT)
+from tests.fixtures.nats import connect_to, frozen
 
 
 async def lost_after(nc: Client, limit_s: float) -> float | None:

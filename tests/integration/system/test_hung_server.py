@@ -8,15 +8,12 @@ Deadlines are generous; the tests assert order and outcome, and print the figure
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from schemas.events import HostDeclaredDead, HostFenced, HostSuspected, VMStarted
 from schemas.pool import VM, HAConfig, Host, Pool
 from services.common.natsserver import NatsServer
+from tests.fixtures.nats import frozen
 from tests.integration.arbiter.players import ArbiterProcess, status
 from tests.integration.collector.harness import eventually
 from tests.integration.system.conftest import System, T
@@ -38,16 +35,6 @@ def _pool() -> Pool:
     )
 
 
-@contextmanager
-def frozen(server: NatsServer) -> Iterator[None]:
-    """The server stopped (SIGSTOP) for the block; continued after it, pass or fail."""
-    assert server.process is not None
-    pid = server.process.pid
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(pid, signal.SIGCONT)
 
 
 def _late(arbiter: ArbiterProcess) -> float:

@@ -106,7 +106,14 @@ def scenario(stack: Stack) -> None:
 
     # The operator's commands through the compose file's own cli service.
     # (podman-compose runs a service of a profile only with that profile named.)
-    cli = stack.compose("--profile", "cli", "run", "--rm", "cli", "status", "--json")
+    # Healthy nodes may still be electing JetStream's meta leader: the cli is asked until it
+    # answers (exit 0), as an operator would, with a generous deadline.
+    def cli_status() -> Any:
+        cli = stack.compose("--profile", "cli", "run", "--rm", "cli", "status", "--json",
+                            check=False)  # fmt: skip
+        return cli if cli.returncode == 0 else None
+
+    cli = eventually(cli_status, 120, "cli status answered")
     status = json.loads(cli.stdout[cli.stdout.index("{"):])
     assert status["pool"] == "Compose pool"
     live = eventually(lambda: all_live(stack), 120, "three live hosts")

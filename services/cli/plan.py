@@ -19,6 +19,7 @@ import typer
 from rich.markup import escape
 
 from schemas import Pool, load_pool
+from schemas.plan_hosts import host_rows
 from services.cli.app import app
 from services.cli.interrupt import interruptible
 from services.cli.output import UserError, console, emit_json, fail
@@ -26,7 +27,6 @@ from services.cli.plan_options import (
     JsonFlag,
     PoolArg,
     WorkLimit,
-    describe_change,
     failed_hosts,
     planner_limit,
     pool_change,
@@ -36,7 +36,6 @@ from services.cli.plan_tables import (
     capacity_table,
     column_table,
     evacuation_tables,
-    host_rows,
     hosts_table,
     restart_tables,
     xapi_note,
@@ -139,7 +138,7 @@ def what_if(
     if change is None and failed is None:
         fail("nothing to ask", "give --fail H1,H2 and/or a change such as --add-vm or --set-ntol")
     pool = load_pool(pool_file)
-    from services.planner import apply_change, restart_plan
+    from services.planner import apply_change, describe_change, restart_plan
     from services.planner.errors import UnknownNameError
 
     out: dict[str, Any] = {"pool": pool.name}

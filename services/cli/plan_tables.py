@@ -11,26 +11,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from schemas import Pool
+from schemas.plan_hosts import host_rows
 
 if TYPE_CHECKING:
     from services.planner import EvacuationPlan, FailureCapacity, RestartPlan
 
 NUMERIC = {"memory MiB", "reserved MiB", "free MiB", "VMs", "protected", "order"}
-
-
-def host_rows(pool: Pool) -> list[dict[str, Any]]:
-    """Each host's memory and VMs: the `hosts` of `plan --json`, and the hosts table."""
-    return [
-        {
-            "name": h.name,
-            "memory_mib": h.memory_mib,
-            "reserved_mib": h.reserved_mib,
-            "free_mib": pool.free_mib(h.name),
-            "running_vms": len(pool.vms_on(h.name)),
-            "protected_vms": sum(v.protected for v in pool.vms_on(h.name)),
-        }
-        for h in pool.hosts
-    ]
 
 
 def _table(title: str, *columns: str) -> Table:

@@ -15,7 +15,7 @@ from schemas.lazy_names import lazy_names
 if TYPE_CHECKING:
     from services.planner.capacity import max_failures
     from services.planner.evacuate import evacuation_plan
-    from services.planner.hypothetical import PoolChange, apply_change
+    from services.planner.hypothetical import PoolChange, apply_change, describe_change
     from services.planner.restart import restart_plan
     from services.planner.results import (
         EvacuationPlan,
@@ -32,6 +32,7 @@ _HOME = {
     "evacuation_plan": "services.planner.evacuate",
     "PoolChange": "services.planner.hypothetical",
     "apply_change": "services.planner.hypothetical",
+    "describe_change": "services.planner.hypothetical",
     "restart_plan": "services.planner.restart",
     **dict.fromkeys(
         ("EvacuationPlan", "FailureCapacity", "NotPlaced", "Placement", "RestartPlan"),
@@ -55,6 +56,7 @@ __all__ = [
     "SearchStats",
     "XapiCheck",
     "apply_change",
+    "describe_change",
     "evacuation_plan",
     "max_failures",
     "plan_exists_for",

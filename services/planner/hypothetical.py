@@ -102,3 +102,26 @@ def _one_line(exc: ValidationError, data: dict[str, Any]) -> str:
     parts.extend(str(step) for step in loc)
     where = ".".join(parts)
     return f"after the change, {where + ': ' if where else ''}{msg}"
+
+
+def describe_change(change: PoolChange) -> list[str]:
+    """The change in words, one line per step, in the order the planner applies them."""
+
+    def priority(p: str) -> str:
+        return p or "unprotected"
+
+    lines = [
+        f"add host {h.name!r} ({h.memory_mib} MiB, {h.reserved_mib} reserved)"
+        for h in change.add_hosts
+    ]
+    lines += [f"remove host {n!r} (its VMs become halted)" for n in change.remove_hosts]
+    lines += [
+        f"add VM {v.name!r} ({v.memory_mib} MiB, {priority(v.ha_restart_priority)}, "
+        + (f"running on {v.host!r})" if v.host else "halted)")
+        for v in change.add_vms
+    ]
+    lines += [f"remove VM {n!r}" for n in change.remove_vms]
+    lines += [f"set the priority of VM {n!r} to {priority(p)}" for n, p in change.set_priority]
+    if change.set_ntol is not None:
+        lines.append(f"set host_failures_to_tolerate to {change.set_ntol}")
+    return lines

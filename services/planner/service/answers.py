@@ -1,6 +1,7 @@
 """The planner service's answers: the same JSON as `haplan plan --json`, `haplan what-if
---json` and `haplan evacuate --json`, built from the planner core's own results and the CLI's
-own host rows (nothing re-implemented here). Pure: a pool and a request in, JSON out.
+--json` and `haplan evacuate --json`, built from the planner core's own results and the
+host rows of schemas.plan_hosts (which the CLI renders too). Pure: a pool
+and a request in, JSON out.
 
 Blocking: a question may run CP-SAT for its whole work limit; the shell calls `answer` in a
 worker thread.
@@ -11,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from schemas import Pool, PoolError
-from services.cli.plan_options import describe_change
-from services.cli.plan_tables import host_rows
+from schemas.plan_hosts import host_rows
 from services.planner import (
     PoolChange,
     apply_change,
+    describe_change,
     evacuation_plan,
     max_failures,
     restart_plan,

@@ -8,7 +8,7 @@ import asyncio
 import json
 
 from schemas.ops import OpReply
-from services.cli.plan_tables import host_rows
+from schemas.plan_hosts import host_rows
 from services.common.natsserver import NatsServer
 from services.planner import max_failures
 from tests.fixtures.events import LAB_SIGNERS, lab_pool

@@ -296,7 +296,7 @@ def test_done_lines_say_what_was_done(op: Any, says: str) -> None:
 def test_the_live_plan_renders_with_the_plan_tables() -> None:
     """The planner's JSON (as `haplan plan --json`) round-trips to its result and renders
     with `haplan plan`'s capacity table, after a hosts table from its rows."""
-    from services.cli.plan_tables import host_rows
+    from schemas.plan_hosts import host_rows
     from services.planner import max_failures
 
     pool = lab_pool()

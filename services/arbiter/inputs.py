@@ -27,7 +27,7 @@ from services.common.logging import get_logger
 from services.common.subjects import decode_token
 
 if TYPE_CHECKING:
-    from services.arbiter.service import ArbiterService
+    from services.arbiter.parts import ArbiterParts
 
 log = get_logger("haplan.arbiter")
 
@@ -165,7 +165,7 @@ class LeaseWatch:
 class StatusReplies:
     """`ha.op.status`, subscribed while leading only: no answer means no leader."""
 
-    def __init__(self, service: ArbiterService) -> None:
+    def __init__(self, service: ArbiterParts) -> None:
         self._svc = service
         self._sub: Subscription | None = None
 

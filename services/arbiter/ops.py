@@ -56,7 +56,7 @@ from services.common.logging import get_logger
 from services.state import PoolState, plan_pool
 
 if TYPE_CHECKING:
-    from services.arbiter.service import ArbiterService
+    from services.arbiter.parts import ArbiterParts
 
 log = get_logger("haplan.arbiter")
 _REQUEST: TypeAdapter[OpRequest] = TypeAdapter(OpRequest)
@@ -82,7 +82,7 @@ def parse_request(verb: str, data: bytes) -> OpRequest:
 
 
 class OperatorRequests:
-    def __init__(self, service: ArbiterService) -> None:
+    def __init__(self, service: ArbiterParts) -> None:
         self._svc = service
         self._subs: list[Subscription] = []
 

@@ -24,7 +24,7 @@ from services.common.logging import get_logger, log_context
 from services.common.ratelimit import WarnLimiter
 
 if TYPE_CHECKING:
-    from services.collector.shell import CollectorShell
+    from services.collector.parts import CollectorParts
 
 log = get_logger("haplan.collector")
 
@@ -32,7 +32,7 @@ Handler = Callable[[Msg], Awaitable[None]]
 
 
 class Inbound:
-    def __init__(self, nc: Client, shell: CollectorShell, pool: frozenset[str]) -> None:
+    def __init__(self, nc: Client, shell: CollectorParts, pool: frozenset[str]) -> None:
         self._nc, self._shell = nc, shell
         self.pool = pool  # hosts whose heartbeats and slots count
         self._subs: list[Any] = []

@@ -18,11 +18,12 @@ from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 
 from services.arbiter.core import Arbiter
 from services.arbiter.feeds import report_malformed
-from services.arbiter.leases import HOST_PREFIX, HostLease, parse_host_lease
+from services.arbiter.leases import HostLease, parse_host_lease
 from services.arbiter.metrics import ArbiterMetrics
 from services.arbiter.status import status_of
 from services.arbiter.wire import STATUS, Malformed
 from services.common.bus import on_reconnect
+from services.common.lease_bucket import HOST_PREFIX
 from services.common.logging import get_logger
 from services.common.subjects import decode_token
 

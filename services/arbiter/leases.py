@@ -15,13 +15,15 @@ from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
 from services.arbiter.wire import Malformed
-from services.collector.lease import LEASE_BUCKET, lease_bucket_config
+from services.common.lease_bucket import (
+    HOST_PREFIX,
+    LEASE_BUCKET,
+    host_lease_key,
+    lease_bucket_config,
+)
 from services.common.logging import get_logger
-from services.common.subjects import decode_token, encode_token
+from services.common.subjects import decode_token
 from services.common.timers import Timers
-
-BUCKET = LEASE_BUCKET
-HOST_PREFIX = "host."
 
 log = get_logger("haplan.arbiter.leases")
 
@@ -30,10 +32,6 @@ class HostLease(NamedTuple):
     host: str
     incarnation: str
     revision: int
-
-
-def host_key(host: str) -> str:
-    return HOST_PREFIX + encode_token(host)
 
 
 def parse_host_lease(key: str, value: bytes | None, revision: int) -> HostLease:
@@ -57,21 +55,21 @@ async def open_bucket(js: JetStreamContext, timers: Timers, replicas: int = 1) -
     T, expiry markers, replicated like the event log); an existing bucket is used as it is
     (the collectors may have created it first)."""
     try:
-        return await js.key_value(BUCKET)
+        return await js.key_value(LEASE_BUCKET)
     except nats.js.errors.BucketNotFoundError:
         pass
     try:
         return await js.create_key_value(lease_bucket_config(timers, replicas))
     except nats.js.errors.APIError:
         # Created concurrently (maybe with another max age): use that one.
-        return await js.key_value(BUCKET)
+        return await js.key_value(LEASE_BUCKET)
 
 
 async def revoke(kv: KeyValue, lease: HostLease) -> bool:
     """Delete `lease` by compare-and-set on its revision, so that a renewal of that
     incarnation still in flight fails instead of bringing it back. A newer write of the same
     incarnation is revoked too; a later incarnation's lease is left alone."""
-    key = host_key(lease.host)
+    key = host_lease_key(lease.host)
     revision = lease.revision
     for _ in range(3):
         try:

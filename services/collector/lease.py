@@ -16,7 +16,6 @@ The bucket's max age is T: a lease nobody renews vanishes (leaving a marker for 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -24,40 +23,25 @@ from typing import Any
 import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
-from nats.js.api import KeyValueConfig
 from pydantic import ValidationError
 
 from schemas.reports import HostLease
+from services.common.lease_bucket import (
+    LEASE_BUCKET,
+    LEASE_STREAM,
+    host_lease_key,
+    lease_bucket_config,
+)
 from services.common.logging import get_logger
-from services.common.subjects import encode_token
 from services.common.timers import Timers
 
 log = get_logger("haplan.collector.lease")
 
-LEASE_BUCKET = "ha_leases"
-_STREAM = f"KV_{LEASE_BUCKET}"
+_STREAM = LEASE_STREAM
 _EXPECTED_LAST = "Nats-Expected-Last-Subject-Sequence"
 _KV_OPERATION = "KV-Operation"
 _MARKER_REASON = "Nats-Marker-Reason"
 _WRONG_LAST = (10071, 10164)
-
-
-def host_lease_key(host: str) -> str:
-    return f"host.{encode_token(host)}"
-
-
-def lease_bucket_config(timers: Timers, replicas: int = 1) -> KeyValueConfig:
-    """Replicated like the event log (3 on a cluster): a renewal then needs the quorum."""
-    # Markers need a whole number of seconds; at least one.
-    ttl = float(max(1, math.ceil(timers.timeout_s)))
-    return KeyValueConfig(
-        bucket=LEASE_BUCKET,
-        description="haplan leases: host.<host> (collectors), arbiter (the leader)",
-        history=1,
-        ttl=ttl,
-        limit_marker_ttl=ttl,
-        replicas=replicas,
-    )
 
 
 async def open_lease_bucket(nc: Client, timers: Timers, timeout_s: float, replicas: int) -> None:

@@ -27,12 +27,13 @@ from schemas.reports import HostReport
 from services.collector.core import Collector, FenceMark, Phase, Tick
 from services.collector.guarded_vms import GuardedVMs
 from services.collector.inbound import Inbound
-from services.collector.lease import LEASE_BUCKET, LeaseKeeper
+from services.collector.lease import LeaseKeeper
 from services.collector.metrics import CollectorMetrics
 from services.collector.options import CollectorOptions
 from services.collector.outbound import Outbound
 from services.common.exit_codes import EXIT_FENCED
 from services.common.heartbeat_store import HeartbeatStore
+from services.common.lease_bucket import LEASE_BUCKET
 from services.common.logging import get_logger
 from services.common.servers import Mover
 from services.common.store_root import StoreRoot

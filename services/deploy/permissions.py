@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.collector.lease import LEASE_BUCKET, host_lease_key
 from services.common import wire
 from services.common.identity import inbox_prefix
+from services.common.lease_bucket import LEASE_BUCKET, host_lease_key
 from services.common.subjects import EVENT_SUBJECTS, EVENTS_ROOT, STREAM, encode_token
 
 JS = "$JS.API"

@@ -39,9 +39,9 @@ from schemas.messages import (
 )
 from schemas.pool import HAConfig
 from schemas.slot import Slot as SlotBody
-from services.arbiter.leases import host_key
 from services.common.eventstore import JetStreamEventStore, Recorded
 from services.common.heartbeat_store import HeartbeatStore
+from services.common.lease_bucket import host_lease_key
 from services.common.lifetime import die_with_parent
 from services.common.natsserver import free_port
 from services.common.signing import HostSigner
@@ -272,7 +272,7 @@ class Host:
             # one tried an interval later: a host lives through a NATS outage.
             with contextlib.suppress(nats.errors.Error, TimeoutError, OSError):
                 if self.on_bus:
-                    put = self.kv.put(host_key(self.name), lease, validate_keys=False)
+                    put = self.kv.put(host_lease_key(self.name), lease, validate_keys=False)
                     await asyncio.wait_for(put, RENEWAL_WAIT_S)
             self.store.write(self.name, self.incarnation, beacon=self.beacon)
             if not self.on_bus:

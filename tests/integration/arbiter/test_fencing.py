@@ -13,8 +13,8 @@ from nats.js.kv import KV_DEL
 
 from schemas.events import HostDeclaredDead, HostFenced, LeaderElected, VMRestartOrdered, VMStarted
 from schemas.messages import StartOrder
-from services.arbiter.leases import host_key
 from services.audit import verify
+from services.common.lease_bucket import host_lease_key
 from tests.integration.arbiter.conftest import Pool
 from tests.integration.arbiter.players import (
     TIMERS,
@@ -44,7 +44,7 @@ async def test_a_host_that_says_fenced_is_declared_dead_and_its_vm_restarted_els
     await both_joined(pool.store, pool.hosts)
     # The fast path too waits until the leader has led for T_dead.
     await asyncio.sleep(max(0.0, elected_seen + TIMERS.t_dead_s + 0.2 - time.monotonic()))
-    lab1_lease = await pool.kv.watch(host_key("lab1"))
+    lab1_lease = await pool.kv.watch(host_lease_key("lab1"))
 
     await lab1.fence()
     dead = await eventually(

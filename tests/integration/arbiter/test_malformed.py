@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from schemas.events import HostFenced, LeaderElected
 from schemas.messages import FencedNotice
-from services.arbiter.leases import host_key
+from services.common.lease_bucket import host_lease_key
 from tests.integration.arbiter.conftest import Pool
 from tests.integration.arbiter.players import (
     ArbiterProcess,
@@ -44,7 +44,7 @@ async def test_malformed_messages_are_counted_and_the_arbiter_keeps_working(
 
     for subject, payload, _ in GARBAGE:
         await pool.nc.publish(subject, payload)
-    await pool.kv.put(host_key("lab1"), b"no lease here")
+    await pool.kv.put(host_lease_key("lab1"), b"no lease here")
     reply = await pool.nc.request("ha.op.status", b"[1, 2]", timeout=2)
     refused = json.loads(reply.data)
     assert refused["ok"] is False and "\n" not in refused["error"] and refused["hint"]

@@ -12,8 +12,8 @@ from nats.js.errors import KeyNotFoundError
 
 from schemas.reports import HostLease, HostReport
 from services.arbiter.leases import parse_host_lease, revoke
-from services.collector.lease import LEASE_BUCKET, host_lease_key
 from services.common.heartbeat_store import HeartbeatStore
+from services.common.lease_bucket import LEASE_BUCKET, host_lease_key
 from tests.integration.collector.conftest import Lab
 from tests.integration.collector.harness import (
     INTERVAL,

@@ -14,8 +14,8 @@ from pathlib import Path
 from nats.aio.msg import Msg
 
 from services.arbiter.leases import parse_host_lease, revoke
-from services.collector.lease import LEASE_BUCKET, host_lease_key
 from services.common.heartbeat_store import HeartbeatStore
+from services.common.lease_bucket import LEASE_BUCKET, host_lease_key
 from tests.integration.collector.conftest import POOL, Lab, create_pool
 from tests.integration.collector.harness import CollectorProcess, eventually, pid_alive
 

@@ -9,7 +9,8 @@ from nats.aio.client import Client
 
 from schemas.reports import HostLease
 from services.arbiter.leases import parse_host_lease, revoke
-from services.collector.lease import LEASE_BUCKET, LeaseKeeper, host_lease_key
+from services.collector.lease import LeaseKeeper
+from services.common.lease_bucket import LEASE_BUCKET, host_lease_key
 from services.common.timers import Timers
 
 TIMERS = Timers.from_timeout(10.0)

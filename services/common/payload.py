@@ -11,6 +11,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
+# The code of an answer that would be too large (the planner's service error code, the
+# arbiter's status refusal): HTTP's "content too large".
+TOO_LARGE = 413
+TOO_LARGE_HINT = "see docs/protocol.md, Large events and answers"
+
 
 class HasMaxPayload(Protocol):
     @property

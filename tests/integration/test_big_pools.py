@@ -106,17 +106,17 @@ async def test_a_96_by_10000_pool_is_created_exported_and_replayed(
 async def test_an_append_the_bus_cannot_carry_is_refused_naming_size_and_limit(
     tmp_path: Path, big_pool: tuple[Pool, Path]
 ) -> None:
-    """On a server whose max_payload (9,000 bytes) would need more fragments than one atomic
+    """On a server whose max_payload (3,000 bytes) would need more fragments than one atomic
     batch may hold (1,000), `haplan pool create` exits 2 with one line naming the append's
     size and the limits (not "check JetStream", exit 69), and the log stays empty."""
     _pool, path = big_pool
-    gen = _server(tmp_path, "max_payload: 9000\n")
+    gen = _server(tmp_path, "max_payload: 3000\n")
     server = next(gen)
     try:
         run = await haplan("pool", "create", str(path), url=server.url, timeout=120)
         assert run.code == 2, run.err
         line = run.error_line()
-        assert "bytes needs" in line and "9,000 bytes" in line and "1000 per atomic" in line
+        assert "bytes needs" in line and "3,000 bytes" in line and "1000 per atomic" in line
         assert "JetStream did not answer" not in line
         replayed, last_seq, _ = await _replayed(server.url)
         assert replayed is None and last_seq == 0

@@ -37,8 +37,9 @@ class Message(NamedTuple):
 
 
 def whole_limit(max_payload: int) -> int:
-    """The largest event payload sent as one message under this server limit."""
-    return max(max_payload - HEADROOM, 1)
+    """The largest event payload sent as one message under this server limit (half of it
+    for the headers under a limit below twice HEADROOM)."""
+    return max(max_payload - min(HEADROOM, max_payload // 2), 1)
 
 
 def split(subject: str, payload: bytes, event_id: str, max_payload: int) -> list[Message]:

@@ -17,7 +17,7 @@ import pytest
 
 from bench.pools import vsphere_pool
 from schemas import Pool, dump_pool, load_pool
-from schemas.events import PoolCreated, encode_event
+from schemas.events import PlanComputed, PoolCreated, encode_event
 from services.common.bus import connect
 from services.common.eventstore import JetStreamEventStore
 from services.common.natsserver import NatsServer
@@ -25,6 +25,8 @@ from services.common.replay import rebuild_state
 from services.common.settings import BusSettings
 from services.common.subjects import subject_for
 from services.deploy.natsconf import render_limits
+from services.planner import max_failures
+from services.planner.service.service import PlannerService
 from services.state import to_pool
 from tests.integration.cli.runner import haplan
 
@@ -169,3 +171,44 @@ async def test_a_pool_created_stored_whole_replays_as_its_fragments_do(
     assert whole.state.origin == fragmented.state.origin == pool
     assert to_pool(whole.state) == to_pool(fragmented.state) == pool
     assert fragmented.last_seq == fragmented_seq
+
+
+async def test_the_planner_service_plans_the_96_by_10000_pool_from_the_bus(
+    limited_server: NatsServer, big_pool: tuple[Pool, Path]
+) -> None:
+    """A planner replica reads the fragmented pool_created from the log and records its plan
+    on the bus (plan_computed, based on the event's sequence), with the answer the planner
+    gives for the pool file (max_failures offline)."""
+    pool, _path = big_pool
+    event = PoolCreated(event_id=str(uuid.uuid4()), at=datetime.now(UTC), epoch=0, pool=pool)
+    settings = BusSettings(nats_url=limited_server.url)
+    nc = await connect(settings, name="t", initial_timeout_s=5)
+    planner_nc = await connect(settings, name="t-planner", initial_timeout_s=5)
+    replica = PlannerService(planner_nc, settings, "big-p1")
+    try:
+        store = await JetStreamEventStore.open(nc, replicas=1)
+        seq = await store.append([event], 0)
+        started = time.perf_counter()
+        await replica.start()
+        plans: list[PlanComputed] = []
+        deadline = started + 180
+        while not plans and time.perf_counter() < deadline:
+            await asyncio.sleep(0.5)
+            plans = [
+                r.event async for r in store.read(seq + 1) if isinstance(r.event, PlanComputed)
+            ]
+        plan_s = time.perf_counter() - started
+    finally:
+        await asyncio.wait_for(replica.stop(), 30)
+        await planner_nc.close()
+        await nc.close()
+    assert plans, "no plan recorded within 180 s"
+    offline = max_failures(pool)
+    [plan] = plans
+    assert plan.based_on_seq == seq
+    assert (plan.max_host_failures_to_tolerate, plan.upper_bound, plan.exact) == (
+        offline.max_host_failures_to_tolerate,
+        offline.upper_bound,
+        offline.exact,
+    )
+    print(f"\n96 x 10,000: the planner service recorded its plan {plan_s:.1f} s after it started")

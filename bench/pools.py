@@ -86,6 +86,21 @@ def random_pool(
     )
 
 
+VSPHERE_HOSTS = 96
+VSPHERE_VMS = 10_000
+"""vSphere 8's cluster maxima: 96 hosts, 10,000 VMs (issue 19)."""
+LOADS = {"HA-sized": (0.85, 0.7), "light": (0.65, 0.7)}
+"""The benchmark's two loads, (memory in use, share of VMs protected): HA-sized leaves room
+for few failures, light for many."""
+
+
+def vsphere_pool(load: str, seed: int, *, vms: int = VSPHERE_VMS) -> Pool:
+    """A random pool at vSphere's scale: 96 hosts and 10,000 VMs (20,000 for the stress case)
+    at one of the LOADS ("HA-sized" or "light")."""
+    used, protected = LOADS[load]
+    return random_pool(VSPHERE_HOSTS, vms, load=used, protected=protected, seed=seed)
+
+
 def perfect_fit_pool(hosts: int, *, seed: int, free_gib: int = 32) -> Pool:
     """The worst-fit trap family: max host failures to tolerate is exactly 1 (see the module
     docstring); XenServer's planner often answers 0."""

@@ -119,13 +119,18 @@ class Pool(_Model):
                     f"VM {vm.name!r} has ha_restart_priority 'restart' but agile: false; "
                     "a VM with local disks can never restart elsewhere, so it cannot be protected"
                 )
+        # One pass over the VMs, not one per host: 96 hosts x 10,000 VMs took a second.
+        used = dict.fromkeys(hosts, 0)
+        for vm in self.vms:
+            if vm.host is not None:
+                used[vm.host] += vm.footprint
         for host in self.hosts:
             if host.reserved_mib > host.memory_mib:
                 raise ValueError(
                     f"host {host.name!r} reserves {host.reserved_mib} MiB but has only "
                     f"{host.memory_mib} MiB of memory"
                 )
-            free = self.free_mib(host.name)
+            free = host.memory_mib - host.reserved_mib - used[host.name]
             if free < 0:
                 raise ValueError(
                     f"host {host.name!r} is over capacity: its running VMs need "

@@ -25,6 +25,7 @@ from services.arbiter.wire import STATUS, Malformed
 from services.common.bus import on_reconnect
 from services.common.lease_bucket import HOST_PREFIX
 from services.common.logging import get_logger
+from services.common.payload import TOO_LARGE, TOO_LARGE_HINT, MessageTooLarge, check_size
 from services.common.subjects import decode_token
 
 if TYPE_CHECKING:
@@ -210,4 +211,12 @@ class StatusReplies:
         answer = status_of(
             svc.view.state, svc.ident, core.liveset(svc.clock()), core.reported, fenced
         )
-        await msg.respond(json.dumps(answer).encode())
+        data = json.dumps(answer).encode()
+        try:
+            check_size(svc.nc, f"the answer of {msg.subject}", data)
+        except MessageTooLarge as exc:
+            # Sent as is, the server would refuse it and the asker would wait for nothing.
+            log.warning("status answer too large", error=str(exc))
+            refusal = {"ok": False, "error": str(exc), "code": TOO_LARGE, "hint": TOO_LARGE_HINT}
+            data = json.dumps(refusal).encode()
+        await msg.respond(data)

@@ -113,6 +113,7 @@ async def event_store(settings: BusSettings) -> AsyncIterator[JetStreamEventStor
         JetStreamEventStore,
     )
     from services.common.logging import configure_logging
+    from services.common.payload import MessageTooLarge
 
     # Commands log warnings only (e.g. unreadable events), as JSON lines when piped.
     configure_logging("warning")
@@ -130,6 +131,9 @@ async def event_store(settings: BusSettings) -> AsyncIterator[JetStreamEventStor
         yield await JetStreamEventStore.open(
             nc, replicas=settings.stream_replicas, request_timeout_s=settings.request_timeout_s
         )
+    except MessageTooLarge as exc:
+        # Bad input, not an outage: "check JetStream" sent operators the wrong way.
+        raise UserError(str(exc), "see docs/protocol.md, Large events") from None
     except EventStoreError as exc:
         # A request the server refused this user looks like one JetStream never answered.
         denied = refused(nc)

@@ -29,6 +29,7 @@ from services.cli.events import (
     bus_settings,
 )
 from services.cli.output import UserError, console, emit_json, err_console
+from services.common.payload import TOO_LARGE, TOO_LARGE_HINT, MessageTooLarge, check_size
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
@@ -93,6 +94,10 @@ async def ask(nc: Client, subject: str, body: bytes, timeout: float) -> Msg:
     NatsRefused (at once, as a rule) when the server refuses this user the subject."""
     import nats.errors
 
+    try:
+        check_size(nc, subject, body)
+    except MessageTooLarge as exc:
+        raise UserError(str(exc), TOO_LARGE_HINT) from None
     request = asyncio.ensure_future(nc.request(subject, body, timeout=timeout))
     try:
         await _refused_at_once(nc, subject, request)
@@ -237,6 +242,8 @@ def planner_answer(headers: Mapping[str, str] | None, data: bytes) -> dict[str, 
         why = (headers or {}).get("Nats-Service-Error") or f"the planner failed with code {code}"
         if code == "400":
             raise UserError(why, "see `haplan pool compute-max-failures --help`")
+        if code == str(TOO_LARGE):
+            raise UserError(why, TOO_LARGE_HINT)
         if code == "503":
             raise NatsUnreachable(why, "load a pool with `haplan pool create POOL`")
         raise Refused(why, "see the planner's log")

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from services.cli.app import app
 from services.cli.events import JsonFlag, NatsServers, bus_settings
 from services.cli.ops import STATUS_TIMEOUT_S, Refused, Silent, ask, bus, warn
-from services.cli.output import console, emit_json, fail
+from services.cli.output import UserError, console, emit_json, fail
+from services.common.payload import TOO_LARGE, TOO_LARGE_HINT
 from services.common.wire import OP_STATUS
 
 if TYPE_CHECKING:
@@ -53,7 +54,10 @@ async def leader_status(nc: Client) -> dict[str, Any] | None:
     if not isinstance(answer, dict):
         raise Refused("the leader's status answer is not a JSON object", "see the arbiter's log")
     if answer.pop("ok", True) is not True:
-        raise Refused(str(answer.get("error") or "the leader refused the status request"))
+        why = str(answer.get("error") or "the leader refused the status request")
+        if answer.get("code") == TOO_LARGE:
+            raise UserError(why, TOO_LARGE_HINT)
+        raise Refused(why)
     return answer
 
 

@@ -84,7 +84,8 @@ def render_auth(hosts: list[str]) -> str:
 # that what a newcomer runs refuses what production refuses.
 LIMITS = (
     # A pool's status or its pool_created event for 2,000 VMs is about 300 KB: a bigger message
-    # is refused by the server and its sender disconnected.
+    # is refused by the server and its sender disconnected. Larger events are cut into
+    # fragments; larger answers are refused in one line (docs/protocol.md, Large events).
     ("max_payload", "512KB"),
     # A client that cannot keep up is cut off rather than holding the server's memory.
     ("max_pending", "64MB"),

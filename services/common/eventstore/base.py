@@ -69,6 +69,11 @@ class AppendRejected(EventStoreError):
     """The store refused the append for another reason (the message says which)."""
 
 
+class AppendTooLarge(EventStoreError):
+    """An append over what the bus can carry (the message names the size and the limit):
+    nothing of it was appended. Bad input, not an outage: retrying cannot help."""
+
+
 class EventStore(Protocol):
     @property
     def malformed(self) -> int: ...
@@ -139,7 +144,11 @@ class Decoder:
         try:
             return Recorded(seq, subject, decode_event(data))
         except EventDecodeError as exc:
-            self.malformed += 1
-            with log_context(subject=subject, sequence=seq):
-                log.warning("unreadable event skipped", reason=str(exc))
+            self.unreadable(seq, subject, str(exc))
             return None
+
+    def unreadable(self, seq: int, subject: str, reason: str) -> None:
+        """Count and log a message that gives no event."""
+        self.malformed += 1
+        with log_context(subject=subject, sequence=seq):
+            log.warning("unreadable event skipped", reason=reason)

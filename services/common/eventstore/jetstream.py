@@ -3,6 +3,8 @@
 Appends carry `Nats-Expected-Last-Sequence` (optimistic concurrency) and `Nats-Msg-Id` =
 event id (the server drops a resent message within its duplicate window). An append of
 several events is one atomic batch (nats-server >= 2.12, `allow_atomic`): all land or none.
+An event over one message's size is cut into fragments appended in the same batch and put
+back together by readers (`fragments`): an event's sequence is its last message's.
 Reads use an ordered consumer, which redelivers from the last sequence seen after any gap.
 """
 
@@ -34,15 +36,17 @@ from schemas.events import Event, EventDecodeError, decode_event
 from services.common.eventstore.base import (
     AppendRejected,
     AppendTimeout,
+    AppendTooLarge,
     ConcurrencyConflict,
     Decoder,
     DuplicateEvent,
     EventStoreUnavailable,
-    Outgoing,
     Recorded,
     prepare_append,
 )
+from services.common.eventstore.fragments import FRAGMENT, Message, Reassembler, split
 from services.common.logging import get_logger
+from services.common.payload import MessageTooLarge, check_size
 from services.common.subjects import EVENT_SUBJECTS, STREAM
 
 log = get_logger("haplan.eventstore")
@@ -51,6 +55,9 @@ log = get_logger("haplan.eventstore")
 WRONG_LAST_SEQUENCE = 10071
 BATCH_DUPLICATE_ID = 10201
 _WRONG_LAST = re.compile(r"wrong last sequence: (\d+)")
+
+# JetStream's limit on the messages of one atomic batch (ADR-50), fragments included.
+MAX_BATCH_MESSAGES = 1000
 
 # Messages read ahead of the caller: beyond this the subscription stops taking messages,
 # flow control stalls the server, and memory stays bounded however long the log is.
@@ -141,9 +148,22 @@ class JetStreamEventStore:
 
     async def append(self, events: Sequence[Event], expected_last_seq: int) -> int:
         previous_at = await self._time_of(expected_last_seq)
-        batch = prepare_append(events, expected_last_seq, previous_at)
+        whole = prepare_append(events, expected_last_seq, previous_at)
+        limit = self._nc.max_payload
+        batch = [m for out in whole for m in split(out.subject, out.payload, out.event_id, limit)]
+        if len(batch) > MAX_BATCH_MESSAGES:
+            size = sum(len(out.payload) for out in whole)
+            raise AppendTooLarge(
+                f"an append of {size:,} bytes needs {len(batch)} messages of at most "
+                f"{limit:,} bytes, over JetStream's limit of {MAX_BATCH_MESSAGES} per atomic "
+                "batch; nothing was appended"
+            )
         try:
+            for m in batch:
+                check_size(self._nc, m.subject, m.payload, self._headers_bound(m))
             seq = await self._append(batch, expected_last_seq)
+        except MessageTooLarge as exc:
+            raise AppendTooLarge(f"{exc}; nothing was appended") from None
         except nats.errors.TimeoutError:
             raise AppendTimeout(
                 f"no acknowledgement from the event stream within {self._timeout:g} s; "
@@ -155,8 +175,20 @@ class JetStreamEventStore:
             ) from None
         except nats.errors.Error as exc:
             raise EventStoreUnavailable(f"the append could not complete: {exc!r}") from None
-        self._known_at = (seq, decode_event(batch[-1].payload).at)
+        self._known_at = (seq, decode_event(whole[-1].payload).at)
         return seq
+
+    @staticmethod
+    def _headers_bound(m: Message) -> dict[str, str]:
+        """The message's headers with the largest batch headers an append may add."""
+        return {
+            **m.headers,
+            "Nats-Msg-Id": m.msg_id,
+            "Nats-Batch-Id": "0" * 32,
+            "Nats-Batch-Sequence": str(MAX_BATCH_MESSAGES),
+            "Nats-Expected-Last-Sequence": str(2**64),
+            "Nats-Batch-Commit": "1",
+        }
 
     async def _time_of(self, seq: int) -> datetime | None:
         """The time of the event at `seq` (None: no event, or an unreadable one)."""
@@ -166,13 +198,16 @@ class JetStreamEventStore:
             return self._known_at[1]
         try:
             msg = await self._js.get_msg(STREAM, seq=seq)
+            if FRAGMENT in (msg.headers or {}):
+                # The last fragment of a large event: not worth reading every fragment for.
+                return None
             return decode_event(msg.data or b"").at
         except (nats.errors.Error, EventDecodeError):
             # Not there (the append's own check refuses it then) or not an event: nothing to
             # keep the order against.
             return None
 
-    async def _append(self, batch: list[Outgoing], expected_last_seq: int) -> int:
+    async def _append(self, batch: list[Message], expected_last_seq: int) -> int:
         if len(batch) == 1:
             ack = await self._publish_one(batch[0], expected_last_seq)
         else:
@@ -182,7 +217,7 @@ class JetStreamEventStore:
             if ack.get("duplicate"):
                 # Only an event at or before expected_last_seq can be a duplicate here.
                 raise DuplicateEvent(
-                    f"event {batch[0].event_id} is already in the log (sequence {ack['seq']})"
+                    f"event {batch[0].msg_id} is already in the log (sequence {ack['seq']})"
                 )
             return int(ack["seq"])
         code = error.get("err_code")
@@ -190,22 +225,27 @@ class JetStreamEventStore:
             return await self._settle_refusal(batch, expected_last_seq, error)
         raise AppendRejected(f"the event stream refused the append: {error.get('description')}")
 
-    async def _request(self, out: Outgoing, headers: dict[str, str]) -> dict[str, Any]:
+    async def _request(self, out: Message, headers: dict[str, str]) -> dict[str, Any]:
         reply = await self._nc.request(out.subject, out.payload, self._timeout, headers=headers)
         return json.loads(reply.data) if reply.data else {}
 
-    async def _publish_one(self, out: Outgoing, expected: int) -> dict[str, Any]:
-        headers = {"Nats-Msg-Id": out.event_id, "Nats-Expected-Last-Sequence": str(expected)}
+    async def _publish_one(self, out: Message, expected: int) -> dict[str, Any]:
+        headers = {
+            **out.headers,
+            "Nats-Msg-Id": out.msg_id,
+            "Nats-Expected-Last-Sequence": str(expected),
+        }
         return await self._request(out, headers)
 
-    async def _publish_batch(self, batch: list[Outgoing], expected: int) -> dict[str, Any]:
+    async def _publish_batch(self, batch: list[Message], expected: int) -> dict[str, Any]:
         batch_id = uuid.uuid4().hex
         last = len(batch)
         for i, out in enumerate(batch, start=1):
             headers = {
+                **out.headers,
                 "Nats-Batch-Id": batch_id,
                 "Nats-Batch-Sequence": str(i),
-                "Nats-Msg-Id": out.event_id,
+                "Nats-Msg-Id": out.msg_id,
             }
             if i == 1:
                 # Checked at commit against the log before the batch (ADR-50).
@@ -221,7 +261,7 @@ class JetStreamEventStore:
         raise AssertionError("unreachable: a batch has at least two messages")
 
     async def _settle_refusal(
-        self, batch: list[Outgoing], expected: int, error: dict[str, Any]
+        self, batch: list[Message], expected: int, error: dict[str, Any]
     ) -> int:
         """A refused append is either the retry of one that landed (success), a conflict,
         or a reused event id."""
@@ -233,13 +273,13 @@ class JetStreamEventStore:
             raise ConcurrencyConflict(expected, actual)
         raise DuplicateEvent("an event id of the append is already in the log")
 
-    async def _holds(self, batch: list[Outgoing], expected: int) -> bool:
+    async def _holds(self, batch: list[Message], expected: int) -> bool:
         for offset, out in enumerate(batch, start=1):
             try:
                 msg = await self._js.get_msg(STREAM, seq=expected + offset)
             except nats.js.errors.NotFoundError:
                 return False
-            if (msg.headers or {}).get("Nats-Msg-Id") != out.event_id:
+            if (msg.headers or {}).get("Nats-Msg-Id") != out.msg_id:
                 return False
         return True
 
@@ -261,11 +301,17 @@ class JetStreamEventStore:
         queue: asyncio.Queue[Msg] = asyncio.Queue(maxsize=READ_AHEAD)
         sub = await self._subscribe(start, queue)
         decode = self._decoder
+        fragments = Reassembler()
         try:
             while True:
                 msg = await queue.get()
                 seq = _stream_seq(msg.reply)
-                recorded = decode(seq, msg.subject, msg.data)
+                whole = fragments.take(seq, msg.subject, msg.data, msg.headers)
+                for problem in whole.problems:
+                    decode.unreadable(seq, msg.subject, problem)
+                recorded = (
+                    None if whole.payload is None else decode(seq, msg.subject, whole.payload)
+                )
                 if recorded is not None:
                     self._known_at = (seq, recorded.event.at)
                     yield recorded

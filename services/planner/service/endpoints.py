@@ -22,6 +22,7 @@ from nats.micro.request import Request, ServiceError
 from nats.micro.service import Service
 
 from services.common.logging import get_logger
+from services.common.payload import TOO_LARGE, MessageTooLarge, check_size
 from services.planner.service.answers import answer
 from services.planner.service.metrics import PlannerMetrics
 from services.planner.service.recording import PlanView
@@ -64,13 +65,13 @@ async def start_endpoints(
     )
     group = service.add_group(name=NAME)
     for endpoint in ENDPOINTS:
-        await group.add_endpoint(name=endpoint, handler=_handler(endpoint, view, metrics))
+        await group.add_endpoint(name=endpoint, handler=_handler(endpoint, view, metrics, nc))
     await nc.flush()  # subscribed at the server once this returns: requests find us at once
     return service
 
 
 def _handler(
-    endpoint: Endpoint, view: PlanView, metrics: PlannerMetrics
+    endpoint: Endpoint, view: PlanView, metrics: PlannerMetrics, nc: Client
 ) -> Callable[[Request], Awaitable[None]]:
     async def handle(request: Request) -> None:
         started = time.perf_counter()
@@ -93,7 +94,16 @@ def _handler(
                 "its log has the details",
             ) from None
         metrics.compute_seconds.labels(endpoint).observe(time.perf_counter() - started)
+        data = json.dumps(reply).encode()
+        try:
+            check_size(nc, f"the answer of planner.{endpoint}", data)
+        except MessageTooLarge as exc:
+            # Sent as is, the server would refuse it and the asker would wait for nothing.
+            metrics.requests.labels(endpoint, "error").inc()
+            log.warning("answer too large", endpoint=endpoint, error=str(exc))
+            await request.respond_error(str(TOO_LARGE), str(exc))
+            return
         metrics.requests.labels(endpoint, "ok").inc()
-        await request.respond(json.dumps(reply).encode())
+        await request.respond(data)
 
     return handle

@@ -45,7 +45,7 @@ async def test_malformed_messages_are_counted_and_the_arbiter_keeps_working(
     for subject, payload, _ in GARBAGE:
         await pool.nc.publish(subject, payload)
     await pool.kv.put(host_lease_key("lab1"), b"no lease here")
-    reply = await pool.nc.request("ha.op.status", b"[1, 2]", timeout=2)
+    reply = await pool.nc.request("ha.op.status", b"[1, 2]", timeout=30)
     refused = json.loads(reply.data)
     assert refused["ok"] is False and "\n" not in refused["error"] and refused["hint"]
 

@@ -1,7 +1,8 @@
-"""The README and docs/ name only what exists: every `haplan ...` command they show is a
-command, with options it has; every repository path they cite is in the repository; every
-`HAPLAN_*` / `NATS_*` variable they name is read somewhere in the code or the deployment files.
-(A renamed flag or file otherwise leaves the docs behind silently.)"""
+"""The README, docs/ (the decision records too), CONTRIBUTING.md and CHANGELOG.md name only
+what exists: every `haplan ...` command they show is a command, with options it has; every
+repository path they cite is in the repository; every `HAPLAN_*` / `NATS_*` variable they name
+is read somewhere in the code or the deployment files. (A renamed flag or file otherwise
+leaves the docs behind silently.)"""
 
 from __future__ import annotations
 
@@ -18,7 +19,14 @@ from services.cli.commands import attach_all
 attach_all()  # every command on the app, as `haplan --help` shows them
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = ("README.md", "docs/protocol.md", "docs/operations.md")
+DOCS = (
+    "README.md",
+    "docs/protocol.md",
+    "docs/operations.md",
+    "CONTRIBUTING.md",
+    "CHANGELOG.md",
+    *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs/decisions").glob("*.md")),
+)
 # `haplan` and the words after it, then the rest of the line up to the end of the code span.
 COMMAND = re.compile(r"haplan((?: [a-z][a-z0-9-]*)+)([^`\n|#]*)")
 FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)")

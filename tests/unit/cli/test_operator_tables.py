@@ -122,7 +122,8 @@ def test_log_status_is_the_status_object_with_no_leader() -> None:
     hosts = {h["name"]: (h["state"], h["in_liveset"]) for h in status["hosts"]}
     assert hosts == {"lab1": ("fenced", False), "lab2": ("live", True)}
     assert status["vms"] == [{"name": "Minion 1", "host": "lab1", "power_state": "stopped",
-                              "recorded_power_state": "running"}]  # fmt: skip
+                              "recorded_power_state": "running", "ha_restart_priority": "restart",
+                              "order": 0, "memory_mib": 4160}]  # fmt: skip
 
 
 def test_log_status_of_an_empty_log_says_to_load_a_pool() -> None:

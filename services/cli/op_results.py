@@ -53,15 +53,17 @@ def done_line(op: OpRequest, detail: dict[str, Any]) -> str:
             "(HA does not restart it)."
         )
     if isinstance(op, VMMigrate):
+        for said in ("vm", "to", "stopping"):  # the line says them
+            detail.pop(said, None)
+        source = detail.pop("from", None)
         if detail.pop("running", False):
             return (
                 f"VM [bold]{escape(op.vm)}[/bold] runs on {escape(op.host)} "
-                f"(stopped on {escape(str(detail.get('from')))} first)."
+                f"(stopped on {escape(str(source))} first)."
             )
         return (
             f"VM [bold]{escape(op.vm)}[/bold] is being stopped on "
-            f"{escape(str(detail.get('from')))}: it starts on {escape(op.host)} once the stop "
-            "is confirmed."
+            f"{escape(str(source))}: it starts on {escape(op.host)} once the stop is confirmed."
         )
     if isinstance(op, HostEvacuate):
         return f"Host [bold]{escape(op.host)}[/bold] is in maintenance: no new VMs go there."

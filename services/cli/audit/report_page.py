@@ -69,8 +69,13 @@ def figure(report: Report) -> Figure:
     from plotly.subplots import make_subplots
 
     lanes = [POOL_LANE, *(host_lane(h) for h in report.hosts), *(vm_lane(v) for v in report.moved)]
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.78, 0.22],
-                        vertical_spacing=0.06,
+    # The lanes get 40 px each, the capacity chart a fixed 170 px, whatever the pool's size.
+    lanes_px, capacity_px = 120 + 40 * len(lanes), 170
+    height = lanes_px + capacity_px + 160
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True,
+                        row_heights=[lanes_px / (lanes_px + capacity_px),
+                                     capacity_px / (lanes_px + capacity_px)],
+                        vertical_spacing=90 / height,
                         subplot_titles=("Hosts and the VMs that moved",
                                         "Max host failures to tolerate"))  # fmt: skip
     by_label: dict[str, list[Any]] = {}
@@ -81,7 +86,9 @@ def figure(report: Report) -> Figure:
             orientation="h", name=label, legendgroup=label,
             y=[s.lane for s in spans], base=[s.start for s in spans],
             x=[_ms(s.start, s.end) for s in spans],
-            marker={"color": _colour(label, report.hosts)},
+            # An order still pending is drawn paler than the VM running there.
+            marker={"color": _colour(label, report.hosts),
+                    "opacity": 0.45 if label.startswith("starting on") else 1.0},
             hovertemplate=[f"{html.escape(s.lane)}: {html.escape(label)}<br>"
                            f"{_clock(s.start)} to {_clock(s.end)}<extra></extra>"
                            for s in spans],
@@ -106,8 +113,8 @@ def figure(report: Report) -> Figure:
         fig.add_trace(go.Scatter(x=xs, y=target, name="configured target", mode="lines",
                                  line={"shape": "hv", "dash": "dash", "color": "#d62728"}),
                       row=2, col=1)  # fmt: skip
-    fig.update_layout(barmode="overlay", height=260 + 34 * len(lanes), hovermode="closest",
-                      legend={"orientation": "h", "y": -0.08}, margin={"l": 140, "r": 30})
+    fig.update_layout(barmode="overlay", height=height, hovermode="closest",
+                      legend={"orientation": "h", "y": -0.12}, margin={"l": 140, "r": 30})
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(lanes)), row=1, col=1)
     fig.update_yaxes(title_text="hosts", dtick=1, rangemode="tozero", row=2, col=1)
     fig.update_xaxes(type="date", row=1, col=1)

@@ -72,6 +72,15 @@ class VMShutdown(_Op):
     vm: Name
 
 
+class VMMigrate(_Op):
+    """Move a running VM to `host`: stopped where it runs, then started on `host` once the
+    stop is confirmed (the evacuation's order), after admission control."""
+
+    verb: Literal["vm-migrate"] = "vm-migrate"
+    vm: Name
+    host: Name
+
+
 class HostEvacuate(_Op):
     """Maintenance mode: no new VMs on `host`, its VMs moved to others per the evacuation plan."""
 
@@ -101,6 +110,7 @@ OpRequest = (
     | VMSet
     | VMStart
     | VMShutdown
+    | VMMigrate
     | HostEvacuate
     | HostEnable
     | HostTrust
@@ -112,6 +122,7 @@ OP_VERBS: tuple[str, ...] = (
     "vm-set",
     "vm-start",
     "vm-shutdown",
+    "vm-migrate",
     "host-evacuate",
     "host-enable",
     "host-trust",
@@ -149,6 +160,7 @@ __all__ = [
     "OpRequest",
     "PoolSet",
     "RefusalCode",
+    "VMMigrate",
     "VMSet",
     "VMShutdown",
     "VMStart",

@@ -110,14 +110,15 @@ class VMShutDownByAdmin(VMEvent):
 
 
 class VMEvacuated(VMEvent):
-    """The VM was stopped on `host` to leave it for maintenance: it restarts elsewhere."""
+    """The VM was stopped on `host` to move it: off a host in maintenance (`haplan host
+    evacuate`), or to the host of an operator's `haplan vm migrate`; it starts elsewhere."""
 
     type: Literal["vm_evacuated"] = "vm_evacuated"
     schema_version: Literal[1] = 1
     host: Name
 
     def summary(self) -> str:
-        return f"VM {self.vm!r} stopped on {self.host} to move it off for maintenance"
+        return f"VM {self.vm!r} stopped on {self.host} to move it to another host"
 
 
 __all__ = [

@@ -32,7 +32,13 @@ from schemas.reports import HostReport, StopOrder
 from schemas.slot import Slot
 from services.arbiter.evidence import NEVER, Evidence, Mark
 from services.arbiter.guard import Suspicions, engage_evidence, guard_step, release_evidence
-from services.arbiter.operator import OpRefused, shutdown, start_order
+from services.arbiter.operator import (
+    OpRefused,
+    migration_order,
+    migration_source,
+    shutdown,
+    start_order,
+)
 from services.arbiter.orchestrate import Orchestrator
 from services.arbiter.rules import DEAD_RULES, SUSPICION, DeadRule, HostEvidence, declare_dead
 from services.arbiter.stillness import OwnSlot, RecordOf, StoreWatch, signed_slot
@@ -121,6 +127,8 @@ class Arbiter:
         # ("evacuate") or stays halted ("admin").
         self._stops: dict[str, tuple[StopOrder, str]] = {}
         self._moving: set[str] = set()  # evacuated VMs not yet running elsewhere
+        # `haplan vm migrate`: the host each migrating VM starts on once its stop is confirmed.
+        self._migrations: dict[str, str] = {}
         # VMs the pool file places on a host whose first incarnation just joined, and what
         # that incarnation's heartbeats said since (None: nothing heard yet).
         self._unclaimed: dict[str, tuple[str, str]] = {}
@@ -145,6 +153,7 @@ class Arbiter:
         self._ev = Evidence(self.ident, term, now)
         self._joined_at, self._joins, self._running = {}, {}, set()
         self._reports, self._stops, self._moving = {}, {}, set()
+        self._migrations = {}
         self._unclaimed, self._heard = {}, {}
         self.reported, self._running_since = {}, {}
         self._suspect_since = {}
@@ -325,8 +334,23 @@ class Arbiter:
                 if isinstance(d, (VmStartFailed, VmLost)):
                     self.orchestra.failed(self.view.vms[d.vm], now)
                 elif isinstance(d, VmEvacuated):
-                    self._moving.add(d.vm)
+                    self._moved(d.vm, now, decide)
         self._reports.clear()
+
+    def _moved(self, vm: str, now: float, decide: _Decide) -> None:
+        """An evacuated VM's exit is recorded: a migrating one is ordered onto its target
+        now, if that host can still take it; any other (or that one, if not) is placed by the
+        orchestrator as HA would, HA on or off."""
+        target = self._migrations.pop(vm, None)
+        if target is not None:
+            try:
+                order = migration_order(self.view, self.liveset(now), vm, target)
+            except OpRefused:
+                pass
+            else:
+                decide(order)
+                return
+        self._moving.add(vm)
 
     def _stop_orders(self) -> tuple[StopOrder, ...]:
         """Stops still to carry out, sent every interval until the VM's exit is recorded."""
@@ -338,6 +362,7 @@ class Arbiter:
                 order.incarnation,
             ):
                 del self._stops[vm_name]
+                self._migrations.pop(vm_name, None)
         return tuple(order for order, _ in self._stops.values())
 
     # Operator actions (the shell appends the decisions they return) -------------------------
@@ -369,6 +394,16 @@ class Arbiter:
         )
         self._stops[vm] = (order, why)
         return []
+
+    def migrate_vm(self, vm: str, host: str, now: float) -> None:
+        """`haplan vm migrate VM HOST`: stop VM where it runs with a stop order, exactly as
+        an evacuation does; only once its exit is reported (VmEvacuated) is it ordered to
+        start on `host` (`_moved`), so it never runs on two hosts. Raises OpRefused."""
+        migration_source(self.view, self.liveset(now), vm, host)
+        if vm in self._stops:
+            raise OpRefused(f"VM {vm!r} is already being stopped", "see `haplan status`")
+        self.stop_vm(vm, "evacuate")
+        self._migrations[vm] = host
 
     def enable_host(self, host: str) -> list[Decision]:
         """Take a host out of maintenance: its current incarnation joins the liveset again."""

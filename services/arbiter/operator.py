@@ -53,6 +53,40 @@ def start_order(
             f"VM {name!r} is not halted (it is {vm.state}{where})",
             "only a halted VM can be started; see `haplan status`",
         )
+    return _order_on(
+        view, members, vm, host, "pick another host, or leave --on out to let the planner choose"
+    )
+
+
+def migration_source(view: LivenessView, members: Sequence[str], name: str, host: str) -> VmRecord:
+    """Checks `haplan vm migrate VM HOST` against the view: the VM runs (it is stopped where
+    it runs, and only once its exit is reported is it started on `host`), elsewhere than
+    `host`, and `host` can take it now. Returns the VM as it runs (the stop's target)."""
+    vm = known_vm(view, name)
+    known_host(view, host)
+    if vm.state != "running" or vm.host is None or vm.incarnation is None:
+        raise OpRefused(
+            f"VM {name!r} is not running (it is {vm.state})",
+            "only a running VM migrates; start a halted one with `haplan vm start VM --on HOST`",
+        )
+    if vm.host == host:
+        raise OpRefused(f"VM {name!r} already runs on {host}", "nothing to do")
+    _order_on(view, members, vm, host, "pick another host")
+    return vm
+
+
+def migration_order(
+    view: LivenessView, members: Sequence[str], name: str, host: str
+) -> RestartOrdered:
+    """The start on `host` of a migrating VM whose exit from its old host was just recorded
+    (VmEvacuated): an operator's start, so audit verify reads it as one."""
+    return _order_on(view, members, known_vm(view, name), host, "pick another host")
+
+
+def _order_on(
+    view: LivenessView, members: Sequence[str], vm: VmRecord, host: str | None, hint: str
+) -> RestartOrdered:
+    """The operator's start order of `vm` on `host` (None: where the planner places it)."""
     targets = [h for h in members if not view.hosts[h].excluded]
     if not vm.spec.agile and vm.spec.host is not None:
         targets = [h for h in targets if h == vm.spec.host]
@@ -62,7 +96,7 @@ def start_order(
             raise OpRefused(
                 f"host {host} cannot take VMs now (not a liveset member, in maintenance, or "
                 "not the host of this VM's local disks)",
-                "pick another host, or leave --on out to let the planner choose",
+                hint,
             )
         targets = [host]
     bins = [host_bin(view, h) for h in targets]
@@ -71,12 +105,14 @@ def start_order(
     if slot is None:
         reason = left_out_reason(item, bins, (None,), [item]) if bins else "no liveset member"
         raise OpRefused(
-            f"VM {name!r} cannot start: {reason}", "free memory or add a host", "refused"
+            f"VM {vm.name!r} cannot start: {reason}", "free memory or add a host", "refused"
         )
     target = bins[slot].name
     inc = view.hosts[target].incarnation
     assert inc is not None  # liveset members have joined
-    return RestartOrdered(name, target, inc, f"order-{view.orders_issued + 1}", by_operator=True)
+    return RestartOrdered(
+        vm.name, target, inc, f"order-{view.orders_issued + 1}", by_operator=True
+    )
 
 
 def shutdown(view: LivenessView, name: str) -> VmShutDownByAdmin | VmRecord:

@@ -41,6 +41,7 @@ from schemas.ops import (
     OpReply,
     OpRequest,
     PoolSet,
+    VMMigrate,
     VMSet,
     VMShutdown,
     VMStart,
@@ -50,7 +51,7 @@ from schemas.pool import RESTART, Pool
 from services.arbiter.admission import check_capacity, check_evacuation
 from services.arbiter.feeds import report_malformed
 from services.arbiter.office import Deposed
-from services.arbiter.operator import OpRefused, known_host, known_vm
+from services.arbiter.operator import OpRefused, known_host, known_vm, migration_source
 from services.arbiter.view import Decision
 from services.common.logging import get_logger
 from services.state import PoolState, plan_pool
@@ -153,6 +154,8 @@ class OperatorRequests:
             decisions = svc.core.stop_vm(request.vm, "admin")
             await self._record(decisions)
             return {"stop_ordered": not decisions, "halted": bool(decisions)}
+        if isinstance(request, VMMigrate):
+            return await self._migrate(request, pool)
         if isinstance(request, HostEvacuate):
             return await self._evacuate(request.host, pool)
         if isinstance(request, HostTrust):
@@ -228,6 +231,24 @@ class OperatorRequests:
             svc.core.adopt([order])
             await self._append_decisions([order])
         return {"vm": order.vm, "host": order.host, "order_id": order.order_id}
+
+    async def _migrate(self, request: VMMigrate, pool: Pool) -> dict[str, Any]:
+        """Checked against the view (the VM runs, the target can take it now), then against
+        the configured plan as an evacuation is (the pool with the VM on the target), then
+        stopped where it runs; the core starts it on the target once the stop is confirmed."""
+        svc = self._svc
+        vm = migration_source(svc.core.view, svc.core.liveset(svc.clock()), request.vm,
+                              request.host)  # fmt: skip
+        source = vm.host
+        moved = [v.model_copy(update={"host": request.host}) if v.name == vm.name else v
+                 for v in pool.vms]  # fmt: skip
+        after = pool.model_copy(update={"vms": tuple(moved)})
+        action = f"migrating VM {vm.name!r} to {request.host}"
+        await self._admit(after, action, _ntol(svc.view.state))
+        async with svc.writing:
+            # Checked again: the view may have moved while the planner ran.
+            svc.core.migrate_vm(request.vm, request.host, svc.clock())
+        return {"vm": vm.name, "from": source, "to": request.host, "stopping": True}
 
     async def _evacuate(self, host: str, pool: Pool) -> dict[str, Any]:
         svc = self._svc

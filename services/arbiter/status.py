@@ -73,6 +73,10 @@ def _vm(
     shown["power_state"] = power_now(state, vm, reports, fenced)
     if shown["power_state"] != vm.power_state:
         shown["recorded_power_state"] = vm.power_state
+    # What `haplan vm list` shows and filters on ("" : not protected).
+    shown["ha_restart_priority"] = vm.spec.ha_restart_priority
+    shown["order"] = vm.spec.order
+    shown["memory_mib"] = vm.spec.footprint
     return shown
 
 

@@ -48,7 +48,7 @@ ROLES: dict[type[EventBase], str] = {
     VMLost: "stopped without an admin shutdown",
     VMFailed: "failed: HA gave up on it",
     VMShutDownByAdmin: "shut down by an admin",
-    VMEvacuated: "moved off a host in maintenance",
+    VMEvacuated: "stopped to move it (host evacuate or vm migrate)",
 }
 
 

@@ -14,8 +14,26 @@ app = typer.Typer(
 )
 
 
+def _print_version(asked: bool) -> None:
+    """`haplan --version`: the same line as `haplan version`, then exit (eager: no command
+    is needed, and none runs)."""
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"haplan {version('haplan')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    show_version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        callback=_print_version,
+        help="Print haplan's version and exit.",
+    ),
+) -> None:
     """High-availability control plane for pools of virtualization hosts.
 
     Offline planning on pool files (plan, what-if, evacuate), the running system

@@ -17,7 +17,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "deploy": ("services.cli.deploy",),
     "events": ("services.cli.events",),
     "fault": ("services.cli.fault",),
-    "host": ("services.cli.host", "services.cli.host_keys"),
+    "host": ("services.cli.host", "services.cli.host_keys", "services.cli.inventory"),
     "plan": ("services.cli.plan",),
     "what-if": ("services.cli.plan",),
     "evacuate": ("services.cli.plan",),
@@ -27,7 +27,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "status": ("services.cli.status",),
     "up": ("services.cli.up",),
     "version": ("services.cli.version",),
-    "vm": ("services.cli.vm",),
+    "vm": ("services.cli.vm", "services.cli.inventory"),
 }
 """Top-level command or group name -> the modules that attach it (and its subcommands)."""
 
@@ -42,9 +42,11 @@ def attach_all() -> None:
 
 def attach_for(args: list[str]) -> None:
     """Attaches the command that `args` (the command line after `haplan`) runs, or every
-    command when they name none. The root takes no option but --help, so the command is the
-    first argument."""
+    command when they name none. The root takes no option but --help and --version, so the
+    command is the first argument (`--version` needs none)."""
     name = args[0] if args else None
+    if name == "--version":
+        return  # the root's own option: no command runs
     if name is None or name not in COMMAND_MODULES:
         attach_all()
         return

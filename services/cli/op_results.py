@@ -18,6 +18,7 @@ from schemas.ops import (
     HostTrust,
     OpRequest,
     PoolSet,
+    VMMigrate,
     VMSet,
     VMShutdown,
     VMStart,
@@ -50,6 +51,19 @@ def done_line(op: OpRequest, detail: dict[str, Any]) -> str:
         return (
             f"Shutdown of VM [bold]{escape(op.vm)}[/bold] ordered: it stays halted "
             "(HA does not restart it)."
+        )
+    if isinstance(op, VMMigrate):
+        for said in ("vm", "to", "stopping"):  # the line says them
+            detail.pop(said, None)
+        source = detail.pop("from", None)
+        if detail.pop("running", False):
+            return (
+                f"VM [bold]{escape(op.vm)}[/bold] runs on {escape(op.host)} "
+                f"(stopped on {escape(str(source))} first)."
+            )
+        return (
+            f"VM [bold]{escape(op.vm)}[/bold] is being stopped on "
+            f"{escape(str(source))}: it starts on {escape(op.host)} once the stop is confirmed."
         )
     if isinstance(op, HostEvacuate):
         return f"Host [bold]{escape(op.host)}[/bold] is in maintenance: no new VMs go there."

@@ -1,4 +1,4 @@
-"""`haplan vm set|start|shutdown`: a VM of the running pool, through the arbiter leader.
+"""`haplan vm set|start|shutdown|migrate`: a VM of the running pool, through the arbiter leader.
 
 `vm set` takes xe's `KEY=VALUE` parameters (services.cli.xe_params); every value is checked
 before anything is sent, so a typo is a one-line error with exit 2, never a half-applied change.
@@ -10,14 +10,15 @@ from typing import Annotated
 
 import typer
 
-from schemas.ops import VMShutdown, VMStart
+from schemas.ops import VMMigrate, VMShutdown, VMStart
 from services.cli.app import app
 from services.cli.events import JsonFlag, NatsServers
 from services.cli.ops import run_op
 from services.cli.xe_params import build, named, vm_set_request
 
 vm_app = typer.Typer(
-    help="A VM of the running pool: HA protection, start, admin shutdown.", no_args_is_help=True
+    help="A VM of the running pool: HA protection, start, admin shutdown, migrate, list.",
+    no_args_is_help=True,
 )
 app.add_typer(vm_app, name="vm")
 
@@ -89,3 +90,35 @@ def shutdown(
 
     op = build(VMShutdown, vm=named("VM", vm))
     run_op(op, nats, as_json, lambda settings: shutdown_confirmed(settings, op, wait))
+
+
+@vm_app.command("migrate")
+def migrate(
+    vm: VMArg,
+    host: Annotated[str, typer.Argument(metavar="HOST", help="The host to move it to.")],
+    as_json: JsonFlag = False,
+    nats: NatsServers = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            metavar="SECONDS",
+            min=0,
+            max=3600,
+            help="How long to wait for the VM to be recorded running on HOST (0: answer once "
+            "the stop is ordered; at most an hour).",
+        ),
+    ] = 60.0,
+) -> None:
+    """Move a running VM to HOST: stopped where it runs, then started on HOST once the stop
+    is confirmed, so it never runs on two hosts (with the process and sim drivers there is no
+    live migration: the VM restarts).
+
+    Refused (exit 1) when HOST cannot take it now, or when the pool would then absorb fewer
+    host failures than configured, unless the pool allows overcommit. Answers once the VM is
+    recorded running on HOST; exit 1 if that does not happen within --wait.
+    """
+    from services.cli.vm_move import migration_confirmed
+
+    op = build(VMMigrate, vm=named("VM", vm), host=named("host", host))
+    run_op(op, nats, as_json, lambda settings: migration_confirmed(settings, op, wait))

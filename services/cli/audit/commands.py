@@ -262,3 +262,50 @@ def export(
             f"to {file}.",
             soft_wrap=True,
         )
+
+
+@audit_app.command("report")
+def report(
+    out: Annotated[
+        Path,
+        typer.Option("-o", "--output", metavar="FILE", help="Write the HTML report here.",
+                     show_default=False),
+    ],
+    file: FileOption = None,
+    nats: NatsServers = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """One self-contained HTML page of what happened: a lane per host (live, suspected,
+    fenced, dead, maintenance) and per VM that moved, the decisions with their evidence on
+    hover, the plan's max failures over time, and why each VM that moved is where it is.
+    Opens without a network: nothing is loaded from elsewhere."""  # fmt: skip
+    try:
+        import plotly  # noqa: F401
+    except ImportError:
+        fail("the report needs Plotly, which is not installed",
+             "pip install 'haplan[report]'")  # fmt: skip
+    from services.audit.report import build_report
+    from services.cli.audit.report_page import page
+    from services.cli.audit.source import open_source, report_unreadable
+
+    source = open_source(file, nats)
+    entries: list[Entry] = []
+    asyncio.run(
+        source.replay(entries.append, label="reading the event log", show_progress=not as_json)
+    )
+    report_unreadable(source)
+    if not entries:
+        fail("the event log holds no event: nothing to report",
+             "point --file or --nats at a log (`haplan audit export` writes one)")  # fmt: skip
+    built = build_report(entries)
+    try:
+        out.write_text(page(built), encoding="utf-8")
+    except OSError as exc:
+        fail(f"{out}: cannot write the report: {exc.strerror or exc}")
+    summary = {"output": str(out), "events": built.events, "hosts": list(built.hosts),
+               "moved": list(built.moved), "markers": len(built.markers)}  # fmt: skip
+    if as_json:
+        emit_json(summary)
+    else:
+        console.print(f"Report of {built.events} event(s), {len(built.moved)} VM(s) moved, "
+                      f"written to {out}.", soft_wrap=True)  # fmt: skip

@@ -97,4 +97,5 @@ async def test_a_host_that_says_fenced_is_declared_dead_and_its_vm_restarted_els
     answer = await status(pool.nc)
     assert answer is not None
     assert {h["name"]: h["state"] for h in answer["hosts"]} == {"lab1": "dead", "lab2": "live"}
-    assert answer["vms"] == [{"name": "Minion 1", "host": "lab2", "power_state": "running"}]
+    assert answer["vms"] == [{"name": "Minion 1", "host": "lab2", "power_state": "running",
+        "ha_restart_priority": "restart", "order": 0, "memory_mib": 4160}]

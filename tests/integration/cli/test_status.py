@@ -46,7 +46,8 @@ async def test_status_json_is_the_leaders_view_of_the_lab_pool(pool: Pool) -> No
         ("lab1", "live", True),
         ("lab2", "live", True),
     ]
-    assert shown["vms"] == [{"name": "Minion 1", "host": "lab1", "power_state": "running"}]
+    assert shown["vms"] == [{"name": "Minion 1", "host": "lab1", "power_state": "running",
+        "ha_restart_priority": "restart", "order": 0, "memory_mib": 4160}]
 
 
 async def test_the_status_table_names_the_leader_and_the_hosts(pool: Pool) -> None:
@@ -72,7 +73,8 @@ async def test_without_a_leader_status_shows_the_event_log(pool: Pool) -> None:
         ("lab1", "live"),
         ("lab2", "joining"),
     ]
-    assert shown["vms"] == [{"name": "Minion 1", "host": "lab1", "power_state": "running"}]
+    assert shown["vms"] == [{"name": "Minion 1", "host": "lab1", "power_state": "running",
+        "ha_restart_priority": "restart", "order": 0, "memory_mib": 4160}]
     warning = result.err.strip().splitlines()
     assert len(warning) == 1 and warning[0].startswith("haplan: warning: no arbiter leads")
 

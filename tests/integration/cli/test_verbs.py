@@ -24,6 +24,7 @@ VERBS = {
     ("vm", "set", "Minion 1", "ha-restart-priority="): "vm-set",
     ("vm", "start", "Minion 1", "--on", "lab2"): "vm-start",
     ("vm", "shutdown", "Minion 1"): "vm-shutdown",
+    ("vm", "migrate", "Minion 1", "lab2"): "vm-migrate",
     ("host", "evacuate", "lab1"): "host-evacuate",
     ("host", "enable", "lab1"): "host-enable",
     ("host", "trust", "lab1", LAB_SIGNERS["lab1"].public): "host-trust",

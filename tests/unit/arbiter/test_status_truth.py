@@ -54,7 +54,8 @@ def test_a_vm_its_host_reports_is_running() -> None:
     """The same VM listed in lab1's report is running; without any report the log decides."""
     state = _state()
     shown = _minion(status_of(state, "arb", [], {"lab1": _report(("Minion 1",))}))
-    assert shown == {"name": "Minion 1", "host": "lab1", "power_state": "running"}
+    assert shown == {"name": "Minion 1", "host": "lab1", "power_state": "running",
+                     "ha_restart_priority": "restart", "order": 0, "memory_mib": 4160}  # fmt: skip
     assert _minion(status_of(state, "arb", []))["power_state"] == "running"
 
 

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from schemas.events import HostFenced, HostJoined, HostSuspected, PoolCreated, VMStarted
 from schemas.liveness import FencedMark, SuspectEvidence
-from schemas.ops import HADisable, HostEvacuate, PoolSet, VMSet, VMShutdown, VMStart
+from schemas.ops import HADisable, HostEvacuate, PoolSet, VMMigrate, VMSet, VMShutdown, VMStart
 from schemas.reports import HostReport, RunningVM
 from services.cli.host import host_view, reason_not_in_liveset
 from services.cli.op_results import done_line, op_result
@@ -122,7 +122,8 @@ def test_log_status_is_the_status_object_with_no_leader() -> None:
     hosts = {h["name"]: (h["state"], h["in_liveset"]) for h in status["hosts"]}
     assert hosts == {"lab1": ("fenced", False), "lab2": ("live", True)}
     assert status["vms"] == [{"name": "Minion 1", "host": "lab1", "power_state": "stopped",
-                              "recorded_power_state": "running"}]  # fmt: skip
+                              "recorded_power_state": "running", "ha_restart_priority": "restart",
+                              "order": 0, "memory_mib": 4160}]  # fmt: skip
 
 
 def test_log_status_of_an_empty_log_says_to_load_a_pool() -> None:
@@ -267,6 +268,18 @@ def test_done_lines_use_what_the_leader_says(op: Any, detail: dict[str, Any], sa
     """Where the planner placed a started VM, and a request that changed nothing, are said
     in the done line."""
     assert says in render(op_result(op, detail)).splitlines()[0]
+
+
+def test_a_migration_is_one_line_with_where_it_came_from() -> None:
+    """A confirmed migration says where the VM runs and where it was stopped, an unconfirmed
+    one that it starts once the stop is confirmed; the detail it said is no table below."""
+    move = VMMigrate(vm="Minion 1", host="lab1")
+    detail = {"vm": "Minion 1", "from": "lab2", "to": "lab1", "stopping": True}
+    done = render(op_result(move, detail | {"running": True}))
+    assert done.strip() == "VM Minion 1 runs on lab1 (stopped on lab2 first)."
+    ordered = render(op_result(move, detail | {"running": False}))
+    assert ordered.strip().endswith("it starts on lab1 once the stop is confirmed.")
+    assert "stopping" not in ordered
 
 
 def test_an_evacuation_of_an_empty_host_says_nothing_moves() -> None:

@@ -26,6 +26,13 @@ def _haplan(*args: str) -> subprocess.CompletedProcess[str]:
         (("nosuch",), "No such command 'nosuch'"),
         (("vm", "shutdown", "web", "--wait", "inf"), "'--wait'"),
         (("vm", "shutdown", "web", "--wait", "-1"), "'--wait'"),
+        (("vm", "migrate", "web"), "Missing argument 'HOST'"),
+        (("vm", "migrate", "web", "h2", "--wait", "-1"), "'--wait'"),
+        (("vm", "list", "--state", "bogus"), "'--state'"),
+        (("vm", "list", "--priority", "high"), "'--priority'"),
+        (("vm", "list", "--protected", "--priority", "best-effort"), "--protected and --priority"),
+        (("host", "list", "--state", "up"), "'--state'"),
+        (("host", "list", "extra"), "unexpected extra argument"),
     ],
 )
 def test_usage_errors_are_one_line_with_exit_2(args: tuple[str, ...], says: str) -> None:
@@ -37,6 +44,13 @@ def test_usage_errors_are_one_line_with_exit_2(args: tuple[str, ...], says: str)
     assert lines[0].startswith("haplan: error: ") and says in lines[0]
     assert "--help" in lines[0]
     assert result.stdout == ""
+
+
+def test_version_flag_prints_the_version_and_runs_no_command() -> None:
+    """`haplan --version` prints the same line as `haplan version` and exits 0."""
+    flag, command = _haplan("--version"), _haplan("version")
+    assert flag.returncode == 0 and flag.stderr == ""
+    assert flag.stdout.startswith("haplan ") and flag.stdout == command.stdout
 
 
 def test_bare_haplan_shows_help_and_succeeds() -> None:

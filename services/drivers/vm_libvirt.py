@@ -48,6 +48,7 @@ class _Instance:
     started: bool = False  # create() returned
     admin_stop: bool = False
     cancelled: bool = False  # killed or stopped before its create(): never create it
+    guest_shutdown: bool = False  # libvirt said the guest itself shut down (the cause to come)
     pid: int | None = None
     # Held around create(): a kill waits for a create in flight instead of confirming a
     # domain dead that is about to start.
@@ -287,14 +288,21 @@ class LibvirtVMDriver:
         self._notify()
 
     def _on_event(self, _conn: Any, dom: Any, event: int, detail: int, _opaque: Any) -> None:
-        cause = _event_cause(self._libvirt, event, detail)
-        if cause is None:
-            return
+        lv = self._libvirt
         name = dom.name()
         with self._lock:
             found = [(vm, i) for vm, i in self._vms.items() if i.domain == name and i.started]
+        if event == lv.VIR_DOMAIN_EVENT_SHUTDOWN and detail == lv.VIR_DOMAIN_EVENT_SHUTDOWN_GUEST:
+            # The guest powered itself off; the STOPPED event that follows may say it was
+            # destroyed (on_poweroff=destroy) or failed: the guest's own halt is the cause.
+            for _vm, inst in found:
+                inst.guest_shutdown = True
+            return
+        cause = _event_cause(lv, event, detail)
+        if cause is None:
+            return
         for vm, inst in found:
-            self._gone(vm, inst, cause)
+            self._gone(vm, inst, "guest-halt" if inst.guest_shutdown else cause)
 
     def _poll(self) -> None:
         """Catch what no event told (a lost event, a connection that dropped them)."""

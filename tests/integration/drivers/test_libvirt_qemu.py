@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from schemas.pool import VM, LibvirtDomain
 from services.collector.devices import LibvirtSetup, WatchdogChoice
 from services.collector.guarded_vms import GuardedVMs
 from services.common.timers import Timers
-from services.drivers import vm_libvirt
+from services.drivers import ProcessWatchdog, vm_libvirt
 from services.drivers.vm_libvirt import LibvirtVMDriver
 from tests.fixtures import tiny_guest
 from tests.fixtures.libvirt import need_libvirt
@@ -78,6 +79,18 @@ def _destroy_everything(driver: LibvirtVMDriver) -> None:
 
 
 @pytest.fixture
+def embed() -> Iterator[Path]:
+    """The embedded driver's root, removed even on failure. Short: QEMU's monitor sockets
+    live under it, and a UNIX socket path has less than 108 bytes (pytest's tmp_path under
+    xdist is too long)."""
+    root = Path(tempfile.mkdtemp(prefix="haplan-embed-"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
 def store(tmp_path: Path) -> Iterator[Path]:
     root = tmp_path / "store"
     (root / "disks").mkdir(parents=True)
@@ -86,7 +99,7 @@ def store(tmp_path: Path) -> Iterator[Path]:
 
 
 async def test_a_qemu_guest_writes_its_disk_is_killed_confirmed_and_its_halt_is_an_event(
-    tmp_path: Path, store: Path, guest: TinyGuest, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, store: Path, embed: Path, guest: TinyGuest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Started from its XML on the store, the guest writes numbered lines to its disk; the
     fence's kill returns confirmed with the domain inactive and QEMU ended, reported `killed`.
@@ -94,7 +107,6 @@ async def test_a_qemu_guest_writes_its_disk_is_killed_confirmed_and_its_halt_is_
     and is reaped as `guest-halt` with the poll off: libvirt's event carried it; its 3 lines
     carry a new boot id."""
     monkeypatch.setattr(vm_libvirt, "POLL_S", 3600.0)
-    root = tmp_path / "embed"
     disk = store / "disks" / "tiny.raw"
     disk.write_bytes(bytes(1 << 20))
     console = tmp_path / "console.log"
@@ -103,7 +115,7 @@ async def test_a_qemu_guest_writes_its_disk_is_killed_confirmed_and_its_halt_is_
                        libvirt=LibvirtDomain(vcpus=1, xml="domains/tiny.xml"))}  # fmt: skip
     loop = asyncio.get_running_loop()
     nudged = asyncio.Event()
-    setup = LibvirtSetup(embed_root(root), lambda: pool,
+    setup = LibvirtSetup(embed_root(embed), lambda: pool,
                          lambda: loop.call_soon_threadsafe(nudged.set))  # fmt: skip
     vms = GuardedVMs("lab1", store, TIMERS, "libvirt", WatchdogChoice("process"),
                      now=time.monotonic(), fencing=lambda: False, libvirt=setup)  # fmt: skip
@@ -150,6 +162,7 @@ async def test_a_qemu_guest_writes_its_disk_is_killed_confirmed_and_its_halt_is_
         assert len({boot for boot, _n in second} | {first_boot}) == 2
     finally:
         _destroy_everything(driver)
-        if vms.watchdog is not None:
-            await vms.disarm()
-        shutil.rmtree(root, ignore_errors=True)
+        await vms.disarm()
+        dog = vms.watchdog
+        if isinstance(dog, ProcessWatchdog) and dog.alive():
+            dog.fire()  # left armed (a VM still counted running): end it now

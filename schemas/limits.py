@@ -26,6 +26,8 @@ from urllib.parse import quote
 ORDER_MAX = 1000
 START_DELAY_MAX_S = 3600.0
 MEMORY_MAX_MIB = 1 << 30
+# libvirt's own bound on a domain's vCPUs is lower on every hypervisor haplan drives.
+VCPUS_MAX = 4096
 FILE_NAME_MAX_BYTES = 255
 # VMs the arbiter orders and has not yet seen reported, pool-wide (services.arbiter.orchestrate):
 # a 64-host pool restarts 2 per host at a time. `haplan arbiter --max-restarts-in-flight`

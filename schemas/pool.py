@@ -12,7 +12,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.host_key import check_host_key
-from schemas.limits import MEMORY_MAX_MIB, ORDER_MAX, START_DELAY_MAX_S, name_problem
+from schemas.limits import (
+    MEMORY_MAX_MIB,
+    ORDER_MAX,
+    START_DELAY_MAX_S,
+    VCPUS_MAX,
+    name_problem,
+)
 
 MiB = Annotated[int, Field(strict=True, gt=0)]
 NonNegativeMiB = Annotated[int, Field(strict=True, ge=0)]
@@ -64,6 +70,25 @@ class Host(_Model):
         return None if key is None else check_host_key(key)
 
 
+class LibvirtDomain(_Model):
+    """How the libvirt VM driver finds a VM's domain (README, The libvirt VM driver)."""
+
+    # The domain's name on each host; default: the VM's name.
+    domain: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    # The domain's virtual CPUs: a start is refused when the domain has another number.
+    vcpus: Annotated[int, Field(strict=True, ge=1, le=VCPUS_MAX)] | None = None
+    # The domain's XML, relative to the host's store mount (beside the disks): defined on a
+    # host where the domain is not yet known.
+    xml: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+
+    @field_validator("xml")
+    @classmethod
+    def _xml(cls, xml: str | None) -> str | None:
+        if xml is not None and (xml.startswith("/") or ".." in xml.split("/") or "\0" in xml):
+            raise ValueError(f"{xml!r} must be a path inside the store, without '..'")
+        return xml
+
+
 class VM(_Model):
     name: Annotated[str, Field(min_length=1)]
     memory_mib: MiB
@@ -76,6 +101,9 @@ class VM(_Model):
     anti_affinity: str | None = None
     max_restart: RetryLimit = DEFAULT_MAX_RESTART
     max_relocate: RetryLimit = DEFAULT_MAX_RELOCATE
+    # Only the libvirt VM driver reads it; None: the domain named as the VM, not checked
+    # for vCPUs.
+    libvirt: LibvirtDomain | None = None
 
     @property
     def footprint(self) -> int:

@@ -19,6 +19,7 @@ from services.cli.events import (
 from services.cli.output import fail
 from services.collector.devices import LINUX_WATCHDOG_DEVICE, VMDriverKind, WatchdogKind
 from services.common.metrics import DEFAULT_METRICS_ADDR
+from services.drivers.vm_libvirt import DEFAULT_URI
 
 
 @app.command("collector")
@@ -38,8 +39,19 @@ def collector(
     store_local: StoreLocal = False,
     vm_driver: Annotated[
         VMDriverKind,
-        typer.Option("--vm-driver", help="How VMs run: real processes, or in memory."),
+        typer.Option(
+            "--vm-driver",
+            help="How VMs run: real processes, in memory, or libvirt domains (KVM/QEMU).",
+        ),
     ] = "process",
+    libvirt_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--libvirt-uri",
+            metavar="URI",
+            help=f"With --vm-driver libvirt: the libvirt connection (default {DEFAULT_URI}).",
+        ),
+    ] = None,
     watchdog: Annotated[
         WatchdogKind,
         typer.Option("--watchdog", help="What kills the VMs if the collector hangs."),
@@ -85,6 +97,8 @@ def collector(
     supervisor to start it again as a rebooted host would be."""
     if not host.strip():
         fail("--host is empty", "give this host's name in the pool")
+    if vm_driver != "libvirt" and libvirt_uri is not None:
+        fail("--libvirt-uri applies to --vm-driver libvirt only")
     if watchdog != "linux" and (watchdog_device is not None or watchdog_timeout is not None):
         fail("--watchdog-device and --watchdog-timeout apply to --watchdog linux only")
     # The service (and NATS with it) is imported here: every `haplan` start imports this module.
@@ -112,6 +126,7 @@ def collector(
         store=store,
         store_root=root,
         vm_driver=vm_driver,
+        libvirt_uri=libvirt_uri or DEFAULT_URI,
         watchdog=watchdog,
         bus=bus_settings(nats),
         metrics_port=metrics_port or None,

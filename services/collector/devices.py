@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from schemas.pool import VM
 from services.common.timers import Timers
 from services.common.watchdog_timing import default_device_timeout_s, device_timeout_problem
 from services.drivers import LinuxWatchdog, ProcessVMDriver, ProcessWatchdog, SimVMDriver
 from services.drivers.base import VMDriver
+from services.drivers.vm_libvirt import DEFAULT_URI, LibvirtUnavailable, LibvirtVMDriver
 from services.drivers.watchdog import Watchdog, WatchdogLost
 from services.drivers.watchdog_linux import KERNEL, DeviceIO, WatchdogUnfit
 
 WatchdogKind = Literal["process", "linux"]
-VMDriverKind = Literal["sim", "process"]
+VMDriverKind = Literal["sim", "process", "libvirt"]
 LINUX_WATCHDOG_DEVICE = Path("/dev/watchdog")
 
 
@@ -129,9 +131,37 @@ class _DriverSide:
         self._watchdog.disarm()
 
 
-def make_driver(kind: VMDriverKind, store: Path, host: str, watchdog: Watchdog) -> VMDriver:
+def driver_side(watchdog: Watchdog) -> Watchdog:
+    return _DriverSide(watchdog)
+
+
+@dataclass(frozen=True)
+class LibvirtSetup:
+    """What the libvirt driver needs beyond the store: its URI, the pool's VMs now, and how
+    to wake the collector's loop from libvirt's threads."""
+
+    uri: str = DEFAULT_URI
+    vms: Callable[[], Mapping[str, VM]] = lambda: {}
+    notify: Callable[[], None] = lambda: None
+
+
+def make_driver(
+    kind: VMDriverKind,
+    store: Path,
+    host: str,
+    watchdog: Watchdog,
+    libvirt: LibvirtSetup | None = None,
+) -> VMDriver:
     if kind == "sim":
         return SimVMDriver()
+    if kind == "libvirt":
+        setup = libvirt or LibvirtSetup()
+        try:
+            return LibvirtVMDriver(
+                setup.uri, setup.vms, store, _DriverSide(watchdog), setup.notify
+            )
+        except (ImportError, LibvirtUnavailable) as exc:
+            raise DeviceError(str(exc)) from None
     # The disks directory is created at each start: the store may not be mounted yet.
     return ProcessVMDriver(disks_dir(store), host, _DriverSide(watchdog))
 

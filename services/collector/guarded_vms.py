@@ -11,16 +11,18 @@ count as fenced.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from schemas.messages import StartOrder
 from schemas.reports import StartFailure
 from services.collector.bounded import call_with_deadline, wait_with_deadline
 from services.collector.devices import (
+    LibvirtSetup,
     VMDriverKind,
     WatchdogChoice,
     disks_dir,
+    driver_side,
     make_driver,
     make_watchdog,
 )
@@ -29,6 +31,7 @@ from services.collector.vms import VMRunner
 from services.common.logging import get_logger
 from services.common.timers import Timers
 from services.drivers import ProcessVMDriver, ProcessWatchdog, VMExit
+from services.drivers.vm_libvirt import LibvirtVMDriver
 from services.drivers.vm_process import ensure_disks_dir
 from services.drivers.watchdog import WatchdogLost
 
@@ -43,6 +46,16 @@ SCAN_DEADLINE_S = 5.0
 CANNOT_CHECK = "cannot check"
 
 
+class _NoWatchdog:
+    """The libvirt driver's watchdog until the real one is armed (nothing runs before)."""
+
+    def pet(self, valid_for_s: float | None = None) -> None: ...
+    def watch(self, pid: int) -> None: ...
+    def unwatch(self, pid: int) -> None: ...
+    def fire(self) -> None: ...
+    def disarm(self) -> None: ...
+
+
 class GuardedVMs:
     def __init__(
         self,
@@ -53,13 +66,15 @@ class GuardedVMs:
         watchdog: WatchdogChoice,
         now: float,
         fencing: Callable[[], bool],
+        libvirt: LibvirtSetup | None = None,
     ) -> None:
         """`fencing` says whether the host has fenced or is stopping (the core's phase): its
         VMs' exits are then the fence's."""
         self.host, self.store, self.timers = host, store, timers
+        self.kind = vm_driver
 
         def earlier_vms() -> str | None:
-            if vm_driver != "process":
+            if vm_driver == "sim":
                 return None
             try:
                 wait = timers.interval_s
@@ -71,21 +86,36 @@ class GuardedVMs:
                 return f"{len(alive)} VM(s) of an earlier incarnation survive a kill"
             return None
 
+        if vm_driver == "libvirt":
+            # Opened first: the leftover check before a device watchdog opens asks libvirt.
+            self.driver = make_driver(vm_driver, store, host, _NoWatchdog(), libvirt)
         self.watchdog = make_watchdog(watchdog, timers, host, earlier_vms)
         self.deadline: float | None = now + timers.watchdog_deadline_s
-        self.driver = make_driver(vm_driver, store, host, self.watchdog)
+        if vm_driver == "libvirt":
+            assert isinstance(self.driver, LibvirtVMDriver)
+            self.driver.watchdog = driver_side(self.watchdog)
+        else:
+            self.driver = make_driver(vm_driver, store, host, self.watchdog)
         prepare = (lambda: ensure_disks_dir(store)) if vm_driver == "process" else None
         self.runner = VMRunner(self.driver, timers.timeout_s, fencing, prepare)
 
-    def _kill_leftovers(self, wait_s: float) -> Callable[[], tuple[list[int], list[int]]]:
+    def _kill_leftovers(
+        self, wait_s: float
+    ) -> Callable[[], tuple[Sequence[int | str], Sequence[int | str]]]:
+        if self.kind == "libvirt":
+            # Set before the watchdog is made, which may ask for the leftovers.
+            driver = self.driver
+            assert isinstance(driver, LibvirtVMDriver)
+            return lambda: driver.kill_leftovers(wait_s)
         host, disks = self.host, disks_dir(self.store)
         return lambda: kill_leftover_vms(host, disks, wait_s)
 
-    async def kill_leftovers(self, wait_s: float) -> list[int] | None:
+    async def kill_leftovers(self, wait_s: float) -> Sequence[int | str] | None:
         """Kill the VMs an earlier incarnation of this host left running (before joining);
         the pids still alive `wait_s` later (empty: every one is confirmed dead), or None when
-        the check itself did not return in time (a hung store or /proc: count them alive)."""
-        if not isinstance(self.driver, ProcessVMDriver):
+        the check itself did not return in time (a hung store or /proc: count them alive).
+        They are pids (process driver) or domain names (libvirt)."""
+        if not isinstance(self.driver, ProcessVMDriver | LibvirtVMDriver):
             return []
         try:
             found, alive = await call_with_deadline(
@@ -93,6 +123,9 @@ class GuardedVMs:
             )
         except TimeoutError:
             log.error(f"{CANNOT_CHECK} for VMs an earlier incarnation left: the check hangs")
+            return None
+        except OSError as exc:
+            log.error(f"{CANNOT_CHECK} for VMs an earlier incarnation left", error=str(exc))
             return None
         if found and not alive:
             log.warning("killed VMs an earlier incarnation left running", pids=found)
@@ -131,6 +164,13 @@ class GuardedVMs:
             log.info("VM stopped", vm=e.vm, instance=e.instance, cause=e.cause)
         return exits
 
+    def late_failures(self, now: float) -> list[StartFailure]:
+        """Starts that failed after `start` returned (the libvirt driver starts in a thread)."""
+        failures = self.runner.late_failures(now)
+        for f in failures:
+            log.error("VM start failed", vm=f.vm, instance=f.instance, reason=f.reason)
+        return failures
+
     async def shutdown(self, vm: str) -> None:
         """Admin shutdown of one VM (its driver gives it a grace period)."""
         try:
@@ -138,6 +178,8 @@ class GuardedVMs:
                                      "vm-shutdown")  # fmt: skip
         except TimeoutError:
             log.error("the VM did not stop in time", vm=vm)
+        except OSError as exc:
+            log.error("the VM could not be stopped", vm=vm, error=str(exc))
 
     async def kill_all(self, fire: bool) -> bool:
         """Kill every VM now; with `fire`, through the watchdog too, which kills them even

@@ -15,6 +15,7 @@ from services.common.metrics import DEFAULT_METRICS_ADDR
 from services.common.settings import BusSettings
 from services.common.signing import HostSigner
 from services.common.store_root import StoreRoot
+from services.drivers.vm_libvirt import DEFAULT_URI
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class CollectorOptions:
     # None: a mount point, first checked on the first pass.
     store_root: StoreRoot | None = None
     vm_driver: VMDriverKind = "process"
+    libvirt_uri: str = DEFAULT_URI  # `--vm-driver libvirt` only
     watchdog: WatchdogKind = "process"
     bus: BusSettings = field(default_factory=BusSettings)
     metrics_port: int | None = None  # None: no metrics endpoint

@@ -155,8 +155,9 @@ async def run_collector(options: CollectorOptions) -> int:
             tune_pings(nc, PingPolicy.for_timeout(timers.timeout_s))
             try:
                 shell = CollectorShell(
-                    nc, options, tuple(pool.state.hosts), timers, metrics, nudged=nudge
-                )
+                    nc, options, tuple(pool.state.hosts), timers, metrics, nudged=nudge,
+                    vm_specs=lambda: {n: v.spec for n, v in pool.state.vms.items()},
+                )  # fmt: skip
             except DeviceError as exc:
                 raise ConfigError(str(exc)) from None
             # A peer's heartbeat lists at most the pool's VMs (docs/protocol.md).

@@ -20,11 +20,14 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable, Mapping
 
 from nats.aio.client import Client
 
+from schemas.pool import VM
 from schemas.reports import HostReport
 from services.collector.core import Collector, FenceMark, Phase, Tick
+from services.collector.devices import LibvirtSetup
 from services.collector.guarded_vms import GuardedVMs
 from services.collector.inbound import Inbound
 from services.collector.lease import LeaseKeeper
@@ -54,13 +57,26 @@ class CollectorShell:
         timers: Timers,
         metrics: CollectorMetrics,
         nudged: asyncio.Event | None = None,
+        vm_specs: Callable[[], Mapping[str, VM]] = dict,
     ) -> None:
+        """`vm_specs`: the pool's VMs now (the libvirt driver checks domains against them)."""
         host = options.host
         self.host, self.timers, self.metrics = host, timers, metrics
         self.incarnation = str(uuid.uuid4())
+        # Set by a start order (and by a reconnection, services.collector.service): the next
+        # interval runs at once, so a restart waits for one fresh proof of life rather than
+        # for the rest of the interval. Also set from libvirt's event thread when a guest
+        # stopped, so that its exit is reaped and reported at once.
+        self.nudged = nudged if nudged is not None else asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def wake() -> None:  # from libvirt's threads: the event is the loop's own
+            loop.call_soon_threadsafe(self.nudged.set)
+
+        libvirt = LibvirtSetup(options.libvirt_uri, vm_specs, wake)
         self.vms = GuardedVMs(
             host, options.store, timers, options.vm_driver, options.watchdog_choice, now=clock(),
-            fencing=lambda: self.core.phase is Phase.FENCED,
+            fencing=lambda: self.core.phase is Phase.FENCED, libvirt=libvirt,
         )  # fmt: skip
         root = options.store_root or StoreRoot(options.store)
         self.store = StoreWorker(HeartbeatStore(options.store, options.signer), root)
@@ -84,10 +100,6 @@ class CollectorShell:
         self._asked = False
         self._leftovers = True  # earlier incarnations' VMs not yet confirmed dead
         self._report_seq = 0
-        # Set by a start order (and by a reconnection, services.collector.service): the next
-        # interval runs at once, so a restart waits for one fresh proof of life rather than
-        # for the rest of the interval.
-        self.nudged = nudged if nudged is not None else asyncio.Event()
 
     # Life -----------------------------------------------------------------------------------
 
@@ -212,6 +224,9 @@ class CollectorShell:
         return sent_at if ok else None
 
     def _reap(self) -> None:
+        for f in self.vms.late_failures(clock()):
+            if f.vm not in self.vms.running():
+                self.core.vm_stopped(f.vm)
         for e in self.vms.reap(clock()):
             if e.vm not in self.vms.running():
                 self.core.vm_stopped(e.vm)

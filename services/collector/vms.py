@@ -67,6 +67,15 @@ class VMRunner:
             self._exits.append(_Kept(now, VMExitReport(vm=e.vm, instance=e.instance, cause=cause)))
         return exits
 
+    def late_failures(self, now: float) -> list[StartFailure]:
+        """Starts that failed in the driver's own thread after `start` returned."""
+        take = getattr(self.driver, "start_failures", None)
+        if take is None:
+            return []
+        failures = [StartFailure(vm=f.vm, instance=f.instance, reason=f.reason) for f in take()]
+        self._failed.extend(_Kept(now, f) for f in failures)
+        return failures
+
     def running(self) -> tuple[RunningVM, ...]:
         return tuple(
             RunningVM(vm=vm, instance=inst) for vm, inst in sorted(self.driver.running().items())

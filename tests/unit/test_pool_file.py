@@ -175,6 +175,18 @@ BAD_POOLS = [
     ("hosts not a list", "name: p\nhosts: {name: a}\n", "p.yaml", ["hosts: must be a list"]),
     ("missing name", HOSTS, "p.yaml", ["name: required key is missing"]),
     (
+        "libvirt xml outside the store",
+        "name: p\n" + HOSTS + "vms: [{name: v, memory_mib: 1, libvirt: {xml: ../etc/x.xml}}]\n",
+        "p.yaml",
+        ["vms[0] 'v'.libvirt.xml", "inside the store"],
+    ),
+    (
+        "libvirt vcpus zero",
+        "name: p\n" + HOSTS + "vms: [{name: v, memory_mib: 1, libvirt: {vcpus: 0}}]\n",
+        "p.yaml",
+        ["vms[0] 'v'.libvirt.vcpus", "greater than or equal to 1"],
+    ),
+    (
         "VM without a name",
         "name: p\n" + HOSTS + "vms: [{memory_mib: 1}]\n",
         "p.yaml",

@@ -43,3 +43,11 @@ def test_a_plain_directory_is_refused_without_store_local(tmp_path: Path) -> Non
     line = _one_line(_collector("--store", str(tmp_path), "--vm-driver", "sim"))
     assert "is not a mount point" in line and "--store-local" in line
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_libvirt_uri_without_the_libvirt_driver_is_refused(tmp_path: Path) -> None:
+    """--libvirt-uri with another --vm-driver is a mistake, not silently ignored: exit 2, one
+    line naming the option."""
+    line = _one_line(_collector("--store", str(tmp_path), "--store-local", "--vm-driver",
+                                "process", "--libvirt-uri", "qemu:///system"))  # fmt: skip
+    assert "--libvirt-uri applies to --vm-driver libvirt only" in line

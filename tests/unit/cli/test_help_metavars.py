@@ -65,4 +65,4 @@ def test_flags_show_nothing_options_their_metavar_choices_their_values(
     assert lines["--work-limit"][0] == "SECONDS"
     assert lines["--method"][0] == "METHOD"
     collector = _help(capsys, monkeypatch, ("collector",))
-    assert re.search(r"--vm-driver\s+sim\|process\s", collector)
+    assert re.search(r"--vm-driver\s+sim\|process\|libvirt\s", collector)

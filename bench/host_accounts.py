@@ -5,11 +5,10 @@ host?
 
 On a fresh nats-server per run, lab1's collector subscribes to its orders (`ha.cmd.lab1`) and
 flushes (the server answered the PING sent after the SUB), and the arbiter publishes an order
-at once; then the same for a status request on `ha.status.lab1`. Two layouts: a single
-account (users only, no permissions) and haplan's configuration (services.deploy.natsconf:
-one account per host, the order and the request crossing accounts by import). Prints, per
-layout, how many orders were not heard within 3 s and how many requests were answered "no
-responders".
+at once; then the same for a status request on `ha.status.lab1`. Two layouts: today's single
+account (users only) and the account-per-host layout of tests/integration/deploy/
+host_accounts.py (the order and the request cross accounts by import). Prints, per layout, how
+many orders were not heard within 3 s and how many requests were answered "no responders".
 
 Seen on nats-server 2.15.1, nats-py, 2 heavily loaded cores (two runs of 30 each): one
 account 4 lost, 3-4 unanswered; account per host 3-4 lost, 4 unanswered; with 0.3 s between
@@ -22,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import tempfile
 from pathlib import Path
 
@@ -29,29 +29,25 @@ import nats
 import nats.errors
 from nats.aio.msg import Msg
 
+if __package__ in (None, ""):  # run as a script: make `tests` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from services.common.eventstore import JetStreamEventStore
 from services.common.natsserver import NatsServer
-from services.deploy.natsconf import render_server
-from services.deploy.permissions import roles
+from tests.integration.deploy import host_accounts
 
 HOSTS = ["lab1", "lab2", "lab3"]
-PASSWORDS = {r.user: f"pw-{r.user}" for r in roles(HOSTS)}
-ENV = {r.password_variable: PASSWORDS[r.user] for r in roles(HOSTS)}
-_USERS = ", ".join(f'{{user: "{u}", password: "{p}"}}' for u, p in PASSWORDS.items())
-ONE_ACCOUNT = f"authorization {{ users: [ {_USERS} ] }}\n"
+ONE_ACCOUNT = (
+    'authorization { users: [ {user: "arbiter", password: "arbiter"}, '
+    '{user: "collector-lab1", password: "collector-lab1"} ] }\n'
+)
 
 
 async def one_run(server: NatsServer) -> tuple[bool, bool]:
     """(order heard, request answered)."""
-    arbiter = await nats.connect(
-        server.url, user="arbiter", password=PASSWORDS["arbiter"], inbox_prefix="_INBOX.arbiter"
-    )
-    operator = await nats.connect(
-        server.url, user="operator", password=PASSWORDS["operator"],
-        inbox_prefix="_INBOX.operator",
-    )  # fmt: skip
+    arbiter = await nats.connect(server.url, user="arbiter", password="arbiter")
     lab1 = await nats.connect(
-        server.url, user="collector-lab1", password=PASSWORDS["collector-lab1"],
+        server.url, user="collector-lab1", password="collector-lab1",
         inbox_prefix="_INBOX.collector-lab1",
     )  # fmt: skip
     try:
@@ -73,14 +69,14 @@ async def one_run(server: NatsServer) -> tuple[bool, bool]:
         await lab1.subscribe("ha.status.lab1", cb=answer)
         await lab1.flush()
         try:
-            await operator.request("ha.status.lab1", b"", timeout=10)
+            await arbiter.request("ha.status.lab1", b"", timeout=10)
             answered = True
         except nats.errors.NoRespondersError:
             answered = False
         return heard, answered
     finally:
-        for nc in (lab1, operator, arbiter):
-            await nc.close()
+        await lab1.close()
+        await arbiter.close()
 
 
 def measure(runs: int, config_text: str) -> tuple[int, int]:
@@ -89,7 +85,7 @@ def measure(runs: int, config_text: str) -> tuple[int, int]:
         with tempfile.TemporaryDirectory() as scratch:
             config = Path(scratch) / "server.conf"
             config.write_text(config_text)
-            with NatsServer(config=config, store_dir=Path(scratch) / "nats", env=ENV) as server:
+            with NatsServer(config=config, store_dir=Path(scratch) / "nats") as server:
                 heard, answered = asyncio.run(one_run(server))
         lost += not heard
         unanswered += not answered
@@ -102,7 +98,7 @@ def main() -> None:
     runs = parser.parse_args().runs
     for label, text in (
         ("one account", ONE_ACCOUNT),
-        ("account per host", render_server(HOSTS)),
+        ("account per host", host_accounts.render(HOSTS)),
     ):
         lost, unanswered = measure(runs, text)
         print(

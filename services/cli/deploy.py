@@ -34,10 +34,9 @@ def nats_auth(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """The `accounts` block of nats-server's configuration for a pool with these hosts: one
-    user per role and one per host's collector, each with its subject permissions, each
-    collector in an account of its own (bounded connections); passwords are read from the
-    environment variables it names. --json keeps the key `authorization` for the block."""
+    """The `authorization` block of nats-server's configuration for a pool with these hosts:
+    one user per role and one per host's collector, each with its subject permissions;
+    passwords are read from the environment variables it names."""
     from services.deploy.natsconf import render_auth
 
     if any(not h.strip() for h in hosts):

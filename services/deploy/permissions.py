@@ -169,14 +169,10 @@ def collector_password_variable(host: str) -> str:
     two hosts share a password: a lowercase ASCII letter or a digit is written upper-case,
     every other byte of the UTF-8 name as `_` and two hex digits (`Lab-1` -> `_4CAB_2D1`),
     which is all an environment variable's name may hold."""
-    return f"HAPLAN_PW_COLLECTOR_{host_token(host)}"
-
-
-def host_token(host: str) -> str:
-    """`host` as upper-case letters, digits and `_XX` escapes, one-to-one (see above)."""
-    return "".join(
+    token = "".join(
         chr(b).upper() if chr(b) in _AS_IS else f"_{b:02X}" for b in host.encode("utf-8")
     )
+    return f"HAPLAN_PW_COLLECTOR_{token}"
 
 
 def roles(hosts: list[str]) -> list[Role]:
@@ -192,7 +188,4 @@ def roles(hosts: list[str]) -> list[Role]:
     return [*SERVICE_ROLES, *collectors]
 
 
-__all__ = [
-    "ADMIN", "ARBITER", "OPERATOR", "PLANNER", "Role", "collector", "encode_token", "host_token",
-    "roles",
-]  # fmt: skip
+__all__ = ["ADMIN", "ARBITER", "OPERATOR", "PLANNER", "Role", "collector", "encode_token", "roles"]

@@ -38,7 +38,7 @@ _MONITOR = (
 
 
 class NatsNode:
-    """`auth`: the `accounts` block (services.deploy.natsconf) and the environment that
+    """`auth`: an `authorization` block (services.deploy.natsconf) and the environment that
     holds its passwords; None: no authentication."""
 
     def __init__(

@@ -1,8 +1,8 @@
 """What nats-server can bound per credential (docs/protocol.md, Per-credential limits): the
-real binary's own configuration check. A user entry cannot carry limits, an account can: the
-reason haplan gives each host's collector an account of its own (services.deploy.accounts,
-tests/integration/deploy/test_host_accounts.py). The first test fails the day the server
-accepts per-user limits (then the permission model could set them per user)."""
+real binary's own configuration check. haplan's permission model gives each host a user of its
+own in one shared account; these tests hold the documentation's reason for not bounding a
+host's connections per user, and fail the day the server accepts per-user limits (then the
+permission model should set them)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """One account per host's collector, the one way a configuration file bounds a host's
-connections (docs/protocol.md, Per-credential limits), on the real nats-server with the
-configuration `haplan up` runs (services.deploy.natsconf.render_server): what it bounds, what
-it carries, and what it costs."""
+connections (docs/protocol.md, Per-credential limits), tried on the real nats-server: what it
+bounds, what it carries, and what it costs. The layout is tests/integration/deploy/
+host_accounts.py; the product still has one account (test_credential_limits.py)."""
 
 from __future__ import annotations
 
@@ -22,28 +22,19 @@ from services.common.eventstore import JetStreamEventStore
 from services.common.natsserver import NatsServer, locate_nats_server
 from services.common.subjects import EVENT_SUBJECTS, STREAM
 from services.common.timers import Timers
-from services.deploy.accounts import HOST_CONNECTIONS, host_account
-from services.deploy.natsconf import render_server
-from services.deploy.permissions import roles
+from tests.integration.deploy import host_accounts
+from tests.integration.deploy.host_accounts import CORE_USER, user
 
 HOSTS = ["lab1", "lab2", "lab3"]
 DEADLINE_S = 15.0
 TIMERS = Timers.from_timeout(5.0)
 
 
-PASSWORDS = {r.user: f"pw-{r.user}" for r in roles(HOSTS)}
-
-
-def user(host: str) -> str:
-    return f"collector-{host}"
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[NatsServer]:
-    config = tmp_path / "haplan.conf"
-    config.write_text(render_server(HOSTS))
-    env = {r.password_variable: PASSWORDS[r.user] for r in roles(HOSTS)}
-    with NatsServer(config=config, store_dir=tmp_path / "nats", env=env) as running:
+    config = tmp_path / "accounts.conf"
+    config.write_text(host_accounts.render(HOSTS, max_connections=2))
+    with NatsServer(config=config, store_dir=tmp_path / "nats") as running:
         yield running
 
 
@@ -58,7 +49,7 @@ async def clients() -> AsyncIterator[list[Client]]:
 
 async def _connect(server: NatsServer, name: str, opened: list[Client]) -> Client:
     nc = await nats.connect(
-        server.url, user=name, password=PASSWORDS[name], inbox_prefix=f"_INBOX.{name}",
+        server.url, user=name, password=name, inbox_prefix=f"_INBOX.{name}",
         allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=DEADLINE_S,
     )  # fmt: skip
     opened.append(nc)
@@ -94,33 +85,12 @@ async def _next(heard: asyncio.Queue[Msg]) -> bytes:
     return data
 
 
-def _relayed_heartbeats(hosts: list[str]) -> str:
-    """Every host's heartbeat imported into CORE, and CORE's `ha.hb.*` exported to every host:
-    what would share heartbeats in one import per host."""
-    every = ", ".join(host_account(h) for h in hosts)
-    core_imports = ", ".join(
-        f'{{stream: {{account: {host_account(h)}, subject: "ha.hb.{h}"}}}}' for h in hosts
-    )
-    text = (
-        'CORE: { users: [ {user: "arbiter", password: "pw"} ]\n'
-        f'  exports: [ {{stream: "ha.hb.*", accounts: [{every}]}} ]\n'
-        f"  imports: [ {core_imports} ] }}\n"
-    )
-    for h in hosts:
-        text += (
-            f'{host_account(h)}: {{ users: [ {{user: "{user(h)}", password: "pw"}} ]\n'
-            f'  exports: [ {{stream: "ha.hb.{h}", accounts: [CORE]}} ]\n'
-            '  imports: [ {stream: {account: CORE, subject: "ha.hb.*"}} ] }\n'
-        )
-    return f"accounts {{\n{text}}}\n"
-
-
 def test_core_cannot_relay_heartbeats_between_host_accounts(tmp_path: Path) -> None:
     """Every host's heartbeat imported into CORE and CORE's `ha.hb.*` exported back to the
     hosts: the server refuses the file ("import forms a cycle"), so a host hears its peers only
     through one import per pair of hosts (n x (n - 1) imports for n hosts)."""
     config = tmp_path / "relayed.conf"
-    config.write_text(_relayed_heartbeats(HOSTS))
+    config.write_text(host_accounts.render_relayed_heartbeats(HOSTS))
     done = subprocess.run(
         [str(locate_nats_server()), "-t", "-c", str(config)],
         capture_output=True, text=True, timeout=60,
@@ -132,11 +102,11 @@ def test_core_cannot_relay_heartbeats_between_host_accounts(tmp_path: Path) -> N
 async def test_a_hosts_account_bounds_its_connections_only(
     server: NatsServer, clients: list[Client]
 ) -> None:
-    """lab1's credential opens its account's connections and one more is refused, while lab2's
+    """lab1's credential opens its account's 2 connections and a third is refused, while lab2's
     collector and the arbiter connect; lab1's heartbeat still reaches the arbiter and lab2,
-    and lab2's reaches lab1 (through the accounts' exports and imports)."""
-    arbiter = await _connect(server, "arbiter", clients)
-    lab1 = [await _connect(server, user("lab1"), clients) for _ in range(HOST_CONNECTIONS)]
+    and lab2's reaches lab1 (the imports of host_accounts.py)."""
+    arbiter = await _connect(server, CORE_USER, clients)
+    lab1 = [await _connect(server, user("lab1"), clients) for _ in range(2)]
     with pytest.raises(nats.errors.Error, match="maximum account active connections"):
         await _connect(server, user("lab1"), clients)
     lab2 = await _connect(server, user("lab2"), clients)
@@ -158,13 +128,12 @@ async def test_a_hosts_account_bounds_its_connections_only(
 async def test_a_collector_keeps_its_subjects_across_accounts(
     server: NatsServer, clients: list[Client]
 ) -> None:
-    """Across the accounts: an operator's status request to lab1 is answered by lab1; the
-    arbiter's order for lab1 reaches lab1 and not lab2; lab1 renews its own host lease (the
-    product's LeaseKeeper: bucket info, last-message get, compare-and-set write, in the core
-    account's JetStream) and reads the event log with an ordered consumer, as the collector
-    does; lab1 cannot write lab2's lease key."""
-    arbiter = await _connect(server, "arbiter", clients)
-    operator = await _connect(server, "operator", clients)
+    """Through the imports only: the arbiter's status request to lab1 is answered by lab1; its
+    order for lab1 reaches lab1 and not lab2; lab1 renews its own host lease (the product's
+    LeaseKeeper: bucket info, last-message get, compare-and-set write, all in CORE's
+    JetStream) and reads the event log with an ordered consumer, as the collector does; lab1
+    cannot write lab2's lease key (no import: nobody answers)."""
+    arbiter = await _connect(server, CORE_USER, clients)
     await JetStreamEventStore.open(arbiter)
     await open_lease_bucket(arbiter, TIMERS, DEADLINE_S, replicas=1)
     await arbiter.jetstream().publish("ha.evt.pool", b"first event")
@@ -181,13 +150,13 @@ async def test_a_collector_keeps_its_subjects_across_accounts(
 
     await lab1.subscribe("ha.status.lab1", cb=answer)
     await lab1.flush()
-    await _reached(operator, "ha.status.lab1", status_probes)
-    assert (await operator.request("ha.status.lab1", b"", timeout=DEADLINE_S)).data == (
+    await _reached(arbiter, "ha.status.lab1", status_probes)
+    assert (await arbiter.request("ha.status.lab1", b"", timeout=DEADLINE_S)).data == (
         b"lab1 status"
     )
 
     orders_lab1 = await _hears(lab1, "ha.cmd.lab1")
-    orders_lab2 = await _hears(lab2, "ha.cmd.lab2")
+    orders_lab2 = await _hears(lab2, "ha.cmd.*")
     await _reached(arbiter, "ha.cmd.lab1", orders_lab1)
     await _reached(arbiter, "ha.cmd.lab2", orders_lab2)
     await arbiter.publish("ha.cmd.lab1", b"order for lab1")
@@ -206,8 +175,6 @@ async def test_a_collector_keeps_its_subjects_across_accounts(
     )
     assert (await asyncio.wait_for(log.get(), DEADLINE_S)).data == b"first event"
 
-    with pytest.raises(nats.errors.Error):
-        await lab1.jetstream(timeout=5.0).publish("$KV.ha_leases.host.lab2", b"forged")
-    with pytest.raises(nats.js.errors.NotFoundError):
-        await arbiter.jetstream().get_last_msg("KV_ha_leases", "$KV.ha_leases.host.lab2")
+    with pytest.raises(nats.js.errors.NoStreamResponseError):
+        await lab1.jetstream(timeout=DEADLINE_S).publish("$KV.ha_leases.host.lab2", b"forged")
     assert orders_lab2.empty()

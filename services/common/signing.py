@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import ValidationError
 
-from schemas.host_key import host_key_bytes, host_key_text
+from schemas.host_key import check_host_key, host_key_bytes, host_key_text
 from schemas.liveness import SignedRecord
 from schemas.slot import Slot
 from services.common.private_file import write_private
@@ -110,28 +110,42 @@ class HostSigner:
         return SignedRecord(body=body, sig=sig)
 
 
-# The signatures this process made, by (public key text, body, signature): each holds by
-# construction (an Ed25519 signature made with a key verifies under its public key), so a
-# process that signs and then checks what it signed (the simulator, which plays the hosts and
-# the arbiters, and the tests) does not pay for a verification whose answer is known. In
-# production a collector signs and an arbiter verifies, in different processes: nothing
-# changes there. Bounded, oldest first out; anything not in it is verified.
-_MADE: dict[tuple[str, str, str], None] = {}
+# The signatures this process made, by (body, signature), with the public key text of the key
+# that made each: a signature holds by construction under that key (an Ed25519 signature made
+# with a key verifies under its public key), and under no other one (verifying under another
+# key would take a forgery of that key: answered no, the safe answer, without the work). So a
+# process that signs and then checks what it signed (the simulator, which plays the hosts, a
+# hostile host forging with its own key, and the arbiters; the tests) does not pay for a
+# verification whose answer is known. In production a collector signs and an arbiter
+# verifies, in different processes: nothing changes there. Bounded, oldest first out;
+# anything not in it is verified.
+_MADE: dict[tuple[str, str], str] = {}
 _MADE_LOCK = threading.Lock()  # a shell may sign from a worker thread
 MADE_KEPT = 4096
 
 
 def _made(public: str, body: str, sig: str) -> None:
     with _MADE_LOCK:
-        _MADE[(public, body, sig)] = None
+        _MADE[(body, sig)] = public
         if len(_MADE) > MADE_KEPT:
             del _MADE[next(iter(_MADE))]
 
 
+@lru_cache(maxsize=1024)
+def _canonical(key: str) -> bool:
+    """Whether `key` is a key's one spelling (schemas.host_key): then no other text is the
+    same key, and a signature made under another text is not one of this key."""
+    try:
+        return check_host_key(key) == key
+    except ValueError:
+        return False
+
+
 def signature_holds(key: str, record: SignedRecord) -> bool:
     """Whether `record` was signed by the holder of the registered public `key`."""
-    if (key, record.body, record.sig) in _MADE:
-        return True
+    made_by = _MADE.get((record.body, record.sig))
+    if made_by is not None and (made_by == key or _canonical(key)):
+        return made_by == key
     try:
         public = parse_public(key)
         sig = base64.b64decode(record.sig, validate=True)

@@ -3,6 +3,7 @@ own signature, of its current incarnation, freshly written (docs/protocol.md, Si
 
 from __future__ import annotations
 
+from schemas.host_key import check_host_key
 from schemas.liveness import FencedMark, SignedRecord
 from schemas.messages import Beacon, JoinRequest
 from schemas.pool import Host
@@ -11,6 +12,7 @@ from services.arbiter.core import Arbiter
 from services.arbiter.rules import rule_holds
 from services.arbiter.testimony import TOO_LARGE, backs_mark, mark_problem, unbacked
 from services.arbiter.view import Fenced, Joined
+from services.common import signing
 from services.common.signing import HostSigner, signature_holds
 from tests.unit.arbiter.helpers import (
     JOINED,
@@ -24,6 +26,7 @@ from tests.unit.arbiter.helpers import (
     observation,
     reading,
 )
+from tests.unit.test_host_key import _other_spelling
 
 
 def _flood(clock: Clock, steps: int, make: object) -> None:
@@ -151,6 +154,22 @@ def test_a_signature_holds_only_over_the_exact_body() -> None:
     assert not signature_holds(signer.public, SignedRecord(body=tampered, sig=record.sig))
     assert not signature_holds(HostSigner.generate().public, record)
     assert not signature_holds(signer.public, SignedRecord(body=record.body, sig="!!"))
+
+
+def test_what_this_process_signed_is_answered_as_ed25519_answers() -> None:
+    """A record this process signed is answered from what it remembers having signed (the
+    simulator's forgeries are), and each answer is Ed25519's own: it holds under the signing
+    key, in either spelling of it, and under no other key; forgotten, the same answers come
+    from verifying."""
+    signer, other = HostSigner.generate(), HostSigner.generate()
+    record = signer.sign(reading("a", 0.0).record.body)  # type: ignore[union-attr]
+    odd = _other_spelling(signer.public)
+    assert check_host_key(odd) == signer.public != odd
+    keys = (signer.public, odd, other.public, "ed25519:not-a-key")
+    remembered = [signature_holds(k, record) for k in keys]
+    signing._MADE.pop((record.body, record.sig))
+    verified = [signature_holds(k, record) for k in keys]
+    assert remembered == verified == [True, True, False, False]
 
 
 def _bloated_fenced_record(host: str) -> SignedRecord:

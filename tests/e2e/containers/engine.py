@@ -105,6 +105,11 @@ class Stack:
                     check=False)  # fmt: skip
         return state.stdout.strip() == "healthy"
 
+    def exit_code(self, service: str, timeout: float) -> int:
+        """A one-shot service's exit code, once it has exited (`podman wait`)."""
+        result = run(["podman", "wait", self.container(service)], timeout=timeout)
+        return int(result.stdout.strip())
+
     def volume_path(self, volume: str) -> Path:
         """Where the engine keeps one of the stack's volumes on this machine (root's podman)."""
         result = run(["podman", "volume", "inspect", "--format", "{{.Mountpoint}}",

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import sys
+import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -25,6 +26,8 @@ from services.cli.app import app
 from services.cli.output import UserError, console, err_console
 
 if TYPE_CHECKING:
+    from nats.aio.client import Client
+
     from services.common.eventstore import JetStreamEventStore, Recorded
     from services.common.replay import Rebuilt
     from services.common.settings import BusSettings
@@ -35,6 +38,8 @@ EXIT_NATS_UNAVAILABLE = 69
 EXIT_NATS_REFUSED = 77
 # Replays shorter than this finish before a progress bar would be worth drawing.
 PROGRESS_FROM = 20_000
+# Between two attempts to open the event log while JetStream does not answer yet.
+OPEN_RETRY_S = 1.0
 
 NatsServers = Annotated[
     str | None,
@@ -107,16 +112,13 @@ def bus_settings(nats: str | None) -> BusSettings:
 async def event_store(settings: BusSettings) -> AsyncIterator[JetStreamEventStore]:
     """The event log on the bus, for one command; unreachable NATS is a one-line error."""
     from services.common.bus import BusRefused, BusUnavailable, connect, refused
-    from services.common.eventstore import (
-        EventStoreError,
-        EventStoreUnavailable,
-        JetStreamEventStore,
-    )
+    from services.common.eventstore import EventStoreError, EventStoreUnavailable
     from services.common.logging import configure_logging
     from services.common.payload import MessageTooLarge
 
     # Commands log warnings only (e.g. unreadable events), as JSON lines when piped.
     configure_logging("warning")
+    began = time.monotonic()
     try:
         nc = await connect(
             settings, name="haplan-cli", initial_timeout_s=settings.connect_timeout_s
@@ -128,9 +130,7 @@ async def event_store(settings: BusSettings) -> AsyncIterator[JetStreamEventStor
             str(exc), "start it with `haplan up`, or point NATS_URL / --nats at a NATS server"
         ) from None
     try:
-        yield await JetStreamEventStore.open(
-            nc, replicas=settings.stream_replicas, request_timeout_s=settings.request_timeout_s
-        )
+        yield await _open_when_answering(nc, settings, until=began + settings.connect_timeout_s)
     except MessageTooLarge as exc:
         # Bad input, not an outage: "check JetStream" sent operators the wrong way.
         raise UserError(str(exc), "see docs/protocol.md, Large events") from None
@@ -144,6 +144,29 @@ async def event_store(settings: BusSettings) -> AsyncIterator[JetStreamEventStor
         raise UserError(str(exc)) from None
     finally:
         await nc.close()
+
+
+async def _open_when_answering(
+    nc: Client, settings: BusSettings, *, until: float
+) -> JetStreamEventStore:
+    """The event store, once JetStream answers. A command started with its cluster (a
+    deployment's one-shot `pool create`) finds servers that accept connections but have no
+    JetStream meta leader yet, or fewer peers than the stream's replicas: it asks again until
+    HAPLAN_CONNECT_TIMEOUT_S has passed since it began, as it waits for NATS itself. With the
+    default 2 s the first unanswered request (request timeout 5 s) is the answer, as before.
+    A refusal of this user is never waited on."""
+    from services.common.bus import refused
+    from services.common.eventstore import EventStoreUnavailable, JetStreamEventStore
+
+    while True:
+        try:
+            return await JetStreamEventStore.open(
+                nc, replicas=settings.stream_replicas, request_timeout_s=settings.request_timeout_s
+            )
+        except EventStoreUnavailable:
+            if refused(nc) is not None or time.monotonic() >= until:
+                raise
+            await asyncio.sleep(OPEN_RETRY_S)
 
 
 async def replay(store: JetStreamEventStore, *, show_progress: bool) -> Rebuilt:

@@ -83,6 +83,7 @@ class Stack:
     files: tuple[str, ...] = ("docker-compose.yml",)
     ca: Path | None = None  # the stack's CA (TLS profile), for the operator's commands
     started: bool = False
+    extra_images: list[str] = field(default_factory=list)  # tags made for the stack
     timings: dict[str, float] = field(default_factory=dict)
 
     def container(self, service: str) -> str:
@@ -104,6 +105,25 @@ class Stack:
         state = run(["podman", "inspect", "--format", "{{.State.Health.Status}}", name],
                     check=False)  # fmt: skip
         return state.stdout.strip() == "healthy"
+
+    def upgrade_image(self) -> str:
+        """A new image for the stack: the built one under a new tag (removed with the stack),
+        which HAPLAN_IMAGE names from now on, so that compose recreates what it touches."""
+        new = f"{self.image}-next"
+        run(["podman", "tag", self.image, new])
+        self.extra_images.append(new)
+        self.env["HAPLAN_IMAGE"] = new
+        return new
+
+    def image_of(self, service: str) -> str:
+        result = run(["podman", "inspect", "--format", "{{.ImageName}}",
+                      self.container(service)])  # fmt: skip
+        return result.stdout.strip()
+
+    def exit_code(self, service: str, timeout: float) -> int:
+        """A one-shot service's exit code, once it has exited (`podman wait`)."""
+        result = run(["podman", "wait", self.container(service)], timeout=timeout)
+        return int(result.stdout.strip())
 
     def volume_path(self, volume: str) -> Path:
         """Where the engine keeps one of the stack's volumes on this machine (root's podman)."""
@@ -169,6 +189,10 @@ class Stack:
             listed = run(["podman", kind, "ls", "-q", "--filter", label] + (
                 ["-a"] if kind == "container" else []), check=False)  # fmt: skip
             left += [f"{kind} {n}" for n in listed.stdout.split()]
+        for image in self.extra_images:
+            run(["podman", "rmi", image], check=False)
+            if run(["podman", "image", "exists", image], check=False).returncode == 0:
+                left.append(f"image {image}")
         return left
 
 

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import pytest
@@ -66,6 +67,12 @@ def find(data: Any, key: str) -> Any:
     return None
 
 
+def brief(events: list[dict[str, Any]]) -> str:
+    """Events in a line each, with what says who and why (a failure's message)."""
+    keep = ("seq", "type", "at", "host", "epoch", "reason", "leader", "incarnation")
+    return "\n".join(json.dumps({k: e[k] for k in keep if k in e}) for e in events)
+
+
 def at(event: dict[str, Any]) -> float:
     return datetime.fromisoformat(event["at"].replace("Z", "+00:00")).timestamp()
 
@@ -74,7 +81,8 @@ def at(event: dict[str, Any]) -> float:
 def test_the_compose_stack_survives_power_loss_and_node_loss_in_containers(engine: None) -> None:
     """The image built once; the stack run from it twice, as shipped and with the TLS profile
     (deploy/compose.tls.yml: every NATS connection and route over TLS), each time through
-    the scenario below."""
+    the scenario below; the plain stack then upgraded to a new image, one service at a time
+    (rolling_upgrade)."""
     timings: dict[str, float] = {}
     with built_image(timings) as (image, base):
         print(f"container e2e image timings (s): {timings}", file=sys.stderr)
@@ -82,6 +90,8 @@ def test_the_compose_stack_survives_power_loss_and_node_loss_in_containers(engin
             with running_stack(image, base, tls=tls) as stack:
                 try:
                     scenario(stack)
+                    if not tls:
+                        rolling_upgrade(stack)
                 except BaseException:
                     print(f"the {'TLS' if tls else 'plain'} stack failed; its logs:\n"
                           f"{stack.logs()}", file=sys.stderr)  # fmt: skip
@@ -104,16 +114,12 @@ def scenario(stack: Stack) -> None:
                "every service's healthcheck healthy")  # fmt: skip
     stack.timings["healthy"] = time.monotonic() - began
 
-    # The operator's commands through the compose file's own cli service.
+    # The pool loaded by the one-shot pool-create, which waits for JetStream itself.
+    loaded = stack.exit_code("pool-create", timeout=240)
+    assert loaded == 0, f"pool-create exited {loaded}"
+    # The operator's commands through the compose file's own cli service, asked once.
     # (podman-compose runs a service of a profile only with that profile named.)
-    # Healthy nodes may still be electing JetStream's meta leader: the cli is asked until it
-    # answers (exit 0), as an operator would, with a generous deadline.
-    def cli_status() -> Any:
-        cli = stack.compose("--profile", "cli", "run", "--rm", "cli", "status", "--json",
-                            check=False)  # fmt: skip
-        return cli if cli.returncode == 0 else None
-
-    cli = eventually(cli_status, 120, "cli status answered")
+    cli = stack.compose("--profile", "cli", "run", "--rm", "cli", "status", "--json")
     status = json.loads(cli.stdout[cli.stdout.index("{"):])
     assert status["pool"] == "Compose pool"
     live = eventually(lambda: all_live(stack), 120, "three live hosts")
@@ -170,8 +176,46 @@ def scenario(stack: Stack) -> None:
         time.sleep(1)
     events = stack.events()
     deaths = [e for e in events if e["seq"] > before and e["type"] in DEATHS]
-    assert deaths == [], deaths
+    assert deaths == [], brief(deaths)
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     verify = stack.operator("audit", "verify", timeout=120)
     assert verify.returncode == 0, verify.stdout + verify.stderr
     stack.timings["scenario"] = time.monotonic() - began
+
+
+def rolling_upgrade(stack: Stack) -> None:
+    """The README's rolling upgrade with the stack running: the NATS node and the arbiter the
+    scenario killed started again and healthy, then a new image (a new tag) and arbiter-1,
+    planner-1 and nats-1 recreated from it one at a time (`up -d --no-deps SERVICE`), each
+    healthy before the next. Each runs the new image; every host stays live throughout and
+    for T_dead + 5 s after the last, no host is suspected, fenced or declared dead, the log's
+    sequence has no gap and `status` answers."""
+    began = time.monotonic()
+    t_dead = float(find(next(e for e in reversed(stack.events())
+                             if e["type"] == "host_declared_dead"), "t_dead_s"))  # fmt: skip
+    stopped = [s for s in SERVICES if not stack.healthy(s)]
+    if stopped:
+        stack.compose("start", *stopped)
+        eventually(lambda: all(stack.healthy(s) for s in stopped), 120,
+                   f"{stopped} healthy again")  # fmt: skip
+    before = stack.events()[-1]["seq"]
+    new = stack.upgrade_image()
+    for service in ("arbiter-1", "planner-1", "nats-1"):
+        stack.compose("up", "-d", "--no-deps", service)
+        assert stack.image_of(service) == new, service
+        eventually(partial(stack.healthy, service), 120, f"{service} healthy on the new image")
+        status_now = stack.status()
+        if status_now is not None:
+            assert set(hosts(status_now).values()) == {"live"}, (service, status_now["hosts"])
+    quiet_until = time.monotonic() + t_dead + 5
+    while time.monotonic() < quiet_until:
+        status_now = stack.status()
+        if status_now is not None:
+            assert set(hosts(status_now).values()) == {"live"}, status_now["hosts"]
+        time.sleep(1)
+    assert all_live(stack), "status after the upgrade"
+    events = stack.events()
+    deaths = [e for e in events if e["seq"] > before and e["type"] in DEATHS]
+    assert deaths == [], brief(deaths)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    stack.timings["rolling_upgrade"] = time.monotonic() - began

@@ -116,8 +116,8 @@ def test_the_tls_profile_covers_every_service() -> None:
          "sometimes"),
         ("interval: 10s", "interval: often", "often"),
         ('volumes: ["store:/srv/haplan", "lab1', 'volumes: ["stor:/srv/haplan", "lab1', "stor"),
-        ("nats-1: {condition: service_healthy}", "nats-9: {condition: service_healthy}",
-         "nats-9"),
+        ("keys: {condition: service_completed_successfully}\n\n  arbiter-1",
+         "kys: {condition: service_completed_successfully}\n\n  arbiter-1", "kys"),
         ("    command: [\"arbiter\"", "    comand: [\"arbiter\"", "comand"),
     ],
 )  # fmt: skip

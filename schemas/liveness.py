@@ -99,6 +99,22 @@ class OwnStoreReading(_Frozen):
     unreachable_for_s: Seconds | None = None
 
 
+class PowerOffProof(_Frozen):
+    """What a host's BMC answered when the arbiter leader powered the host off (docs/protocol.md,
+    Power fencing through the BMC): the agent (`agent`: its kind and address, never its
+    credential; `level`: its place in the host's chain, from 1), the incarnation the order was
+    given for, what the power-off call answered (`answer`), the power state a status read
+    returned after it (`power_state`: "off" is the proof; "on", "unknown" or a failure is not),
+    and how long after the order the status read answered, on the leader's monotonic clock."""
+
+    agent: Annotated[str, Field(min_length=1)]
+    level: Annotated[int, Field(ge=1)]
+    incarnation: str
+    answer: str
+    power_state: str
+    answered_after_s: Seconds
+
+
 class DeadEvidence(_Frozen):
     """Why a host was declared dead (DESIGN.md, arbiter rules).
 
@@ -109,10 +125,12 @@ class DeadEvidence(_Frozen):
     unreachable for t_dead_s and so was the leader's own; without `own_store` (an arbiter
     started without --store, or a declaration recorded before version 3), a fresh collector's
     reading shows the slot stale for t_dead_s, or every lease holder reported the store
-    unreachable for t_dead_s (services.arbiter.rules, TIMEOUT_PATH).
+    unreachable for t_dead_s (services.arbiter.rules, TIMEOUT_PATH). rule "power_off" (event
+    schema version 4 on): the host's BMC confirmed incarnation `incarnation`'s host off
+    (`power_off`: a status read after the order said "off").
     """
 
-    rule: Literal["fenced", "timeout"]
+    rule: Literal["fenced", "timeout", "power_off"]
     incarnation: str
     t_dead_s: Seconds
     leader_for_s: Seconds
@@ -124,6 +142,8 @@ class DeadEvidence(_Frozen):
     # The leader's own reading of the store (event schema version 3 on); None: the leader had
     # no store of its own, and the timeout rule took a collector's reading (the old rule).
     own_store: OwnStoreReading | None = None
+    # The BMC's confirmation of a power-off (event schema version 4 on; rule "power_off").
+    power_off: PowerOffProof | None = None
 
 
 class SuspectEvidence(_Frozen):

@@ -95,6 +95,14 @@ class HostEnable(_Op):
     host: Name
 
 
+class HostPowerOn(_Op):
+    """Power `host` on through its fencing chain (its BMCs): the operator's choice after a
+    power-off, never automatic (docs/protocol.md, Power fencing through the BMC)."""
+
+    verb: Literal["host-power-on"] = "host-power-on"
+    host: Name
+
+
 class HostTrust(_Op):
     """Register `key` as the public key `host` signs its slots with (docs/protocol.md)."""
 
@@ -114,6 +122,7 @@ OpRequest = (
     | HostEvacuate
     | HostEnable
     | HostTrust
+    | HostPowerOn
 )
 OP_VERBS: tuple[str, ...] = (
     "ha-enable",
@@ -126,6 +135,7 @@ OP_VERBS: tuple[str, ...] = (
     "host-evacuate",
     "host-enable",
     "host-trust",
+    "host-power-on",
 )
 
 # Why a request was not carried out: the CLI maps these to exit statuses.
@@ -156,6 +166,7 @@ __all__ = [
     "HAEnable",
     "HostEnable",
     "HostEvacuate",
+    "HostPowerOn",
     "OpReply",
     "OpRequest",
     "PoolSet",

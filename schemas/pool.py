@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from schemas.fencing import FencingAgent
 from schemas.host_key import check_host_key
 from schemas.limits import (
     MEMORY_MAX_MIB,
@@ -63,6 +64,9 @@ class Host(_Model):
     # The public key the host signs its heartbeat-store slots with (docs/protocol.md, Signed
     # slots). A host without one is never declared fenced on another host's reading.
     key: str | None = None
+    # Its BMCs, tried in this order to power it off when it is suspected (schemas.fencing,
+    # docs/protocol.md, Power fencing through the BMC); empty: only self-fencing (T_dead).
+    fencing: tuple[FencingAgent, ...] = ()
 
     @field_validator("key")
     @classmethod

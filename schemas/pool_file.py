@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from schemas.fencing import FencingAgent
 from schemas.pool import VM, HAConfig, Host, Pool, check_bounds
 from schemas.pool_error import PoolError
 
@@ -129,6 +130,7 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
 # an unknown key's likely meaning is looked up.
 _MODELS: dict[tuple[str, ...], type[BaseModel]] = {
     (): Pool, ("ha",): HAConfig, ("hosts",): Host, ("vms",): VM,
+    ("hosts", "fencing"): FencingAgent,
 }  # fmt: skip
 
 

@@ -61,7 +61,8 @@ class HostDeclaredDead(HostEvent):
     # 2: a slot-sourced mark carries the host's signed record (1: before signed slots).
     # 3: a timeout declaration carries the leader's own reading of the store (`own_store`;
     # 2: the timeout path took a collector's reading).
-    schema_version: Literal[3] = 3
+    # 4: a declaration may rest on a BMC's confirmed power-off (rule "power_off", `power_off`).
+    schema_version: Literal[4] = 4
     evidence: DeadEvidence
 
     def summary(self) -> str:

@@ -113,3 +113,12 @@ def _host_declared_dead_own_store(payload: Payload) -> Payload:
     if isinstance(evidence, dict):
         evidence.setdefault("own_store", None)
     return payload
+
+
+@upcaster("host_declared_dead", 3)
+def _host_declared_dead_power_off(payload: Payload) -> Payload:
+    """v4 may rest on a BMC's confirmed power-off (`power_off`); no v3 declaration did."""
+    evidence = payload.get("evidence")
+    if isinstance(evidence, dict):
+        evidence.setdefault("power_off", None)
+    return payload

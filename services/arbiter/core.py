@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from schemas.limits import DEFAULT_MAX_IN_FLIGHT
-from schemas.liveness import FencedMark, SignedRecord, SuspectEvidence
+from schemas.liveness import FencedMark, PowerOffProof, SignedRecord, SuspectEvidence
 from schemas.messages import (
     Beacon,
     FencedNotice,
@@ -40,6 +40,7 @@ from services.arbiter.operator import (
     start_order,
 )
 from services.arbiter.orchestrate import Orchestrator
+from services.arbiter.power import PowerFencing, PowerOffOrder, slot_still_for_t
 from services.arbiter.rules import DEAD_RULES, SUSPICION, DeadRule, HostEvidence, declare_dead
 from services.arbiter.stillness import OwnSlot, RecordOf, StoreWatch, signed_slot
 from services.arbiter.testimony import (
@@ -90,6 +91,9 @@ class ArbiterTick:
     accepted: tuple[JoinAccepted, ...] = ()
     beacon: Beacon | None = None
     stops: tuple[StopOrder, ...] = ()
+    # Hosts to power off through their BMCs (services.arbiter.power); the shell runs each
+    # host's chain off the event loop and gives the answer to `power_off_answer`.
+    power_offs: tuple[PowerOffOrder, ...] = ()
 
 
 class Arbiter:
@@ -136,6 +140,9 @@ class Arbiter:
         self.forgeries: list[Forgery] = []
         # When this leader first found each host suspect (the guard's window, on its clock).
         self._suspect_since: dict[str, float] = {}
+        # Hosts with a fencing chain (their BMCs), and this leader's power-off orders.
+        self._chained = frozenset(h.name for h in pool.hosts if h.fencing)
+        self._power = PowerFencing()
 
     # Leadership -----------------------------------------------------------------------------
 
@@ -157,6 +164,7 @@ class Arbiter:
         self._unclaimed, self._heard = {}, {}
         self.reported, self._running_since = {}, {}
         self._suspect_since = {}
+        self._power = PowerFencing()
         self.orchestra = Orchestrator(self.timers, self.max_in_flight)
 
     def lose_leadership(self) -> None:
@@ -207,6 +215,7 @@ class Arbiter:
         switched back on gives every host a full T_dead to show life, as a new leader does."""
         was_enabled = self.view.ha_enabled
         self.view = fold(self.view, Configured(config))
+        self._chained = frozenset(h.name for h in config.hosts if h.fencing)
         if self._ev is not None and config.ha_enabled and not was_enabled:
             self._ev.since = now
 
@@ -257,6 +266,13 @@ class Arbiter:
             keys = {name: h.key for name, h in self.view.hosts.items()}
             self.store_watch.read(now, slots, keys)
 
+    def power_off_answer(self, host: str, proof: PowerOffProof, now: float) -> bool:
+        """What the host's fencing chain answered to this leader's order (the last agent
+        tried, or the one that confirmed). True when it was taken (the answer to a pending
+        order of this leadership): the shell then runs the next tick at once, which declares
+        the host dead if the answer proves it off."""
+        return self._ev is not None and self._power.answered(host, proof)
+
     def take_forgeries(self) -> list[Forgery]:
         out, self.forgeries = self.forgeries, []
         return out
@@ -294,6 +310,7 @@ class Arbiter:
         self._vm_reports(now, decide)
         self._boot(decide)
         accepted = self._vouch_and_join(ev, now, decide)
+        power_offs: list[PowerOffOrder] = []
         if self.view.ha_enabled:  # HA off: nobody is suspected, declared dead or restarted
             fresh = ev.fresh_observations(now, self.timers.fresh_s)
             for name in self._members():
@@ -301,6 +318,7 @@ class Arbiter:
                 assert host.incarnation is not None
                 self._suspect(ev, host, host.incarnation, now, decide)
             self._guard(now, decide)  # weighs every suspicion of this tick
+            power_offs = self._power_off_orders(ev, now, fresh)
             for name in self._members():
                 host = self.view.hosts[name]
                 assert host.incarnation is not None
@@ -317,7 +335,9 @@ class Arbiter:
             if v.state == "ordered" and v.order_id and v.host and v.incarnation
         )
         beacon = ev.next_beacon(now, keep_for=2 * self.timers.fresh_s)
-        return ArbiterTick(tuple(out), orders, tuple(accepted), beacon, self._stop_orders())
+        return ArbiterTick(
+            tuple(out), orders, tuple(accepted), beacon, self._stop_orders(), tuple(power_offs)
+        )
 
     def _vm_reports(self, now: float, decide: _Decide) -> None:
         evacuating = {vm for vm, (_, why) in self._stops.items() if why == "evacuate"}
@@ -471,6 +491,30 @@ class Arbiter:
         elif step == "release":
             decide(GuardOff(release_evidence(s, share)))
 
+    def _power_off_orders(
+        self, ev: Evidence, now: float, fresh: list[StoreObservation]
+    ) -> list[PowerOffOrder]:
+        """Suspected hosts with a chain whose slot stood still for T (services.arbiter.power)."""
+        if self.view.guarded or not self._chained:
+            return []
+        out = []
+        for name in sorted(self._chained):
+            host = self.view.hosts.get(name)
+            if host is None or host.incarnation is None or host.dead or host.excluded:
+                continue
+            if not host.suspected or host.fenced:
+                continue  # a fenced host's own word declares it
+            inc, t = host.incarnation, self.timers.timeout_s
+            own = None if self.store_watch is None else self.store_watch.reading(
+                name, inc, now, self.timers.fresh_s
+            )
+            if not slot_still_for_t(inc, own, ev.slot_stale(name, inc, fresh), t):
+                continue
+            order = self._power.order(name, inc, now)
+            if order is not None:
+                out.append(order)
+        return out
+
     def _declare(
         self,
         ev: Evidence,
@@ -484,7 +528,9 @@ class Arbiter:
         mark = ev.marks.get(host.name)
         silent = ev.silent_for(host.name, inc, now)
         last = ev.last_renewal(host.name, inc)
-        if now - ev.since < t.t_dead_s or (mark is None and silent < t.t_dead_s):
+        proof = self._power.proof(host.name, inc)
+        early = now - ev.since < t.t_dead_s or (mark is None and silent < t.t_dead_s)
+        if proof is None and early:
             return  # cheap early exit: no rule can hold
         facts = HostEvidence(
             host=host.name,
@@ -498,6 +544,7 @@ class Arbiter:
             own_store=None
             if self.store_watch is None
             else self.store_watch.reading(host.name, inc, now, t.fresh_s),
+            power_off=proof,
         )
         dead = declare_dead(facts, t, self._rules)
         if dead is not None and dead.rule == "timeout" and self.view.guarded:
@@ -505,6 +552,7 @@ class Arbiter:
         if dead is not None:
             decide(DeclaredDead(host.name, dead))
             ev.marks.pop(host.name, None)
+            self._power.forget(host.name)
 
     def _vouch_and_join(self, ev: Evidence, now: float, decide: _Decide) -> list[JoinAccepted]:
         accepted = []

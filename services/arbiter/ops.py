@@ -37,6 +37,7 @@ from schemas.ops import (
     HAEnable,
     HostEnable,
     HostEvacuate,
+    HostPowerOn,
     HostTrust,
     OpReply,
     OpRequest,
@@ -162,6 +163,8 @@ class OperatorRequests:
             known_host(svc.core.view, request.host)
             key: dict[str, Any] = {"host": request.host, "key": request.key}
             return await self._config(HostKeyTrusted, key, None, None)
+        if isinstance(request, HostPowerOn):
+            return await _power_on(svc, request.host)
         assert isinstance(request, HostEnable)
         known_host(svc.core.view, request.host)
         decisions = svc.core.enable_host(request.host)
@@ -334,3 +337,28 @@ def _refusal(exc: OpRefused) -> OpReply:
 
 def _outcome(reply: OpReply) -> str:
     return "ok" if reply.ok else reply.code or "error"
+
+
+async def _power_on(svc: ArbiterService, host: str) -> dict[str, Any]:
+    """The operator powers a host on through its chain (the first agent that takes it). It
+    comes back as a new incarnation and joins by itself."""
+    from services.bmc.agents import AgentError
+    from services.bmc.chain import power_on
+
+    known_host(svc.core.view, host)
+    state = svc.view.state.hosts.get(host)
+    chain = state.spec.fencing if state is not None else ()
+    if not chain:
+        raise OpRefused(
+            f"host {host} has no fencing chain", "add its BMCs under fencing: in the pool",
+            "invalid",
+        )  # fmt: skip
+    try:
+        answer = await power_on(chain)
+    except AgentError as exc:
+        raise OpRefused(
+            f"no BMC of {host} powered it on: {exc}", "check the management network and the "
+            "BMC credentials (docs/protocol.md, Power fencing through the BMC)", "conflict",
+        ) from None  # fmt: skip
+    log.warning("host powered on by the operator", host=host, answer=answer)
+    return {"host": host, "answer": answer}

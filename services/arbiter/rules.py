@@ -22,8 +22,17 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-from schemas.liveness import DeadEvidence, FencedMark, OwnStoreReading, SlotStale, StoreOutage
+from schemas.liveness import (
+    DeadEvidence,
+    FencedMark,
+    OwnStoreReading,
+    PowerOffProof,
+    SlotStale,
+    StoreOutage,
+)
 from services.common.timers import Timers
+
+RuleName = Literal["fenced", "timeout", "power_off"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +48,9 @@ class HostEvidence:
     slot_stale: SlotStale | None = None  # the stalest fresh reading of its slot
     store_outage: StoreOutage | None = None  # every lease holder's fresh "unreachable"
     own_store: OwnStoreReading | None = None  # the leader's own reading; None: it has no store
+    power_off: PowerOffProof | None = None  # its BMC's answer to the leader's power-off order
 
-    def dead_evidence(self, rule: Literal["fenced", "timeout"], timers: Timers) -> DeadEvidence:
+    def dead_evidence(self, rule: RuleName, timers: Timers) -> DeadEvidence:
         return DeadEvidence(
             rule=rule,
             incarnation=self.incarnation,
@@ -52,6 +62,7 @@ class HostEvidence:
             slot_stale=self.slot_stale if rule == "timeout" else None,
             store_outage=self.store_outage if rule == "timeout" else None,
             own_store=self.own_store if rule == "timeout" else None,
+            power_off=self.power_off if rule == "power_off" else None,
         )
 
 
@@ -60,6 +71,13 @@ def _fenced_holds(e: DeadEvidence, t_dead: float) -> bool:
     since."""
     mark = e.fenced_mark
     return mark is not None and mark.incarnation == e.incarnation and not e.lease_renewed_since_mark
+
+
+def _power_off_holds(e: DeadEvidence, t_dead: float) -> bool:
+    """The host's BMC confirmed it off: a status read after the leader's power-off order, for
+    this incarnation, said "off". Whatever ran on the host is dead, whatever its lease says."""
+    proof = e.power_off
+    return proof is not None and proof.incarnation == e.incarnation and proof.power_state == "off"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,9 +159,12 @@ def _timeout_holds(e: DeadEvidence, t_dead: float) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class DeadRule:
-    name: Literal["fenced", "timeout"]
+    name: RuleName
     says: str
     holds: Callable[[DeadEvidence, float], bool]
+    # A new leader waits T_dead before it declares on this rule (it has seen no lease yet);
+    # a BMC's confirmed power-off does not rest on what the leader has seen of the host.
+    after_lead: bool = True
 
 
 DEAD_RULES: tuple[DeadRule, ...] = (
@@ -160,27 +181,39 @@ DEAD_RULES: tuple[DeadRule, ...] = (
         "shows its slot still, or every lease holder has had the store unreachable)",
         _timeout_holds,
     ),
+    DeadRule(
+        "power_off",
+        "the host's BMC confirmed it off after the leader's power-off order (a status read "
+        "said off)",
+        _power_off_holds,
+        after_lead=False,
+    ),
 )
 _BY_NAME: Mapping[str, DeadRule] = MappingProxyType({r.name: r for r in DEAD_RULES})
 
 
 def rule_holds(evidence: DeadEvidence, timers: Timers) -> bool:
     """Whether a recorded declaration follows from its evidence under these timers. Common to
-    every rule: the leader had led for T_dead (a new leader declares nothing before), and the
-    T_dead the decision used is not shorter than the pool's."""
-    if evidence.t_dead_s < timers.t_dead_s or evidence.leader_for_s < timers.t_dead_s:
-        return False
+    every rule: the T_dead the decision used is not shorter than the pool's, and (but for a
+    BMC's power-off) the leader had led for T_dead (a new leader declares nothing before)."""
     rule = _BY_NAME.get(evidence.rule)
-    return rule is not None and rule.holds(evidence, timers.t_dead_s)
+    if rule is None or evidence.t_dead_s < timers.t_dead_s:
+        return False
+    if rule.after_lead and evidence.leader_for_s < timers.t_dead_s:
+        return False
+    return rule.holds(evidence, timers.t_dead_s)
 
 
 def declare_dead(
     e: HostEvidence, timers: Timers, rules: tuple[DeadRule, ...] = DEAD_RULES
 ) -> DeadEvidence | None:
     """The evidence of the first rule that holds, or None: the host is not (yet) dead."""
+    led = e.leader_for_s >= timers.t_dead_s
     for rule in rules:
+        if rule.after_lead and not led:
+            continue
         evidence = e.dead_evidence(rule.name, timers)
-        if evidence.leader_for_s >= timers.t_dead_s and rule.holds(evidence, timers.t_dead_s):
+        if rule.holds(evidence, timers.t_dead_s):
             return evidence
     return None
 

@@ -39,6 +39,7 @@ from services.arbiter.own_store import OwnStoreReads
 from services.arbiter.record import config_of
 from services.arbiter.view import Decision, DeclaredDead
 from services.arbiter.wire import BEACON, command_subject, encode
+from services.bmc.runner import ChainRunner
 from services.common.bus import PingPolicy, tune_pings
 from services.common.eventstore import EventStoreError, EventStoreUnavailable, JetStreamEventStore
 from services.common.logging import get_logger
@@ -95,6 +96,7 @@ class ArbiterService:
         self.status: StatusReplies
         self.ops: OperatorRequests
         self.feeds: BusFeeds
+        self.fencer: ChainRunner
 
     @property
     def leading(self) -> bool:
@@ -149,6 +151,7 @@ class ArbiterService:
         self.ops = OperatorRequests(self)
         self.feeds = BusFeeds(self.nc, self.core, self.metrics, self.clock)
         await self.feeds.subscribe()
+        self.fencer = ChainRunner(self, self.clock)
         self._opened = True
         log.info("arbiter ready", pool=pool.name, timeout_s=self.timers.timeout_s)
         return True
@@ -192,6 +195,7 @@ class ArbiterService:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self._opened:
+            await self.fencer.close()
             # Released first, so that a standby takes over at once rather than after expiry.
             await self.lease.release()
             await self._step_down("the arbiter is stopping", "stopping")
@@ -322,6 +326,8 @@ class ArbiterService:
             await self.nc.publish(command_subject(accepted.host), encode(accepted))
         for stop in out.stops:
             await self.nc.publish(command_subject(stop.host), encode(stop))
+        for power_off in out.power_offs:
+            self.fencer.start(power_off, office)
 
     def configure_core(self) -> None:
         """Hand the core the log's configuration when an operator changed it."""

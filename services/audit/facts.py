@@ -69,6 +69,15 @@ def dead_facts(ev: DeadEvidence) -> Facts:
         facts.append(
             ("slot", f"{s.observer} saw slot seq {s.slot_seq} not advance for {s.stale_for_s:g} s")
         )
+    if ev.power_off is not None:
+        p = ev.power_off
+        facts.append(
+            (
+                "BMC power-off",
+                f"{p.agent} (level {p.level}) answered {p.answer!r}; status read "
+                f"{p.power_state!r} {p.answered_after_s:g} s after the order",
+            )
+        )
     if ev.own_store is not None:
         facts.append(("leader's own reading", own_text(ev.own_store)))
     elif ev.rule == "timeout":

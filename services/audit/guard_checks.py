@@ -78,10 +78,13 @@ def check_guard_released(ctx: Context, e: GuardReleased, notes: Notes) -> None:
 
 
 def check_declared_while_guarded(ctx: Context, e: HostDeclaredDead, notes: Notes) -> None:
-    """While the guard holds, only a host's own word declares it (rule "fenced")."""
+    """While the guard holds, no host is declared dead on silence (rule "timeout"): only on
+    its own word (rule "fenced") or its BMC's confirmed power-off (rule "power_off", an answer
+    to an order given before the guard engaged)."""
     guard = ctx.state.guard
-    if guard is not None and e.evidence.rule != "fenced":
+    if guard is not None and e.evidence.rule == "timeout":
         notes.differ(
             f"the guard against mass suspicion holds (engaged at {guard.since.isoformat()}): "
-            f"no host is declared dead on rule {e.evidence.rule!r}, only on its own word"
+            f"no host is declared dead on rule {e.evidence.rule!r}, only on its own word or "
+            "its BMC's confirmed power-off"
         )

@@ -93,6 +93,9 @@ def check_declared_dead(ctx: Context, e: HostDeclaredDead, notes: Notes) -> None
         problem = reading_problem(host.spec.key, host.name, own)
         if problem:
             notes.differ(problem)
+    if e.evidence.rule == "power_off" and not host.spec.fencing:
+        # Only the leader's order through the host's chain gets a BMC's answer.
+        notes.differ(f"host {e.host} has no fencing chain: no BMC could have powered it off")
     check_declared_while_guarded(ctx, e, notes)
     _rule(ctx, e.evidence, notes)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from schemas.ops import HostEnable, HostEvacuate
+from schemas.ops import HostEnable, HostEvacuate, HostPowerOn
 from services.cli.app import app
 from services.cli.events import JsonFlag, NatsServers, bus_settings
 from services.cli.ops import STATUS_TIMEOUT_S, Silent, ask, bus, run_op, warn
@@ -150,3 +150,10 @@ def evacuate(host: HostArg, as_json: JsonFlag = False, nats: NatsServers = None)
 def enable(host: HostArg, as_json: JsonFlag = False, nats: NatsServers = None) -> None:
     """Take HOST out of maintenance: it may receive VMs again."""
     run_op(build(HostEnable, host=named("host", host)), nats, as_json)
+
+
+@host_app.command("power-on")
+def power_on(host: HostArg, as_json: JsonFlag = False, nats: NatsServers = None) -> None:
+    """Power HOST on through its BMCs (its fencing chain): after a power-off by HA, only the
+    operator brings a host back; it then joins as a new incarnation."""
+    run_op(build(HostPowerOn, host=named("host", host)), nats, as_json)

@@ -15,6 +15,7 @@ from schemas.ops import (
     HAEnable,
     HostEnable,
     HostEvacuate,
+    HostPowerOn,
     HostTrust,
     OpRequest,
     PoolSet,
@@ -71,6 +72,12 @@ def done_line(op: OpRequest, detail: dict[str, Any]) -> str:
         return (
             f"Host [bold]{escape(op.host)}[/bold] signs its slots with {escape(op.key)}: "
             "restart its collector with the matching --key."
+        )
+    if isinstance(op, HostPowerOn):
+        answer = escape(str(detail.get("answer", "")))
+        return (
+            f"Host [bold]{escape(op.host)}[/bold] powered on ({answer}): its collector joins "
+            "as a new incarnation."
         )
     assert isinstance(op, HostEnable)
     return f"Host [bold]{escape(op.host)}[/bold] left maintenance: it may receive VMs again."

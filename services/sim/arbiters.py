@@ -13,11 +13,12 @@ from schemas.liveness import SignedRecord
 from schemas.messages import StartOrder
 from schemas.slot import Slot
 from services.arbiter.view import Decision, DeclaredDead, RestartOrdered, VmRunning
+from services.sim.bmc import BmcShells
 from services.sim.faults import Kind
-from services.sim.world import NodeSim, World, accepted_by, beacon_to, ordered_to
+from services.sim.world import NodeSim, accepted_by, beacon_to, ordered_to
 
 
-class ArbiterShells(World):
+class ArbiterShells(BmcShells):
     # The arbiter shell -------------------------------------------------------------------------
 
     def _node_tick(self, name: str, version: int) -> None:
@@ -26,6 +27,12 @@ class ArbiterShells(World):
             return
         self._lead_or_follow(node)
         node.core.store_read(self._store_read(node), self.now + node.offset)
+        self._lead_step(node)
+        self.at(self.t.interval_s, self._node_tick, name, version)
+
+    def _lead_step(self, node: NodeSim) -> None:
+        """The leader's tick: append its decisions, send its orders (also run at once when
+        an input asks for it, as the real shell does: a BMC's answer)."""
         if node.core.is_leader:
             now = self.now + node.offset
             out = node.core.tick(now)
@@ -36,12 +43,13 @@ class ArbiterShells(World):
                 self.forgeries.update(f.why for f in forgeries)
             for order in out.orders:
                 self._order(node, order)
+            for power_off in out.power_offs:
+                self._power_off(node, power_off)
             for acc in out.accepted:
                 self._send(node.endpoint, acc.host, self._to_host, accepted_by(acc))
             if out.beacon is not None:
                 for host in self.host_names:
                     self._send(node.endpoint, host, self._to_host, beacon_to(out.beacon))
-        self.at(self.t.interval_s, self._node_tick, name, version)
 
     def _store_read(self, node: NodeSim) -> list[tuple[Slot, SignedRecord | None]] | None:
         """What the arbiter's own read of the store gives now (None: it fails)."""

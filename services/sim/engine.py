@@ -35,6 +35,7 @@ class Sim(HostShells, ArbiterShells):
 
     def run(self) -> Outcome:
         self.off_since, self._outage_state = {}, None
+        self.bmc_off = set()
         self._setup()
         heap = self._heap
         end = self.s.end_at
@@ -145,6 +146,10 @@ class Sim(HostShells, ArbiterShells):
                     default=0.0,
                 ),
             )
+        if now >= heal and self.bmc_off:
+            # The operator powers on the hosts their BMCs powered off (never automatic).
+            self._trace(f"operator powers on {sorted(self.bmc_off)}")
+            self.bmc_off = set()
         read_only = {x for x in self.host_names if hit(Kind.STORE_READ_ONLY, x)}
         for x in sorted(read_only ^ self.store_read_only):
             self._trace(f"{x} store: {'read-only' if x in read_only else 'writable'}")
@@ -152,7 +157,7 @@ class Sim(HostShells, ArbiterShells):
         for h in self.hosts.values():
             self._host_faults(
                 h,
-                powered=not hit(Kind.POWER, h.name),
+                powered=not hit(Kind.POWER, h.name) and h.name not in self.bmc_off,
                 hung=hit(Kind.HANG, h.name),
                 store=not hit(Kind.STORE_LINK, h.name),
             )

@@ -68,6 +68,14 @@ class Kind(StrEnum):
     # 0) not while the fault holds: a loaded host slow to take and report its starts, healthy
     # otherwise. Scenario tests only, as LEASE_WATCH.
     ORDER_DELAY = "order_delay"
+    # The BMCs of these hosts (their fencing chain, services.sim.bmc) fail the leader's
+    # power-off orders: BMC_TIMEOUT never answers (the call's deadline passes; the management
+    # network is down, say), BMC_ON answers that the host is still on, BMC_LATE powers it off
+    # and answers `amount` seconds late. Scenario tests only, as LEASE_WATCH; without one a
+    # BMC powers its host off and says so at once.
+    BMC_TIMEOUT = "bmc_timeout"
+    BMC_ON = "bmc_on"
+    BMC_LATE = "bmc_late"
 
 
 # Faults whose targets are hosts (the others name arbiters, or nothing: the whole pool).
@@ -90,6 +98,9 @@ HOST_KINDS = frozenset(
         Kind.STORE_DELAY,
         Kind.LEASE_WATCH,
         Kind.ORDER_DELAY,
+        Kind.BMC_TIMEOUT,
+        Kind.BMC_ON,
+        Kind.BMC_LATE,
     }
 )
 ALL = "*"  # target of link-quality faults that hit every endpoint
@@ -150,6 +161,11 @@ class Schedule:
     def without(self, index: int) -> Schedule:
         return replace(self, faults=self.faults[:index] + self.faults[index + 1 :])
 
+    def _fencing_json(self) -> dict[str, Any]:
+        """The hosts with a fencing chain (services.sim.bmc), when there are any."""
+        chained = [h.name for h in self.pool.hosts if h.fencing]
+        return {"fencing": chained} if chained else {}
+
     def to_json(self) -> dict[str, Any]:
         return {
             "seed": self.seed,
@@ -161,6 +177,7 @@ class Schedule:
             "reboot_s": self.reboot_s,
             "boot_s": self.boot_s,
             "device_watchdog_s": self.device_watchdog_s,
+            **self._fencing_json(),
             "faults": [
                 {
                     "kind": f.kind.value,

@@ -28,6 +28,7 @@ VERBS = {
     ("host", "evacuate", "lab1"): "host-evacuate",
     ("host", "enable", "lab1"): "host-enable",
     ("host", "trust", "lab1", LAB_SIGNERS["lab1"].public): "host-trust",
+    ("host", "power-on", "lab1"): "host-power-on",
 }
 
 

@@ -90,9 +90,10 @@ def test_declare_dead_prefers_the_fast_path_and_records_only_its_evidence() -> N
     assert timeout is not None and timeout.rule == "timeout" and timeout.slot_stale is not None
 
 
-def test_dead_rules_are_the_two_of_the_design_in_order() -> None:
-    """The fast path first, then the timeout."""
-    assert [r.name for r in DEAD_RULES] == ["fenced", "timeout"]
+def test_dead_rules_are_the_two_of_the_design_in_order_then_the_bmc() -> None:
+    """The fast path first, then the timeout; a BMC's confirmed power-off after them
+    (tests/unit/arbiter/test_power_fencing.py)."""
+    assert [r.name for r in DEAD_RULES] == ["fenced", "timeout", "power_off"]
 
 
 @pytest.mark.parametrize("key", list(itertools.product((False, True), repeat=3)))

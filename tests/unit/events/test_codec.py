@@ -120,8 +120,9 @@ def test_a_v1_slot_mark_without_a_record_is_upcast_as_before_signed_slots() -> N
 
 
 def test_a_v2_declaration_is_upcast_without_the_leaders_own_reading() -> None:
-    """host_declared_dead version 2 (and 1, through 2) reads as version 3 with no `own_store`:
-    its timeout path took a collector's reading, and the rule re-checks it as it was then."""
+    """host_declared_dead version 2 (and 1, through 2) reads as the current version with no
+    `own_store`: its timeout path took a collector's reading, and the rule re-checks it as it
+    was then."""
     event_id = "00000000-0000-4000-8000-000000000002"
     evidence = {"rule": "timeout", "incarnation": "boot-1", "t_dead_s": 42.0,
                 "leader_for_s": 100.0, "lease_silent_for_s": 50.0,
@@ -131,7 +132,22 @@ def test_a_v2_declaration_is_upcast_without_the_leaders_own_reading() -> None:
                    "event_id": event_id, "at": "2026-01-01T00:00:00Z", "epoch": 1,
                    "host": "lab1", "evidence": evidence}  # fmt: skip
         event = decode_event(json.dumps(payload))
-        assert isinstance(event, HostDeclaredDead) and event.schema_version == 3
+        assert isinstance(event, HostDeclaredDead) and event.schema_version == 4
         assert event.evidence.own_store is None
         assert event.evidence.slot_stale is not None
-        assert '"schema_version":3' in encode_event(event).decode()
+        assert '"schema_version":4' in encode_event(event).decode()
+
+
+def test_a_v3_declaration_is_upcast_without_a_power_off() -> None:
+    """host_declared_dead version 3 reads as version 4 with no `power_off`: no declaration
+    rested on a BMC before version 4, and its rule is re-checked as it was."""
+    evidence = {"rule": "timeout", "incarnation": "boot-1", "t_dead_s": 42.0,
+                "leader_for_s": 100.0, "lease_silent_for_s": 50.0, "own_store": None,
+                "slot_stale": {"observer": "lab2", "slot_seq": 3, "stale_for_s": 45.0}}  # fmt: skip
+    payload = {"type": "host_declared_dead", "schema_version": 3,
+               "event_id": "00000000-0000-4000-8000-000000000003",
+               "at": "2026-01-01T00:00:00Z", "epoch": 1, "host": "lab1",
+               "evidence": evidence}  # fmt: skip
+    event = decode_event(json.dumps(payload))
+    assert isinstance(event, HostDeclaredDead) and event.schema_version == 4
+    assert event.evidence.power_off is None and event.evidence.rule == "timeout"

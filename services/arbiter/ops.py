@@ -339,7 +339,7 @@ def _outcome(reply: OpReply) -> str:
     return "ok" if reply.ok else reply.code or "error"
 
 
-async def _power_on(svc: ArbiterService, host: str) -> dict[str, Any]:
+async def _power_on(svc: ArbiterParts, host: str) -> dict[str, Any]:
     """The operator powers a host on through its chain (the first agent that takes it). It
     comes back as a new incarnation and joins by itself."""
     from services.bmc.agents import AgentError

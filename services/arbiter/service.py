@@ -151,7 +151,7 @@ class ArbiterService:
         self.ops = OperatorRequests(self)
         self.feeds = BusFeeds(self.nc, self.core, self.metrics, self.clock)
         await self.feeds.subscribe()
-        self.fencer = ChainRunner(self, self.clock)
+        self.fencer = ChainRunner(self, self.clock, self.feeds.fenced.set)
         self._opened = True
         log.info("arbiter ready", pool=pool.name, timeout_s=self.timers.timeout_s)
         return True

@@ -16,14 +16,17 @@ from services.common.logging import get_logger
 
 if TYPE_CHECKING:
     from services.arbiter.office import Office
-    from services.arbiter.service import ArbiterService
+    from services.arbiter.parts import ArbiterParts
 
 log = get_logger("haplan.bmc")
 
 
 class ChainRunner:
-    def __init__(self, service: ArbiterService, clock: Callable[[], float]) -> None:
-        self.service, self.clock = service, clock
+    def __init__(
+        self, service: ArbiterParts, clock: Callable[[], float], wake: Callable[[], None]
+    ) -> None:
+        # wake: makes the leader tick at once on an answer (it sets the fenced-notice event).
+        self.service, self.clock, self._wake = service, clock, wake
         self._tasks: set[asyncio.Task[None]] = set()
 
     def start(self, order: PowerOffOrder, office: Office) -> None:
@@ -47,7 +50,7 @@ class ChainRunner:
             return
         svc = self.service
         if svc.office is office and svc.core.power_off_answer(order.host, proof, self.clock()):
-            svc.feeds.fenced.set()  # tick at once
+            self._wake()
 
     async def close(self) -> None:
         for task in list(self._tasks):

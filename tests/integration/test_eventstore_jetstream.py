@@ -51,6 +51,28 @@ async def test_opening_again_keeps_the_log(nats_client: Client) -> None:
     assert await second.last_seq() == 1
 
 
+async def test_an_append_nobody_answers_yet_is_asked_again_within_the_timeout(
+    nats_client: Client,
+) -> None:
+    """An append that no stream answers (the stream not there yet, as on a cluster where a
+    new stream's interest has not reached this server) is asked again until the stream
+    answers within the request timeout: the events land once, at the expected sequence."""
+    store = await JetStreamEventStore.open(nats_client, request_timeout_s=10)
+    js = nats_client.jetstream()
+    config = (await js.stream_info(STREAM)).config
+    await js.delete_stream(STREAM)
+
+    async def create_later() -> None:
+        await asyncio.sleep(1.0)
+        await js.add_stream(config)
+
+    creating = asyncio.create_task(create_later())
+    events = [make(HostJoined, host="h", incarnation=f"b{i}") for i in range(2)]
+    assert await store.append(events, 0) == 2
+    await creating
+    assert (await js.stream_info(STREAM)).state.messages == 2
+
+
 async def test_a_stream_without_atomic_batches_is_upgraded(nats_client: Client) -> None:
     """A stream created without allow_atomic (older tooling) gets it on open, so multi-event
     appends work."""

@@ -161,7 +161,7 @@ class JetStreamEventStore:
         try:
             for m in batch:
                 check_size(self._nc, m.subject, m.payload, self._headers_bound(m))
-            seq = await self._append(batch, expected_last_seq)
+            seq = await self._append_when_answered(batch, expected_last_seq)
         except MessageTooLarge as exc:
             raise AppendTooLarge(f"{exc}; nothing was appended") from None
         except nats.errors.TimeoutError:
@@ -206,6 +206,24 @@ class JetStreamEventStore:
             # Not there (the append's own check refuses it then) or not an event: nothing to
             # keep the order against.
             return None
+
+    async def _append_when_answered(self, batch: list[Message], expected_last_seq: int) -> int:
+        """`_append`, asked again while nobody answers, within the request timeout. A publish
+        that no stream answered stored nothing (an uncommitted batch is dropped by the server),
+        so asking again is safe; and on a cluster a stream just created answers a moment
+        later, once its interest has reached this client's server through the routes (a
+        deployment's one-shot `pool create` lost its pool to that race in the container e2e)."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self._timeout
+        pause = 0.1
+        while True:
+            try:
+                return await self._append(batch, expected_last_seq)
+            except nats.errors.NoRespondersError:
+                if loop.time() + pause >= until:
+                    raise
+                await asyncio.sleep(pause)
+                pause = min(2 * pause, 1.0)
 
     async def _append(self, batch: list[Message], expected_last_seq: int) -> int:
         if len(batch) == 1:

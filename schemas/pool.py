@@ -66,7 +66,9 @@ class Host(_Model):
     key: str | None = None
     # Its BMCs, tried in this order to power it off when it is suspected (schemas.fencing,
     # docs/protocol.md, Power fencing through the BMC); empty: only self-fencing (T_dead).
-    fencing: tuple[FencingAgent, ...] = ()
+    # At most 8: each agent may take its whole timeout before the next is tried, and a chain
+    # longer than that only delays the T_dead path it falls back to.
+    fencing: Annotated[tuple[FencingAgent, ...], Field(max_length=8)] = ()
 
     @field_validator("key")
     @classmethod

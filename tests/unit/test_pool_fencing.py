@@ -59,3 +59,15 @@ def test_a_bad_agent_is_one_line_naming_the_host(agent: str, says: str) -> None:
         parse_pool(BASE.format(chain=f"      - {agent}"), "p.yaml")
     message = str(info.value)
     assert "\n" not in message and says in message, message
+
+
+def test_a_chain_longer_than_eight_agents_is_one_line_naming_the_host() -> None:
+    """Each agent may take its whole timeout before the next: a chain of more than 8 is
+    refused on one line naming the host's fencing, and a chain of 8 is read."""
+    agent = '      - {kind: ipmi, address: "bmc-h1.mgmt:623", credential: "env:HAPLAN_BMC_H1"}'
+    eight = parse_pool(BASE.format(chain="\n".join([agent] * 8)), "p.yaml")
+    assert len(eight.hosts[0].fencing) == 8
+    with pytest.raises(PoolError) as info:
+        parse_pool(BASE.format(chain="\n".join([agent] * 9)), "p.yaml")
+    message = str(info.value)
+    assert "\n" not in message and "fencing" in message and "h1" in message, message

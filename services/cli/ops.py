@@ -267,3 +267,23 @@ async def ask_planner(
         except Silent as exc:
             raise NatsUnreachable(f"no planner answers: {exc}", NO_PLANNER_HINT) from None
     return planner_answer(msg.headers, msg.data)
+
+
+STATUS_POLL_S = 0.2  # the status is the leader's memory: cheap to ask
+
+
+async def until_vm_shows(nc: Client, vm: str, wanted: Callable[[dict[str, Any]], bool]) -> None:
+    """Ask the leader's status until `vm`'s entry is `wanted` (`vm shutdown` and `vm migrate`
+    wait so for their stop or move to be confirmed); a leader change is waited through."""
+    from services.common.wire import OP_STATUS
+
+    while True:
+        try:
+            msg = await ask(nc, OP_STATUS, b"{}", STATUS_TIMEOUT_S)
+        except Silent:
+            pass  # a leader change: the next leader answers
+        else:
+            shown = {v.get("name"): v for v in json.loads(msg.data)["vms"]}.get(vm, {})
+            if wanted(shown):
+                return
+        await asyncio.sleep(STATUS_POLL_S)

@@ -11,19 +11,13 @@ of the operator's: the order stands.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import TYPE_CHECKING, Any
 
-from services.cli.ops import STATUS_TIMEOUT_S, Refused, Silent, ask, bus, send
+from services.cli.ops import Refused, bus, send, until_vm_shows
 
 if TYPE_CHECKING:
-    from nats.aio.client import Client
-
     from schemas.ops import VMShutdown
     from services.common.settings import BusSettings
-
-POLL_S = 0.2  # the status is the leader's memory: cheap to ask
-
 
 async def shutdown_confirmed(
     settings: BusSettings, op: VMShutdown, wait_s: float
@@ -35,25 +29,12 @@ async def shutdown_confirmed(
         return detail
     async with bus(settings) as nc:
         try:
-            await asyncio.wait_for(_halted(nc, op.vm), wait_s)
+            await asyncio.wait_for(
+                until_vm_shows(nc, op.vm, lambda v: v.get("power_state") == "halted"), wait_s
+            )
         except TimeoutError:
             raise Refused(
                 f"the stop of VM {op.vm!r} was ordered, but it was not halted within {wait_s:g} s",
                 "see `haplan status` and the host's collector log; the order stands",
             ) from None
     return detail | {"halted": True}
-
-
-async def _halted(nc: Client, vm: str) -> None:
-    from services.common.wire import OP_STATUS
-
-    while True:
-        try:
-            msg = await ask(nc, OP_STATUS, b"{}", STATUS_TIMEOUT_S)
-        except Silent:
-            pass  # a leader change: the next leader answers
-        else:
-            states = {v.get("name"): v.get("power_state") for v in json.loads(msg.data)["vms"]}
-            if states.get(vm) == "halted":
-                return
-        await asyncio.sleep(POLL_S)

@@ -9,19 +9,13 @@ confirmation within the wait is an answer, "not yet" (exit 1): the migration goe
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import TYPE_CHECKING, Any
 
-from services.cli.ops import STATUS_TIMEOUT_S, Refused, Silent, ask, bus, send
+from services.cli.ops import Refused, bus, send, until_vm_shows
 
 if TYPE_CHECKING:
-    from nats.aio.client import Client
-
     from schemas.ops import VMMigrate
     from services.common.settings import BusSettings
-
-POLL_S = 0.2  # the status is the leader's memory: cheap to ask
-
 
 async def migration_confirmed(
     settings: BusSettings, op: VMMigrate, wait_s: float
@@ -33,7 +27,11 @@ async def migration_confirmed(
         return detail | {"running": False}
     async with bus(settings) as nc:
         try:
-            await asyncio.wait_for(_running_on(nc, op.vm, op.host), wait_s)
+            moved = (op.host, "running")
+            await asyncio.wait_for(
+                until_vm_shows(nc, op.vm, lambda v: (v.get("host"), v.get("power_state")) == moved),
+                wait_s,
+            )
         except TimeoutError:
             raise Refused(
                 f"VM {op.vm!r} was stopped to move it to {op.host}, but it was not running there "
@@ -41,18 +39,3 @@ async def migration_confirmed(
                 "see `haplan status` and `haplan audit explain VM`",
             ) from None
     return detail | {"running": True}
-
-
-async def _running_on(nc: Client, vm: str, host: str) -> None:
-    from services.common.wire import OP_STATUS
-
-    while True:
-        try:
-            msg = await ask(nc, OP_STATUS, b"{}", STATUS_TIMEOUT_S)
-        except Silent:
-            pass  # a leader change: the next leader answers
-        else:
-            shown = {v.get("name"): v for v in json.loads(msg.data)["vms"]}.get(vm, {})
-            if (shown.get("host"), shown.get("power_state")) == (host, "running"):
-                return
-        await asyncio.sleep(POLL_S)

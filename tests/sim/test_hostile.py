@@ -64,7 +64,7 @@ def test_a_hostile_host_with_every_other_fault_breaks_no_invariant() -> None:
 
 def test_random_schedules_draw_hostile_hosts() -> None:
     """The random generator draws hostile hosts among its faults: at least 10 of the first 300
-    schedules have one, so the slow 10,000-schedule run (tests/sim/test_invariants_hold.py,
+    schedules have one, so the slow random run (tests/sim/test_invariants_hold.py,
     which covers these seeds) tests hostile hosts with every other fault."""
     drawn = [random_schedule(seed) for seed in range(1, 301)]
     assert sum(any(f.kind is Kind.HOSTILE for f in s.faults) for s in drawn) >= 10

@@ -45,7 +45,8 @@ def test_two_of_three_hosts_cut_off_engage_the_guard_until_they_rejoin(
     `guard_engaged` naming both; `haplan status --json` shows the guard, and while it holds
     no host is declared dead and no VM is ordered to start, well past T_dead. Healed, the
     first host back is declared dead on its next incarnation's join (not on silence), the
-    guard releases by itself (the other may then be judged on any rule), Minion 1 runs again and every host is live."""
+    guard releases by itself (the other may then be judged on any rule), Minion 1 runs
+    again and every host is live."""
     lab = make_lab(hosts=HOSTS, timeout_s=T, secured=True)
     lab.wait_live()
     starts = {h: lab.collectors[h].starts for h in CUT}

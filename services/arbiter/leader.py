@@ -29,6 +29,8 @@ log = get_logger("haplan.arbiter.leader")
 
 # What a failed KV request may raise besides a lost compare-and-set: the bus is slow or gone.
 _UNAVAILABLE = (nats.errors.Error, TimeoutError, OSError)
+# JetStream's error code for a write whose expected last sequence is not the subject's.
+WRONG_LAST_SEQUENCE = 10071
 
 
 def lease_value(ident: str) -> bytes:
@@ -139,7 +141,29 @@ class LeaderLease:
         if revision is None:
             return
         try:
-            await self._kv.delete(LEADER_KEY, last=revision)
+            try:
+                await self._kv.delete(LEADER_KEY, last=revision)
+            except nats.js.errors.APIError as exc:
+                if exc.err_code != WRONG_LAST_SEQUENCE:
+                    raise
+                # A renewal cancelled while in flight (the stop cancels the lease task) may
+                # still have landed: the key is then ours at a newer revision. Read it, and
+                # delete it only if it still names this arbiter, by compare-and-set again.
+                revision = await self._own_revision()
+                if revision is None:
+                    log.info("leader lease already taken or expired")
+                    return
+                await self._kv.delete(LEADER_KEY, last=revision)
             log.info("leader lease released", revision=revision)
-        except (nats.js.errors.KeyWrongLastSequenceError, *_UNAVAILABLE) as exc:
+        except _UNAVAILABLE as exc:
             log.warning("could not release the leader lease", error=repr(exc))
+
+    async def _own_revision(self) -> int | None:
+        """The lease key's revision while it names this arbiter; None otherwise."""
+        try:
+            entry = await self._kv.get(LEADER_KEY)
+        except nats.js.errors.KeyNotFoundError:
+            return None
+        if lease_holder(entry.value) != self.ident:
+            return None
+        return entry.revision

@@ -24,6 +24,7 @@ from services.common.lifetime import die_with_parent
 from services.common.natsserver import NatsServer, free_port, locate_nats_server
 from services.common.settings import BusSettings
 from services.common.signing import HostSigner
+from tests.fixtures.children import interruptible_child
 from tests.fixtures.events import make, rich_pool
 
 LAB = Path(__file__).parents[2] / "schemas" / "examples" / "lab.yaml"
@@ -244,7 +245,7 @@ def test_events_follow_prints_new_events_until_interrupted(nats_server: NatsServ
         stderr=subprocess.PIPE,
         text=True,
         env=env,
-        preexec_fn=die_with_parent,
+        preexec_fn=interruptible_child,
     )
     try:
         assert proc.stdout is not None

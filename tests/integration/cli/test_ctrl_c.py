@@ -12,20 +12,13 @@ import pytest
 
 from bench.pools import random_pool
 from schemas import dump_pool
-from services.common.lifetime import die_with_parent
+from tests.fixtures.children import interruptible_child
 
 # A 64 x 2000 pool the exact search cannot close quickly (bench/planner.py's hardest seed):
 # with this work limit it would search for hours.
 HARD_POOL = {"hosts": 64, "vms": 2000, "load": 0.75, "protected": 0.9, "seed": 4}
 WORK_LIMIT = "100000"
 GENEROUS_S = 60.0
-
-
-def _child_setup() -> None:
-    """The child starts with the default SIGINT action whatever the test runner inherited (a
-    job started with `&` ignores SIGINT, and the child would rightly keep ignoring it)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    die_with_parent()
 
 
 def _solver_loaded(pid: int) -> bool:
@@ -46,7 +39,7 @@ def test_ctrl_c_during_a_long_plan_is_one_line_and_exit_130(tmp_path: Path) -> N
     proc = subprocess.Popen(
         [sys.executable, "-m", "services.cli.main", "plan", str(pool_file), "--json",
          "--work-limit", WORK_LIMIT],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_child_setup,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible_child,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + GENEROUS_S

@@ -21,6 +21,7 @@ import nats.errors
 import nats.js.errors
 from nats.js.kv import KeyValue
 
+from services.common.eventstore.jetstream import WRONG_LAST_SEQUENCE
 from services.common.logging import get_logger
 
 LEADER_KEY = "arbiter"
@@ -29,8 +30,6 @@ log = get_logger("haplan.arbiter.leader")
 
 # What a failed KV request may raise besides a lost compare-and-set: the bus is slow or gone.
 _UNAVAILABLE = (nats.errors.Error, TimeoutError, OSError)
-# JetStream's error code for a write whose expected last sequence is not the subject's.
-WRONG_LAST_SEQUENCE = 10071
 
 
 def lease_value(ident: str) -> bytes:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from nats.aio.client import Client
@@ -113,3 +115,42 @@ async def test_racing_appends_at_one_sequence_have_exactly_one_winner(
     assert results.count(True) == 1
     winner = results.index(True)
     assert await stores[0].last_seq() == 1 + winner % 3
+
+
+async def test_a_read_whose_consumer_stops_delivering_reads_on_from_a_new_one(
+    nats_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read of the log to its end whose consumer delivers the first event and then nothing
+    more (as one whose server lost it, or whose reset failed under load) does not wait
+    forever: a new consumer from the next event replaces it, and the read returns every
+    event, each once, in order. Before, the read waited for good (a CI run's test hung 300 s
+    on one)."""
+    store = await JetStreamEventStore.open(nats_client, replicas=1)
+    events = [make(HostJoined, host=f"h{i}", incarnation="a") for i in range(3)]
+    for seq, event in enumerate(events):
+        await store.append([event], seq)
+    subscribe = store._subscribe
+    starts: list[int] = []
+
+    async def first_one_delivers_once(start: int, queue: asyncio.Queue[Any]) -> Any:
+        starts.append(start)
+        if len(starts) > 1:
+            return await subscribe(start, queue)
+        delivered: list[Any] = []
+
+        async def put(msg: Any) -> None:
+            if not delivered:
+                delivered.append(msg)
+                await queue.put(msg)
+
+        return await subscribe(start, SimpleNamespace(put=put))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "_subscribe", first_one_delivers_once)
+    read = await asyncio.wait_for(_all(store), 60)
+    assert [r.seq for r in read] == [1, 2, 3]
+    assert [r.event.event_id for r in read] == [e.event_id for e in events]
+    assert starts == [1, 2]
+
+
+async def _all(store: JetStreamEventStore) -> list[Any]:
+    return [r async for r in store.read()]

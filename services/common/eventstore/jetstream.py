@@ -62,6 +62,8 @@ MAX_BATCH_MESSAGES = 1000
 # Messages read ahead of the caller: beyond this the subscription stops taking messages,
 # flow control stalls the server, and memory stays bounded however long the log is.
 READ_AHEAD = 4096
+# A bounded read's consumer that delivers nothing for this long is replaced (docs/protocol.md).
+STALLED_READ_S = 5.0
 DUPLICATE_WINDOW_S = 120.0
 
 
@@ -320,9 +322,13 @@ class JetStreamEventStore:
         sub = await self._subscribe(start, queue)
         decode = self._decoder
         fragments = Reassembler()
+        seq = start - 1
         try:
             while True:
-                msg = await queue.get()
+                if end is None:
+                    msg = await queue.get()
+                else:
+                    msg, sub = await self._next_before_end(queue, sub, seq, end)
                 seq = _stream_seq(msg.reply)
                 whole = fragments.take(seq, msg.subject, msg.data, msg.headers)
                 for problem in whole.problems:
@@ -338,6 +344,36 @@ class JetStreamEventStore:
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
+
+    async def _next_before_end(
+        self, queue: asyncio.Queue[Msg], sub: Any, last: int, end: int
+    ) -> tuple[Msg, Any]:
+        """The next message of a read that must reach `end`. A consumer that delivers nothing
+        for STALLED_READ_S (its server lost it, or a reset of the ordered consumer failed
+        under load) is replaced by a new one from the message after `last`: a bounded read
+        ends or fails, it never waits forever. No progress for the store's read deadline is
+        EventStoreUnavailable."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(10.0, 3 * self._timeout)
+        while True:
+            try:
+                msg = await asyncio.wait_for(queue.get(), STALLED_READ_S)
+            except TimeoutError:
+                msg = None
+            if msg is not None:
+                if _stream_seq(msg.reply) > last:  # else the old consumer's, read already
+                    return msg, sub
+                continue
+            if loop.time() > deadline:
+                raise EventStoreUnavailable(
+                    f"the event stream stopped delivering after sequence {last} of {end}"
+                ) from None
+            log.warning("event stream read stalled; reading on from a new consumer", seq=last)
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+            while not queue.empty():  # what the old consumer still delivered comes again
+                queue.get_nowait()
+            sub = await self._subscribe(last + 1, queue)
 
     async def _subscribe(self, start: int, queue: asyncio.Queue[Msg]) -> Any:
         """An ordered consumer from `start`, retried while JetStream cannot create consumers

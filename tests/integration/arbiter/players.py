@@ -229,7 +229,12 @@ class Host:
     async def stop(self) -> None:
         """Power off: nothing more from this host."""
         if self._task is not None:
-            self._task.cancel()
+            # Cancelled again until it ends: on Python 3.11 asyncio.wait_for (the renewal's)
+            # swallows a cancel that comes as its inner request completes, and the loop goes
+            # on (a CI run's failover test hung here for 17 minutes).
+            while not self._task.done():
+                self._task.cancel()
+                await asyncio.wait({self._task}, timeout=1.0)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None

@@ -321,10 +321,14 @@ class Lab(Waiter):
         return report
 
     def describe(self) -> str:
-        """The end of every log of the run, for a failing assertion's message."""
+        """The end of every log of the run, for a failing assertion's message: the last 8
+        lines, and for a host that fenced the last 40 (why it fenced comes before its new
+        incarnation's start lines)."""
         out = []
         for log in sorted(self.logs.glob("*.log")):
-            tail = log.read_text(errors="replace").splitlines()[-8:]
+            lines = log.read_text(errors="replace").splitlines()
+            fenced = any('"fenced: exiting' in line for line in lines)
+            tail = lines[-40:] if fenced else lines[-8:]
             out.append(f"== {log.name}\n" + "\n".join(line[:300] for line in tail))
         return "\n".join(out)
 

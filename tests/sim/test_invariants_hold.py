@@ -25,8 +25,17 @@ from services.sim.generate import (
 )
 from tests.sim.helpers import sim_workers
 
-RANDOM_SCHEDULES = int(os.environ.get("HAPLAN_SIM_SCHEDULES", "4000"))
-FIRST_SEED = int(os.environ.get("HAPLAN_SIM_FIRST_SEED", "1"))
+
+def _count(name: str, default: int) -> int:
+    """A whole number >= 1 from the environment; anything else stops the run with one line."""
+    raw = os.environ.get(name, str(default))
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise pytest.UsageError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
+
+
+RANDOM_SCHEDULES = _count("HAPLAN_SIM_SCHEDULES", 4000)
+FIRST_SEED = _count("HAPLAN_SIM_FIRST_SEED", 1)
 PART_SIZE = 1_000
 RANDOM_PARTS = max(1, -(-RANDOM_SCHEDULES // PART_SIZE))
 GRID_PARTS = {2: 1, 3: 3}  # parts of each kill mode's grid: 600 and 1,000 schedules
